@@ -1,0 +1,1 @@
+"""Collateral services: content, usage, feedback, the portal, and their shared machinery."""

@@ -1,0 +1,136 @@
+"""The one place that reads the environment.
+
+Every setting has a documented default that works against the local stack
+(`deploy/local/stack up`), so a developer needs no configuration at all, while
+docker compose and Kubernetes override the same names. `python -m
+services.common.config` prints the table that the README's configuration
+reference is checked against.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from dataclasses import dataclass, field
+from typing import Any, Mapping
+
+_ENV_PREFIX = "COLLATERAL_"
+
+
+def _setting(default: Any, doc: str) -> Any:
+    return field(default=default, metadata={"doc": doc})
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Runtime configuration; field `kafka_bootstrap` is read from `COLLATERAL_KAFKA_BOOTSTRAP`."""
+
+    # Naming: every topic, index, bucket prefix and consumer group is derived from
+    # the namespace, so two deployments (or two test runs) share one cluster safely.
+    namespace: str = _setting("collateral", "Prefix of every Kafka topic, Elasticsearch index and consumer group.")
+
+    kafka_bootstrap: str = _setting("127.0.0.1:9092", "Kafka bootstrap servers, comma separated.")
+    kafka_topic_partitions: int = _setting(3, "Partitions of the topics the services create.")
+    kafka_replication_factor: int = _setting(1, "Replication factor of the topics the services create.")
+
+    es_url: str = _setting("http://127.0.0.1:9200", "Elasticsearch URL(s), comma separated.")
+    es_request_timeout_s: float = _setting(10.0, "Default timeout of one Elasticsearch request, in seconds.")
+    es_shards: int = _setting(1, "Primary shards of new indices.")
+    es_replicas: int = _setting(0, "Replicas of new indices (0 on a single node).")
+
+    s3_endpoint: str = _setting("http://127.0.0.1:9000", "S3 API endpoint (S3Proxy locally, MinIO in compose, empty for AWS).")
+    s3_public_endpoint: str = _setting("", "Endpoint used in presigned URLs given to browsers; defaults to s3_endpoint.")
+    s3_region: str = _setting("us-east-1", "S3 region.")
+    s3_access_key: str = _setting("collateral", "S3 access key.")
+    s3_secret_key: str = _setting("collateral-secret", "S3 secret key.")
+    s3_bucket: str = _setting("collateral", "Bucket holding asset files.")
+
+    auth_secret: str = _setting("dev-only-change-me", "HMAC secret signing bearer tokens (HS256). Change it in production.")
+    auth_issuer: str = _setting("collateral", "Issuer claim of bearer tokens.")
+    token_ttl_s: int = _setting(3600, "Lifetime of tokens minted by the portal and collateral-token, in seconds.")
+
+    grpc_host: str = _setting("127.0.0.1", "Address the gRPC servers bind to (0.0.0.0 in containers).")
+    grpc_port: int = _setting(0, "gRPC port; 0 picks the service's default (content 50051, usage 50052, feedback 50053).")
+    grpc_workers: int = _setting(16, "Worker threads per gRPC server.")
+    grpc_shutdown_grace_s: float = _setting(10.0, "Seconds in-flight calls get to finish on SIGTERM.")
+    metrics_port: int = _setting(0, "Prometheus /metrics port; 0 picks the process's default (9464..9468, portal serves its own).")
+    health_check_interval_s: float = _setting(5.0, "How often dependencies are probed for the health status.")
+
+    content_addr: str = _setting("127.0.0.1:50051", "Address of the content service, for its clients.")
+    usage_addr: str = _setting("127.0.0.1:50052", "Address of the usage service, for its clients.")
+    feedback_addr: str = _setting("127.0.0.1:50053", "Address of the feedback service, for its clients.")
+
+    consumer_batch_size: int = _setting(500, "Most messages a consumer processes per batch.")
+    consumer_max_backoff_s: float = _setting(30.0, "Longest pause between retries while a downstream store is down.")
+    dlq_max_consecutive: int = _setting(1000, "Consecutive dead-lettered messages after which a consumer stops (bad deploy guard).")
+
+    portal_host: str = _setting("127.0.0.1", "Address the portal binds to.")
+    portal_port: int = _setting(8080, "Portal HTTP port.")
+    portal_public_url: str = _setting("http://127.0.0.1:8080", "Portal URL as customers reach it (share links).")
+    portal_secret_key: str = _setting("dev-only-portal-secret", "Flask session and CSRF secret. Change it in production.")
+
+    log_level: str = _setting("INFO", "Log level of every process.")
+    log_format: str = _setting("json", "Log format: json (one object per line) or text.")
+
+    # ---- derived names -------------------------------------------------------------
+    def topic(self, name: str) -> str:
+        """Namespaced topic name, e.g. topic('usage.v1') -> 'collateral.usage.v1'."""
+        return f"{self.namespace}.{name}"
+
+    def index(self, name: str) -> str:
+        """Namespaced index or alias name (Elasticsearch wants lower case)."""
+        return f"{self.namespace}-{name}".lower()
+
+    def group(self, name: str) -> str:
+        """Namespaced consumer group id."""
+        return f"{self.namespace}.{name}"
+
+    @property
+    def es_hosts(self) -> list[str]:
+        return [u.strip() for u in self.es_url.split(",") if u.strip()]
+
+
+def env_name(field_name: str) -> str:
+    return _ENV_PREFIX + field_name.upper()
+
+
+def _coerce(raw: str, kind: type, name: str) -> Any:
+    if kind is int:
+        return int(raw)
+    if kind is float:
+        return float(raw)
+    if kind is bool:
+        if raw.lower() in {"1", "true", "yes", "on"}:
+            return True
+        if raw.lower() in {"0", "false", "no", "off", ""}:
+            return False
+        raise ValueError(f"{name}: expected a boolean, got {raw!r}")
+    return raw
+
+
+def load(environ: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
+    """Build Settings from the environment; explicit overrides win (tests use them)."""
+    environ = os.environ if environ is None else environ
+    values: dict[str, Any] = {}
+    hints = {f.name: f.type for f in dataclasses.fields(Settings)}
+    kinds = {"int": int, "float": float, "bool": bool, "str": str}
+    for f in dataclasses.fields(Settings):
+        name = env_name(f.name)
+        if name in environ:
+            try:
+                values[f.name] = _coerce(environ[name], kinds[str(hints[f.name])], name)
+            except ValueError as exc:
+                raise ValueError(f"invalid {name}={environ[name]!r}: {exc}") from None
+    values.update(overrides)
+    return Settings(**values)
+
+
+def reference() -> list[tuple[str, str, str]]:
+    """(variable, default, meaning) for every setting, as documented in the README."""
+    return [(env_name(f.name), str(f.default), f.metadata["doc"]) for f in dataclasses.fields(Settings)]
+
+
+if __name__ == "__main__":
+    print("| Variable | Default | Meaning |\n|---|---|---|")
+    for var, default, doc in reference():
+        print(f"| `{var}` | `{default}` | {doc} |")

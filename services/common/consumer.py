@@ -1,0 +1,327 @@
+"""The Kafka consumer loop every stream processor runs (usage, feedback).
+
+A processor supplies two small steps, and the loop does the rest:
+
+    parse(message) -> event          raise InvalidEvent(reason, detail) for bad input
+    write(events)  -> WriteResult    raise errors.Unavailable when a store is down
+
+Guarantees (at-least-once delivery made exactly-once in effect by idempotent writes):
+- offsets are committed only after `write` succeeded and dead letters were acknowledged,
+  so a crash or rebalance mid-batch loses nothing; replays are absorbed by the writer's
+  deterministic ids;
+- bad input never blocks a partition: it goes to the dead-letter topic with its reason
+  and the original bytes, and the loop moves on; but after `dlq_max_consecutive` dead
+  letters in a row the loop stops, because that is a bad deploy, not bad data;
+- a downstream outage pauses the partitions (the loop keeps polling so the consumer
+  stays in its group) and retries the same batch with exponential backoff: good events
+  are never dropped or dead-lettered for it;
+- SIGTERM finishes the batch, commits, and leaves the group cleanly.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import signal
+import threading
+import time
+from dataclasses import dataclass, field
+from typing import Any, Generic, Protocol, Sequence, TypeVar
+
+from kafka import KafkaConsumer
+from kafka.consumer.subscription_state import ConsumerRebalanceListener
+from kafka.errors import KafkaError
+from kafka.structs import OffsetAndMetadata, TopicPartition
+
+from services.common import config, errors, logs, metrics
+from services.common.kafka_io import Producer, Record
+
+log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class Message:
+    topic: str
+    partition: int
+    offset: int
+    key: bytes | None
+    value: bytes | None
+    timestamp_ms: int
+    headers: tuple[tuple[str, bytes], ...] = ()
+
+
+class InvalidEvent(Exception):
+    """A message that can never be processed: it is dead-lettered, not retried.
+
+    `reason` is a short machine-readable code (bad_json, schema, unknown_type,
+    future_event_time, too_large, ...) used as a metric label; `detail` is for humans.
+    """
+
+    def __init__(self, reason: str, detail: str) -> None:
+        super().__init__(f"{reason}: {detail}")
+        self.reason = reason
+        self.detail = detail
+
+
+@dataclass
+class Parsed(Generic[T]):
+    message: Message
+    event: T
+
+
+@dataclass
+class WriteResult:
+    """What `write` did with a batch. Counts feed the metrics; rejects are dead-lettered."""
+
+    written: int = 0
+    duplicates: int = 0
+    stale: int = 0
+    rejected: list[tuple[Message, InvalidEvent]] = field(default_factory=list)
+    newest_event_time_s: float | None = None
+
+
+class Processor(Protocol[T]):
+    name: str  # metric label and consumer-group suffix: "usage-consumer"
+    topics: Sequence[str]
+    dead_letter_topic: str
+
+    def parse(self, message: Message) -> T: ...
+
+    def write(self, batch: Sequence[Parsed[T]]) -> WriteResult: ...
+
+
+class TooManyDeadLetters(RuntimeError):
+    """Stops the consumer: every message failing means the code, not the data, is wrong."""
+
+
+class _Rebalance(ConsumerRebalanceListener):
+    def __init__(self, loop: "ConsumerLoop") -> None:
+        self._loop = loop
+
+    def on_partitions_revoked(self, revoked: set[TopicPartition]) -> None:
+        # Everything processed has been committed already (batches are committed before
+        # the next poll); an uncommitted held batch will be redelivered to the new owner.
+        log.info("partitions revoked", extra={"partitions": sorted(f"{tp.topic}/{tp.partition}" for tp in revoked)})
+
+    def on_partitions_assigned(self, assigned: set[TopicPartition]) -> None:
+        log.info("partitions assigned", extra={"partitions": sorted(f"{tp.topic}/{tp.partition}" for tp in assigned)})
+
+
+class ConsumerLoop:
+    """Runs one processor in one consumer group until `stop()` (or SIGTERM)."""
+
+    def __init__(self, processor: Processor[Any], settings: config.Settings, group_id: str | None = None) -> None:
+        self.processor = processor
+        self.settings = settings
+        self.group_id = group_id or settings.group(processor.name)
+        self._stop = threading.Event()
+        self._dlq = Producer(settings, client_id=f"{processor.name}-dlq")
+        self._consecutive_dead_letters = 0
+        self._last_lag_update = 0.0
+        self._consumer: KafkaConsumer | None = None
+
+    # ---- lifecycle ------------------------------------------------------------------
+    def stop(self) -> None:
+        self._stop.set()
+
+    @property
+    def stopping(self) -> bool:
+        return self._stop.is_set()
+
+    def _connect(self) -> KafkaConsumer:
+        consumer = KafkaConsumer(
+            bootstrap_servers=self.settings.kafka_bootstrap.split(","),
+            group_id=self.group_id,
+            client_id=f"{self.processor.name}",
+            enable_auto_commit=False,
+            auto_offset_reset="earliest",
+            max_poll_records=self.settings.consumer_batch_size,
+            max_poll_interval_ms=300_000,
+            session_timeout_ms=30_000,
+            heartbeat_interval_ms=3_000,
+            fetch_max_wait_ms=200,
+        )
+        consumer.subscribe(list(self.processor.topics), listener=_Rebalance(self))
+        return consumer
+
+    def run(self) -> None:
+        """Consume until stopped; raises TooManyDeadLetters after a run of bad messages."""
+        self._consumer = self._connect()
+        log.info("consuming", extra={"topics": list(self.processor.topics), "group": self.group_id})
+        try:
+            while not self._stop.is_set():
+                polled = self._consumer.poll(timeout_ms=500, max_records=self.settings.consumer_batch_size)
+                messages = [
+                    Message(r.topic, r.partition, r.offset, r.key, r.value, r.timestamp,
+                            tuple((k, v) for k, v in (r.headers or [])))
+                    for records in polled.values()
+                    for r in records
+                ]
+                if messages:
+                    self._process(messages)
+                self._maybe_update_lag()
+        finally:
+            self._close()
+
+    def _close(self) -> None:
+        if self._consumer is not None:
+            try:
+                self._consumer.close(autocommit=False)  # leaves the group; offsets are already committed
+            except KafkaError:
+                log.exception("error closing consumer")
+            self._consumer = None
+        self._dlq.close()
+        log.info("consumer closed", extra={"group": self.group_id})
+
+    # ---- one batch ---------------------------------------------------------------------
+    def _process(self, messages: list[Message]) -> None:
+        started = time.perf_counter()
+        name = self.processor.name
+        metrics.CONSUMER_MESSAGES.labels(name).inc(len(messages))
+        parsed: list[Parsed[Any]] = []
+        dead: list[tuple[Message, InvalidEvent]] = []
+        for message in messages:
+            try:
+                parsed.append(Parsed(message, self.processor.parse(message)))
+            except InvalidEvent as exc:
+                dead.append((message, exc))
+        result = self._write_with_backoff(parsed)
+        if result is None:  # stopping while the store was down: leave offsets uncommitted
+            return
+        dead += result.rejected
+        self._dead_letter(dead)
+        self._commit(messages)
+        metrics.CONSUMER_EVENTS.labels(name, "written").inc(result.written)
+        metrics.CONSUMER_EVENTS.labels(name, "duplicate").inc(result.duplicates)
+        metrics.CONSUMER_EVENTS.labels(name, "stale").inc(result.stale)
+        if result.newest_event_time_s is not None:
+            metrics.CONSUMER_EVENT_TIME_LAG.labels(name).set(max(0.0, time.time() - result.newest_event_time_s))
+        metrics.CONSUMER_BATCH_DURATION.labels(name).observe(time.perf_counter() - started)
+
+    def _write_with_backoff(self, parsed: list[Parsed[Any]]) -> WriteResult | None:
+        if not parsed:
+            return WriteResult()
+        delay = 0.5
+        paused = False
+        try:
+            while True:
+                try:
+                    return self.processor.write(parsed)
+                except errors.Unavailable as exc:
+                    metrics.CONSUMER_RETRIES.labels(self.processor.name).inc()
+                    log.warning("downstream unavailable, pausing", extra={"retry_in_s": delay, "error": str(exc)})
+                    if not paused and self._consumer is not None:
+                        self._consumer.pause(*self._consumer.assignment())
+                        metrics.CONSUMER_PAUSED.labels(self.processor.name).set(1)
+                        paused = True
+                    if not self._idle(delay):
+                        return None
+                    delay = min(delay * 2, self.settings.consumer_max_backoff_s)
+        finally:
+            if paused and self._consumer is not None:
+                self._consumer.resume(*self._consumer.paused())
+                metrics.CONSUMER_PAUSED.labels(self.processor.name).set(0)
+
+    def _idle(self, seconds: float) -> bool:
+        """Wait while polling paused partitions (keeps group membership); False if stopping."""
+        deadline = time.monotonic() + seconds
+        while time.monotonic() < deadline:
+            if self._stop.is_set():
+                return False
+            if self._consumer is not None:
+                # Paused partitions return nothing; the poll keeps max_poll_interval happy.
+                leaked = self._consumer.poll(timeout_ms=min(200, int((deadline - time.monotonic()) * 1000) + 1))
+                if any(leaked.values()):  # a newly assigned partition is not paused yet
+                    self._consumer.pause(*self._consumer.assignment())
+                    for tp in leaked:
+                        self._consumer.seek(tp, leaked[tp][0].offset)
+            else:
+                time.sleep(0.1)
+        return not self._stop.is_set()
+
+    def _dead_letter(self, dead: list[tuple[Message, InvalidEvent]]) -> None:
+        if not dead:
+            self._consecutive_dead_letters = 0
+            return
+        records = []
+        for message, exc in dead:
+            headers = (
+                ("dlq.reason", exc.reason.encode()),
+                ("dlq.detail", exc.detail[:1000].encode()),
+                ("dlq.source", f"{message.topic}/{message.partition}/{message.offset}".encode()),
+                ("dlq.consumer", self.processor.name.encode()),
+            )
+            key = (message.key or b"").decode("utf-8", "replace")
+            records.append(Record(self.processor.dead_letter_topic, key, message.value or b"", headers))
+            metrics.CONSUMER_DEAD_LETTERS.labels(self.processor.name, exc.reason).inc()
+            log.warning("dead-lettered", extra={"reason": exc.reason, "detail": exc.detail[:200],
+                                                "source": f"{message.topic}/{message.partition}/{message.offset}"})
+        self._dlq.send_and_wait(records)
+        metrics.CONSUMER_EVENTS.labels(self.processor.name, "dead_lettered").inc(len(dead))
+        self._consecutive_dead_letters += len(dead)
+        if self._consecutive_dead_letters > self.settings.dlq_max_consecutive:
+            raise TooManyDeadLetters(
+                f"{self._consecutive_dead_letters} consecutive dead letters; stopping (check the last deploy)"
+            )
+
+    def _commit(self, messages: Sequence[Message]) -> None:
+        assert self._consumer is not None
+        assigned = self._consumer.assignment()
+        nexts: dict[TopicPartition, int] = {}
+        for m in messages:
+            tp = TopicPartition(m.topic, m.partition)
+            nexts[tp] = max(nexts.get(tp, 0), m.offset + 1)
+        offsets = {tp: OffsetAndMetadata(o, "", -1) for tp, o in nexts.items() if tp in assigned}
+        if offsets:
+            self._consumer.commit(offsets)
+            metrics.CONSUMER_LAST_COMMIT.labels(self.processor.name).set(time.time())
+
+    def _maybe_update_lag(self, every_s: float = 5.0) -> None:
+        now = time.monotonic()
+        if self._consumer is None or now - self._last_lag_update < every_s:
+            return
+        self._last_lag_update = now
+        assigned = list(self._consumer.assignment())
+        if not assigned:
+            return
+        try:
+            ends = self._consumer.end_offsets(assigned)
+            for tp in assigned:
+                committed = self._consumer.committed(tp) or 0
+                metrics.CONSUMER_LAG.labels(self.processor.name, tp.topic, str(tp.partition)).set(
+                    max(0, ends.get(tp, 0) - committed)
+                )
+        except KafkaError:
+            log.debug("lag update failed", exc_info=True)
+
+
+def parse_json_object(message: Message, max_bytes: int) -> dict[str, Any]:
+    """The shared first step of every JSON event processor."""
+    if message.value is None:
+        raise InvalidEvent("empty", "message has no value (tombstone)")
+    if len(message.value) > max_bytes:
+        raise InvalidEvent("too_large", f"{len(message.value)} bytes, limit {max_bytes}")
+    try:
+        value = json.loads(message.value)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise InvalidEvent("bad_json", str(exc)[:200]) from None
+    if not isinstance(value, dict):
+        raise InvalidEvent("bad_json", "expected a JSON object")
+    return value
+
+
+def run_forever(processor: Processor[Any], settings: config.Settings, metrics_port: int) -> None:
+    """Process entry point: logs, /metrics, SIGTERM handling, then the loop."""
+    logs.configure(processor.name, settings.log_level, settings.log_format)
+    metrics.serve(metrics_port)
+    loop = ConsumerLoop(processor, settings)
+
+    def on_signal(signum: int, _frame: Any) -> None:
+        log.info("signal received, finishing the batch", extra={"signal": signal.Signals(signum).name})
+        loop.stop()
+
+    signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGINT, on_signal)
+    loop.run()

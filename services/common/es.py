@@ -1,0 +1,207 @@
+"""Elasticsearch helpers shared by every service.
+
+Written for the minimal distribution the local stack runs (no painless scripts, no
+`_reindex`/`_update_by_query`, no analysis-common) and a full one alike: state is
+updated by bulk writes to deterministic ids, raw events with `op_type=create`, state
+documents with external versions, and reindexing is done client-side (scan + bulk)
+followed by an atomic alias swap.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass, field
+from typing import Any, Callable, Iterable, Mapping, Sequence
+
+import elastic_transport
+from elasticsearch import ApiError, Elasticsearch, NotFoundError, helpers
+
+from services.common import config, errors, metrics
+
+log = logging.getLogger(__name__)
+
+RETRYABLE_STATUS = {429, 500, 502, 503, 504}
+
+
+def client(settings: config.Settings) -> Elasticsearch:
+    return Elasticsearch(
+        settings.es_hosts,
+        request_timeout=settings.es_request_timeout_s,
+        retry_on_timeout=True,
+        max_retries=2,
+    )
+
+
+def reachable(es: Elasticsearch) -> bool:
+    """Liveness through `_cluster/health` (the minimal distribution may lack `GET /`)."""
+    try:
+        health = es.cluster.health(timeout="2s")
+        return health.get("status") in {"green", "yellow"}
+    except Exception:  # noqa: BLE001 - a health probe: any failure means down
+        return False
+
+
+def is_unavailable(exc: BaseException) -> bool:
+    """True for failures that mean "Elasticsearch is down or overloaded, retry later"."""
+    if isinstance(exc, (elastic_transport.ConnectionError, elastic_transport.ConnectionTimeout, ConnectionError)):
+        return True
+    if isinstance(exc, ApiError) and exc.meta.status in RETRYABLE_STATUS:
+        return True
+    return False
+
+
+def timed(operation: str) -> Callable:
+    """Decorator recording an Elasticsearch call's latency and failures."""
+
+    def wrap(fn: Callable) -> Callable:
+        def inner(*args: Any, **kwargs: Any) -> Any:
+            started = time.perf_counter()
+            try:
+                return fn(*args, **kwargs)
+            except Exception:
+                metrics.DEPENDENCY_ERRORS.labels("elasticsearch", operation).inc()
+                raise
+            finally:
+                metrics.DEPENDENCY_DURATION.labels("elasticsearch", operation).observe(time.perf_counter() - started)
+
+        inner.__name__ = fn.__name__
+        inner.__doc__ = fn.__doc__
+        return inner
+
+    return wrap
+
+
+# ---- indices behind aliases ------------------------------------------------------------
+
+def index_body(settings: config.Settings, mappings: Mapping[str, Any], extra_settings: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    body_settings: dict[str, Any] = {
+        "number_of_shards": settings.es_shards,
+        "number_of_replicas": settings.es_replicas,
+    }
+    body_settings.update(extra_settings or {})
+    return {"settings": body_settings, "mappings": dict(mappings)}
+
+
+def ensure_alias(es: Elasticsearch, alias: str, body: Mapping[str, Any]) -> str:
+    """Make sure `alias` exists, creating `<alias>-000001` behind it; returns the concrete index."""
+    try:
+        current = es.indices.get_alias(name=alias)
+        return sorted(current.keys())[-1]
+    except NotFoundError:
+        pass
+    first = f"{alias}-000001"
+    try:
+        es.indices.create(index=first, aliases={alias: {"is_write_index": True}}, **body)
+    except ApiError as exc:
+        if exc.meta.status != 400 or "resource_already_exists" not in str(exc):
+            raise
+    es.cluster.health(index=first, wait_for_status="yellow", timeout="30s")
+    return first
+
+
+def concrete_indices(es: Elasticsearch, alias: str) -> list[str]:
+    try:
+        return sorted(es.indices.get_alias(name=alias).keys())
+    except NotFoundError:
+        return []
+
+
+def reindex(
+    es: Elasticsearch,
+    alias: str,
+    body: Mapping[str, Any],
+    transform: Callable[[dict[str, Any]], dict[str, Any]] | None = None,
+    progress: Callable[[int, int], None] | None = None,
+    batch_size: int = 1000,
+) -> str:
+    """Copy `alias` into a new index with `body`, then swap the alias to it.
+
+    No write is lost: the alias's write index moves to the new index first, so live
+    writes land there; the copy then uses `op_type=create`, so a document written live
+    during the copy (newer) is never overwritten by its older copy. Only then is the old
+    index detached from the alias (it is kept, for rollback, until deleted by hand).
+    """
+    old_indices = concrete_indices(es, alias)
+    if not old_indices:
+        raise errors.NotFound(f"alias {alias} does not exist")
+    number = max(int(name.rsplit("-", 1)[-1]) for name in old_indices if name.rsplit("-", 1)[-1].isdigit()) + 1
+    new_index = f"{alias}-{number:06d}"
+    es.indices.create(index=new_index, **body)
+    es.cluster.health(index=new_index, wait_for_status="yellow", timeout="30s")
+    actions: list[dict[str, Any]] = [{"add": {"index": new_index, "alias": alias, "is_write_index": True}}]
+    actions += [{"add": {"index": old, "alias": alias, "is_write_index": False}} for old in old_indices]
+    es.indices.update_aliases(actions=actions)
+
+    total = sum(es.count(index=old)["count"] for old in old_indices)
+    copied = 0
+    for old in old_indices:
+        def creates() -> Iterable[dict[str, Any]]:
+            for hit in helpers.scan(es, index=old, query={"query": {"match_all": {}}}, size=batch_size, preserve_order=False):
+                source = transform(hit["_source"]) if transform else hit["_source"]
+                yield {"_op_type": "create", "_index": new_index, "_id": hit["_id"], "_source": source}
+
+        for ok, item in helpers.streaming_bulk(es, creates(), chunk_size=batch_size, raise_on_error=False, max_retries=3):
+            status = next(iter(item.values())).get("status", 0)
+            if not ok and status != 409:
+                raise RuntimeError(f"reindex of {alias} failed on {item}")
+            copied += 1
+            if progress and copied % batch_size == 0:
+                progress(copied, total)
+    es.indices.refresh(index=new_index)
+    es.indices.update_aliases(actions=[{"remove": {"index": old, "alias": alias}} for old in old_indices])
+    if progress:
+        progress(copied, total)
+    log.info("reindexed", extra={"alias": alias, "index": new_index, "documents": copied})
+    return new_index
+
+
+# ---- bulk writes -------------------------------------------------------------------------
+
+@dataclass
+class BulkOutcome:
+    """Per-item results of one bulk request, classified for idempotent consumers."""
+
+    written: list[int] = field(default_factory=list)  # positions created or updated
+    conflicts: list[int] = field(default_factory=list)  # 409: duplicate (create) or stale (external version)
+    rejected: list[tuple[int, str]] = field(default_factory=list)  # permanent per-item failures (bad document)
+
+
+@timed("bulk")
+def bulk(es: Elasticsearch, operations: Sequence[Mapping[str, Any]], refresh: bool | str = False,
+         timeout_s: float | None = None) -> BulkOutcome:
+    """Run `operations` (each {"action": {...}, "source": {...}|None}) as one bulk request.
+
+    Raises errors.Unavailable when Elasticsearch is down or any item failed with a
+    retryable status, so the caller retries the whole batch (ids make that idempotent).
+    """
+    body: list[Mapping[str, Any]] = []
+    for op in operations:
+        body.append(op["action"])
+        if op.get("source") is not None:
+            body.append(op["source"])
+    if not body:
+        return BulkOutcome()
+    try:
+        target = es.options(request_timeout=timeout_s) if timeout_s else es
+        response = target.bulk(operations=body, refresh=refresh)
+    except Exception as exc:  # noqa: BLE001 - classified below
+        if is_unavailable(exc):
+            raise errors.Unavailable(f"Elasticsearch unavailable: {exc}") from exc
+        raise
+    outcome = BulkOutcome()
+    retryable: list[str] = []
+    for position, item in enumerate(response["items"]):
+        result = next(iter(item.values()))
+        status = result.get("status", 0)
+        if status in (200, 201):
+            outcome.written.append(position)
+        elif status == 409:
+            outcome.conflicts.append(position)
+        elif status in RETRYABLE_STATUS:
+            retryable.append(str(result.get("error")))
+        else:
+            outcome.rejected.append((position, str(result.get("error", {}).get("reason", result.get("error")))))
+    if retryable:
+        raise errors.Unavailable(f"Elasticsearch rejected {len(retryable)} items for now: {retryable[0]}")
+    return outcome

@@ -1,0 +1,362 @@
+"""The one gRPC bootstrap every service starts through.
+
+It gives each service, without the service writing any of it: the standard health
+service (NOT_SERVING while a dependency is down, NOT_SERVING for everything once
+shutdown begins), server reflection for grpcurl, bearer-token auth with per-method
+roles, Prometheus metrics per method and status code, mapping of domain errors to
+status codes with `google.rpc.BadRequest` details, the call deadline made available to
+storage code, structured logs, and graceful shutdown on SIGTERM.
+"""
+
+from __future__ import annotations
+
+import contextvars
+import logging
+import signal
+import threading
+import time
+from concurrent import futures
+from dataclasses import dataclass, field
+from typing import Any, Callable, Mapping
+
+import grpc
+from google.rpc import code_pb2, error_details_pb2, status_pb2
+from grpc_health.v1 import health, health_pb2, health_pb2_grpc
+from grpc_reflection.v1alpha import reflection
+from grpc_status import rpc_status
+
+from services.common import auth, config, errors, logs, metrics
+
+log = logging.getLogger(__name__)
+
+OPEN_SERVICES = frozenset({"grpc.health.v1.Health", "grpc.reflection.v1alpha.ServerReflection", "grpc.reflection.v1.ServerReflection"})
+
+DependencyProbe = Callable[[], bool]
+
+
+@dataclass
+class ServiceSpec:
+    """What a service hands to the bootstrap.
+
+    `access` maps each method name of the service to the roles allowed to call it; a
+    method missing from the map is refused (PERMISSION_DENIED), so a new RPC is closed
+    until someone decides who may call it.
+    """
+
+    name: str  # short name, used for metrics and logs: "content"
+    full_name: str  # proto service name: "collateral.v1.ContentService"
+    register: Callable[[grpc.Server], None]
+    access: Mapping[str, frozenset[auth.Role]]
+    default_port: int
+    default_metrics_port: int
+    probes: Mapping[str, DependencyProbe] = field(default_factory=dict)
+    on_shutdown: list[Callable[[], None]] = field(default_factory=list)
+
+
+_call_context: contextvars.ContextVar[grpc.ServicerContext | None] = contextvars.ContextVar("grpc_ctx", default=None)
+
+
+def remaining_timeout(default: float) -> float:
+    """Seconds left before the current call's deadline (capped at `default`).
+
+    Storage code passes this to Elasticsearch, S3 and Kafka so work for a caller who
+    has given up stops instead of piling up.
+    """
+    ctx = _call_context.get()
+    if ctx is None:
+        return default
+    left = ctx.time_remaining()
+    if left is None:
+        return default
+    if left <= 0:
+        raise errors.DeadlineExceeded("deadline exceeded before the call finished")
+    return max(0.05, min(default, left))
+
+
+def _status_for(exc: errors.ServiceError) -> status_pb2.Status:
+    status = status_pb2.Status(code=exc.code.value[0], message=exc.message)
+    if isinstance(exc, errors.InvalidArgument) and exc.field:
+        detail = error_details_pb2.BadRequest(
+            field_violations=[error_details_pb2.BadRequest.FieldViolation(field=exc.field, description=exc.message)]
+        )
+        status.details.add().Pack(detail)
+    return status
+
+
+def _unavailable_types() -> tuple[type[BaseException], ...]:
+    """Dependency failures that mean 'retry later' rather than 'bug'."""
+    kinds: list[type[BaseException]] = [ConnectionError, TimeoutError]
+    try:
+        import elastic_transport
+
+        kinds += [elastic_transport.ConnectionError, elastic_transport.ConnectionTimeout]
+    except ImportError:  # pragma: no cover
+        pass
+    try:
+        import botocore.exceptions
+
+        kinds += [botocore.exceptions.EndpointConnectionError, botocore.exceptions.ConnectTimeoutError]
+    except ImportError:  # pragma: no cover
+        pass
+    try:
+        import kafka.errors
+
+        kinds += [kafka.errors.KafkaTimeoutError, kafka.errors.NoBrokersAvailable]
+    except ImportError:  # pragma: no cover
+        pass
+    return tuple(kinds)
+
+
+class _CallInterceptor(grpc.ServerInterceptor):
+    """Authenticates, times and counts every call, and maps errors to status codes."""
+
+    def __init__(self, spec: ServiceSpec, settings: config.Settings) -> None:
+        self._spec = spec
+        self._settings = settings
+        self._unavailable = _unavailable_types()
+
+    def intercept_service(self, continuation: Callable, details: grpc.HandlerCallDetails) -> Any:
+        handler = continuation(details)
+        if handler is None:
+            return None
+        service_name, _, method = details.method.lstrip("/").rpartition("/")
+        if service_name in OPEN_SERVICES:
+            return handler
+        metadata = dict(details.invocation_metadata or ())
+        wrap = lambda fn, streaming: self._wrap(fn, method, metadata, streaming)  # noqa: E731
+        if handler.unary_unary:
+            return grpc.unary_unary_rpc_method_handler(
+                wrap(handler.unary_unary, False), handler.request_deserializer, handler.response_serializer
+            )
+        if handler.unary_stream:
+            return grpc.unary_stream_rpc_method_handler(
+                wrap(handler.unary_stream, True), handler.request_deserializer, handler.response_serializer
+            )
+        if handler.stream_unary:
+            return grpc.stream_unary_rpc_method_handler(
+                wrap(handler.stream_unary, False), handler.request_deserializer, handler.response_serializer
+            )
+        return grpc.stream_stream_rpc_method_handler(
+            wrap(handler.stream_stream, True), handler.request_deserializer, handler.response_serializer
+        )
+
+    def _authenticate(self, method: str, metadata: Mapping[str, str]) -> auth.Principal:
+        header = metadata.get("authorization", "")
+        scheme, _, token = header.partition(" ")
+        if scheme.lower() != "bearer" or not token:
+            raise errors.Unauthenticated("missing bearer token (metadata 'authorization: Bearer <token>')")
+        try:
+            principal = auth.verify(self._settings, token.strip())
+        except auth.AuthError as exc:
+            raise errors.Unauthenticated(str(exc)) from None
+        allowed = self._spec.access.get(method)
+        if not allowed or principal.role not in allowed:
+            raise errors.PermissionDenied(f"role {principal.role.value!r} may not call {method}")
+        return principal
+
+    def _wrap(self, fn: Callable, method: str, metadata: Mapping[str, str], streaming: bool) -> Callable:
+        service = self._spec.name
+
+        def finish(context: grpc.ServicerContext, started: float, code: grpc.StatusCode) -> None:
+            metrics.GRPC_DURATION.labels(service, method).observe(time.perf_counter() - started)
+            metrics.GRPC_REQUESTS.labels(service, method, code.name).inc()
+
+        def fail(context: grpc.ServicerContext, exc: BaseException) -> None:
+            if isinstance(exc, errors.ServiceError):
+                status = _status_for(exc)
+            elif isinstance(exc, self._unavailable):
+                status = status_pb2.Status(code=code_pb2.UNAVAILABLE, message=f"dependency unavailable: {exc}")
+                log.warning("dependency unavailable", extra={"method": method, "error": str(exc)})
+            else:
+                status = status_pb2.Status(code=code_pb2.INTERNAL, message="internal error")
+                log.exception("unhandled error", extra={"method": method})
+            context.abort_with_status(rpc_status.to_status(status))  # raises
+
+        def unary(request_or_iterator: Any, context: grpc.ServicerContext) -> Any:
+            started = time.perf_counter()
+            code = grpc.StatusCode.OK
+            metrics.GRPC_IN_FLIGHT.labels(service).inc()
+            ctx_token = _call_context.set(context)
+            principal_token = None
+            try:
+                principal_token = auth.set_principal(self._authenticate(method, metadata))
+                response = fn(request_or_iterator, context)
+                code = context.code() or grpc.StatusCode.OK
+                return response
+            except BaseException as exc:  # noqa: BLE001 - mapped to a status below
+                if _is_abort(exc):
+                    code = context.code() or grpc.StatusCode.UNKNOWN
+                    raise
+                code = _code_of(exc, self._unavailable)
+                fail(context, exc)
+            finally:
+                if principal_token is not None:
+                    auth.reset_principal(principal_token)
+                _call_context.reset(ctx_token)
+                metrics.GRPC_IN_FLIGHT.labels(service).dec()
+                finish(context, started, code)
+
+        def stream(request_or_iterator: Any, context: grpc.ServicerContext) -> Any:
+            started = time.perf_counter()
+            code = grpc.StatusCode.OK
+            metrics.GRPC_IN_FLIGHT.labels(service).inc()
+            try:
+                principal = self._authenticate(method, metadata)
+                principal_token = auth.set_principal(principal)
+                ctx_token = _call_context.set(context)
+                try:
+                    yield from fn(request_or_iterator, context)
+                finally:
+                    _call_context.reset(ctx_token)
+                    auth.reset_principal(principal_token)
+                code = context.code() or grpc.StatusCode.OK
+            except BaseException as exc:  # noqa: BLE001
+                if _is_abort(exc) or isinstance(exc, GeneratorExit):
+                    code = context.code() or grpc.StatusCode.CANCELLED
+                    raise
+                code = _code_of(exc, self._unavailable)
+                fail(context, exc)
+            finally:
+                metrics.GRPC_IN_FLIGHT.labels(service).dec()
+                finish(context, started, code)
+
+        return stream if streaming else unary
+
+
+def _is_abort(exc: BaseException) -> bool:
+    # grpc raises a bare Exception from context.abort(); recognise it by its origin.
+    return type(exc) is Exception and exc.args == ()
+
+
+def _code_of(exc: BaseException, unavailable: tuple[type[BaseException], ...]) -> grpc.StatusCode:
+    if isinstance(exc, errors.ServiceError):
+        return exc.code
+    if isinstance(exc, unavailable):
+        return grpc.StatusCode.UNAVAILABLE
+    return grpc.StatusCode.INTERNAL
+
+
+class RunningServer:
+    """A started server; `stop()` performs the same graceful shutdown as SIGTERM."""
+
+    def __init__(self, spec: ServiceSpec, settings: config.Settings, server: grpc.Server, port: int,
+                 health_servicer: health.HealthServicer) -> None:
+        self.spec = spec
+        self.settings = settings
+        self.server = server
+        self.port = port
+        self.address = f"{settings.grpc_host}:{port}"
+        self.health = health_servicer
+        self._stopping = threading.Event()
+        self._prober = threading.Thread(target=self._probe_loop, name=f"{spec.name}-health", daemon=True)
+        self._prober.start()
+
+    def _probe_once(self) -> bool:
+        healthy = True
+        for name, probe in self.spec.probes.items():
+            try:
+                ok = bool(probe())
+            except Exception:  # noqa: BLE001 - a probe that throws means "down"
+                ok = False
+            metrics.DEPENDENCY_UP.labels(self.spec.name, name).set(1 if ok else 0)
+            healthy = healthy and ok
+        return healthy
+
+    def _probe_loop(self) -> None:
+        last: bool | None = None
+        while not self._stopping.is_set():
+            healthy = self._probe_once()
+            if self._stopping.is_set():
+                break
+            status = health_pb2.HealthCheckResponse.SERVING if healthy else health_pb2.HealthCheckResponse.NOT_SERVING
+            self.health.set(self.spec.full_name, status)
+            self.health.set("", status)
+            if healthy != last:
+                log.info("health changed", extra={"serving": healthy})
+                last = healthy
+            self._stopping.wait(self.settings.health_check_interval_s)
+
+    def stop(self, grace: float | None = None) -> None:
+        if self._stopping.is_set():
+            return
+        self._stopping.set()
+        self.health.enter_graceful_shutdown()
+        grace = self.settings.grpc_shutdown_grace_s if grace is None else grace
+        log.info("shutting down", extra={"grace_s": grace})
+        self.server.stop(grace).wait()
+        for hook in self.spec.on_shutdown:
+            try:
+                hook()
+            except Exception:  # noqa: BLE001 - shutdown continues with the next hook
+                log.exception("shutdown hook failed")
+        log.info("stopped")
+
+    def wait(self) -> None:
+        self.server.wait_for_termination()
+
+
+def start(spec: ServiceSpec, settings: config.Settings, port: int | None = None,
+          metrics_port: int | None = None) -> RunningServer:
+    """Start serving `spec`; port 0 binds a free port (tests use it)."""
+    server = grpc.server(
+        futures.ThreadPoolExecutor(max_workers=settings.grpc_workers, thread_name_prefix=spec.name),
+        interceptors=[_CallInterceptor(spec, settings)],
+        options=[("grpc.max_receive_message_length", 64 * 1024 * 1024), ("grpc.so_reuseport", 0)],
+    )
+    health_servicer = health.HealthServicer(experimental_non_blocking=True)
+    health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
+    # Until the first probe succeeds the service is not ready for traffic.
+    health_servicer.set("", health_pb2.HealthCheckResponse.NOT_SERVING)
+    health_servicer.set(spec.full_name, health_pb2.HealthCheckResponse.NOT_SERVING)
+    spec.register(server)
+    reflection.enable_server_reflection(
+        (spec.full_name, health.SERVICE_NAME, reflection.SERVICE_NAME), server
+    )
+    wanted = (settings.grpc_port or spec.default_port) if port is None else port
+    bound = server.add_insecure_port(f"{settings.grpc_host}:{wanted}")
+    if bound == 0:
+        raise OSError(f"{spec.name}: cannot bind gRPC port {settings.grpc_host}:{wanted}")
+    server.start()
+    mport = (settings.metrics_port or spec.default_metrics_port) if metrics_port is None else metrics_port
+    if mport:
+        metrics.serve(mport, "0.0.0.0" if settings.grpc_host == "0.0.0.0" else "127.0.0.1")
+    log.info("serving", extra={"service": spec.full_name, "port": bound, "metrics_port": mport})
+    return RunningServer(spec, settings, server, bound, health_servicer)
+
+
+def run(spec: ServiceSpec, settings: config.Settings) -> None:
+    """Serve until SIGTERM or SIGINT, then shut down gracefully (the process entry point)."""
+    logs.configure(spec.name, settings.log_level, settings.log_format)
+    running = start(spec, settings)
+    done = threading.Event()
+
+    def on_signal(signum: int, _frame: Any) -> None:
+        log.info("signal received", extra={"signal": signal.Signals(signum).name})
+        done.set()
+
+    signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGINT, on_signal)
+    done.wait()
+    running.stop()
+
+
+def channel(address: str) -> grpc.Channel:
+    """A client channel with the options every Collateral client uses."""
+    return grpc.insecure_channel(
+        address, options=[("grpc.max_receive_message_length", 64 * 1024 * 1024), ("grpc.enable_retries", 1)]
+    )
+
+
+def field_violations(err: grpc.RpcError) -> list[tuple[str, str]]:
+    """(field, description) pairs from a failed call's BadRequest detail, for clients and tests."""
+    status = rpc_status.from_call(err)
+    out: list[tuple[str, str]] = []
+    if status is None:
+        return out
+    for detail in status.details:
+        if detail.Is(error_details_pb2.BadRequest.DESCRIPTOR):
+            bad = error_details_pb2.BadRequest()
+            detail.Unpack(bad)
+            out += [(v.field, v.description) for v in bad.field_violations]
+    return out
+

@@ -1,0 +1,50 @@
+"""The S3 client every service uses (SigV4, path-style: works on S3Proxy, MinIO and AWS)."""
+
+from __future__ import annotations
+
+import boto3
+from botocore.client import BaseClient
+from botocore.config import Config
+from botocore.exceptions import ClientError
+
+from services.common import config
+
+
+def client(settings: config.Settings, public: bool = False) -> BaseClient:
+    """A client; `public=True` signs URLs for the endpoint browsers reach."""
+    endpoint = (settings.s3_public_endpoint or settings.s3_endpoint) if public else settings.s3_endpoint
+    return boto3.client(
+        "s3",
+        endpoint_url=endpoint or None,
+        region_name=settings.s3_region,
+        aws_access_key_id=settings.s3_access_key,
+        aws_secret_access_key=settings.s3_secret_key,
+        config=Config(
+            signature_version="s3v4",
+            s3={"addressing_style": "path"},
+            retries={"max_attempts": 3, "mode": "standard"},
+            connect_timeout=5,
+            read_timeout=60,
+        ),
+    )
+
+
+def ensure_bucket(s3: BaseClient, bucket: str) -> None:
+    try:
+        s3.head_bucket(Bucket=bucket)
+    except ClientError as exc:
+        if exc.response.get("Error", {}).get("Code") not in {"404", "NoSuchBucket", "NotFound"}:
+            raise
+        try:
+            s3.create_bucket(Bucket=bucket)
+        except ClientError as create_exc:
+            if create_exc.response.get("Error", {}).get("Code") not in {"BucketAlreadyOwnedByYou", "BucketAlreadyExists"}:
+                raise
+
+
+def reachable(s3: BaseClient, bucket: str) -> bool:
+    try:
+        s3.head_bucket(Bucket=bucket)
+        return True
+    except Exception:  # noqa: BLE001 - a health probe: any failure means down
+        return False

@@ -1,0 +1,48 @@
+"""Every Kafka topic Collateral uses, its owner and its partition count, in one table.
+
+Owners write; anyone may read. Names are namespaced by `COLLATERAL_NAMESPACE`, so the
+defaults are `collateral.usage.v1` and so on. `python -m services.common.topics`
+creates them all (idempotent); each service also ensures its own at start.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from services.common import config, kafka_io
+
+
+@dataclass(frozen=True)
+class Topic:
+    suffix: str
+    owner: str
+    doc: str
+    partitions: int | None = None  # None: COLLATERAL_KAFKA_TOPIC_PARTITIONS
+
+    def name(self, settings: config.Settings) -> str:
+        return settings.topic(self.suffix)
+
+
+CATALOG = Topic("catalog.v1", "content", "Asset lifecycle: created, updated, published, retired, restored. Key: asset_id.")
+SEARCHES = Topic("search.v1", "content", "One event per rep search: query, filters, result count, shown asset ids. Key: rep_id.")
+USAGE = Topic("usage.v1", "usage", "Usage events: view, download, share, customer_open, page_view, ... Key: asset_id.")
+USAGE_DLQ = Topic("usage.dlq.v1", "usage", "Usage messages that failed validation, with reason headers and original bytes.")
+DEALS = Topic("deals.v1", "feedback", "Deal outcomes from the CRM. Key: opportunity_id.")
+DEALS_DLQ = Topic("deals.dlq.v1", "feedback", "Deal and usage messages the feedback consumer could not process.")
+SIGNALS = Topic("signals.v1", "usage, feedback", "Per-asset ranking signals (usage, win rate) for the content index. Key: asset_id.")
+CONTENT_DLQ = Topic("content.dlq.v1", "content", "Signal messages the content signals consumer could not process.")
+
+ALL = (CATALOG, SEARCHES, USAGE, USAGE_DLQ, DEALS, DEALS_DLQ, SIGNALS, CONTENT_DLQ)
+
+
+def ensure_all(settings: config.Settings) -> list[str]:
+    names = [t.name(settings) for t in ALL]
+    kafka_io.ensure_topics(settings, names)
+    return names
+
+
+if __name__ == "__main__":
+    from services.common import logs
+
+    logs.configure("topics", fmt="text")
+    print("\n".join(ensure_all(config.load())))

@@ -1,0 +1,115 @@
+"""Fixtures shared by every test suite.
+
+Integration and end-to-end tests run against the real Kafka, Elasticsearch and S3 of
+the local stack (`deploy/local/stack up`, which `./dev test` runs first). Every test
+session gets its own namespace, so its topics, indices, bucket and consumer groups
+never collide with another run's or with the demo data.
+"""
+
+from __future__ import annotations
+
+import socket
+import uuid
+from typing import Callable, Iterator
+from urllib.parse import urlparse
+
+import grpc
+import pytest
+
+from services.common import auth, config, grpc_server
+from services.common.grpc_server import RunningServer, ServiceSpec
+
+
+def _port_open(host: str, port: int) -> bool:
+    try:
+        with socket.create_connection((host, port), timeout=1):
+            return True
+    except OSError:
+        return False
+
+
+@pytest.fixture(scope="session")
+def settings() -> config.Settings:
+    namespace = f"t{uuid.uuid4().hex[:8]}"
+    return config.load(
+        namespace=namespace,
+        s3_bucket=f"{namespace}-files",
+        health_check_interval_s=0.5,
+        grpc_shutdown_grace_s=2.0,
+        consumer_max_backoff_s=2.0,
+        log_format="text",
+    )
+
+
+@pytest.fixture(scope="session")
+def stack(settings: config.Settings) -> config.Settings:
+    """Fail fast, naming the server, when the local stack is not running."""
+    es = urlparse(settings.es_hosts[0])
+    s3 = urlparse(settings.s3_endpoint)
+    kafka_host, _, kafka_port = settings.kafka_bootstrap.split(",")[0].rpartition(":")
+    missing = [
+        name
+        for name, host, port in (
+            ("Kafka", kafka_host, int(kafka_port)),
+            ("Elasticsearch", es.hostname or "127.0.0.1", es.port or 9200),
+            ("S3", s3.hostname or "127.0.0.1", s3.port or 80),
+        )
+        if not _port_open(host, port)
+    ]
+    if missing:
+        pytest.fail(f"{', '.join(missing)} not reachable: start the stack with `deploy/local/stack up` (or run `./dev test`)")
+    return settings
+
+
+@pytest.fixture(scope="session")
+def token(settings: config.Settings) -> Callable[..., str]:
+    """token(role, sub=...) -> a signed bearer token for the test session's secret."""
+
+    def mint(role: str, sub: str | None = None) -> str:
+        return auth.mint(settings, sub or f"{role}-1", role)
+
+    return mint
+
+
+@pytest.fixture(scope="session")
+def call_as(token: Callable[..., str]) -> Callable[..., tuple[tuple[str, str], ...]]:
+    """call_as(role, sub=...) -> metadata for a gRPC call by that user."""
+
+    def metadata(role: str, sub: str | None = None) -> tuple[tuple[str, str], ...]:
+        return auth.bearer_metadata(token(role, sub))
+
+    return metadata
+
+
+@pytest.fixture(scope="session")
+def start_service(settings: config.Settings) -> Iterator[Callable[[ServiceSpec], RunningServer]]:
+    """start_service(spec) -> a running server on a free loopback port, stopped at session end."""
+    started: list[RunningServer] = []
+
+    def start(spec: ServiceSpec) -> RunningServer:
+        running = grpc_server.start(spec, settings, port=0, metrics_port=0)
+        started.append(running)
+        return running
+
+    yield start
+    for running in reversed(started):
+        running.stop(grace=1.0)
+
+
+def wait_serving(address: str, service: str = "", timeout_s: float = 30.0) -> None:
+    """Block until the health service reports SERVING for `service`."""
+    import time
+
+    from grpc_health.v1 import health_pb2, health_pb2_grpc
+
+    deadline = time.monotonic() + timeout_s
+    with grpc.insecure_channel(address) as channel:
+        stub = health_pb2_grpc.HealthStub(channel)
+        while time.monotonic() < deadline:
+            try:
+                if stub.Check(health_pb2.HealthCheckRequest(service=service), timeout=2).status == 1:
+                    return
+            except grpc.RpcError:
+                pass
+            time.sleep(0.2)
+    raise TimeoutError(f"{address} {service or '(server)'} not SERVING after {timeout_s}s")
