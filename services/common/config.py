@@ -45,7 +45,10 @@ class Settings:
     s3_secret_key: str = _setting("collateral-secret", "S3 secret key.")
     s3_bucket: str = _setting("collateral", "Bucket holding asset files.")
 
-    auth_secret: str = _setting("dev-only-change-me", "HMAC secret signing bearer tokens (HS256). Change it in production.")
+    auth_secret: str = _setting(
+        "dev-only-insecure-secret-change-me-0123456789",
+        "HMAC secret signing bearer tokens (HS256), at least 32 bytes. Change it in production.",
+    )
     auth_issuer: str = _setting("collateral", "Issuer claim of bearer tokens.")
     token_ttl_s: int = _setting(3600, "Lifetime of tokens minted by the portal and collateral-token, in seconds.")
 
@@ -71,6 +74,10 @@ class Settings:
 
     log_level: str = _setting("INFO", "Log level of every process.")
     log_format: str = _setting("json", "Log format: json (one object per line) or text.")
+
+    def __post_init__(self) -> None:
+        if len(self.auth_secret.encode()) < 32:
+            raise ValueError(f"{env_name('auth_secret')} must be at least 32 bytes (HS256 key length)")
 
     # ---- derived names -------------------------------------------------------------
     def topic(self, name: str) -> str:
@@ -130,7 +137,25 @@ def reference() -> list[tuple[str, str, str]]:
     return [(env_name(f.name), str(f.default), f.metadata["doc"]) for f in dataclasses.fields(Settings)]
 
 
+def reference_table() -> str:
+    rows = ["| Variable | Default | Meaning |", "|---|---|---|"]
+    rows += [f"| `{var}` | `{default}` | {doc} |" for var, default, doc in reference()]
+    return "\n".join(rows)
+
+
+def _update_readme(path: str) -> None:
+    """Rewrite the README's configuration section between its markers."""
+    text = open(path, encoding="utf-8").read()
+    start, end = "<!-- config:start -->", "<!-- config:end -->"
+    head, _, rest = text.partition(start)
+    _, _, tail = rest.partition(end)
+    open(path, "w", encoding="utf-8").write(f"{head}{start}\n{reference_table()}\n{end}{tail}")
+
+
 if __name__ == "__main__":
-    print("| Variable | Default | Meaning |\n|---|---|---|")
-    for var, default, doc in reference():
-        print(f"| `{var}` | `{default}` | {doc} |")
+    import sys
+
+    if sys.argv[1:2] == ["--readme"]:
+        _update_readme(sys.argv[2] if len(sys.argv) > 2 else "README.md")
+    else:
+        print(reference_table())

@@ -85,26 +85,20 @@ def _status_for(exc: errors.ServiceError) -> status_pb2.Status:
 
 def _unavailable_types() -> tuple[type[BaseException], ...]:
     """Dependency failures that mean 'retry later' rather than 'bug'."""
-    kinds: list[type[BaseException]] = [ConnectionError, TimeoutError]
-    try:
-        import elastic_transport
+    import botocore.exceptions
+    import elastic_transport
+    import kafka.errors
 
-        kinds += [elastic_transport.ConnectionError, elastic_transport.ConnectionTimeout]
-    except ImportError:  # pragma: no cover
-        pass
-    try:
-        import botocore.exceptions
-
-        kinds += [botocore.exceptions.EndpointConnectionError, botocore.exceptions.ConnectTimeoutError]
-    except ImportError:  # pragma: no cover
-        pass
-    try:
-        import kafka.errors
-
-        kinds += [kafka.errors.KafkaTimeoutError, kafka.errors.NoBrokersAvailable]
-    except ImportError:  # pragma: no cover
-        pass
-    return tuple(kinds)
+    return (
+        ConnectionError,
+        TimeoutError,
+        elastic_transport.ConnectionError,
+        elastic_transport.ConnectionTimeout,
+        botocore.exceptions.EndpointConnectionError,
+        botocore.exceptions.ConnectTimeoutError,
+        kafka.errors.KafkaTimeoutError,
+        kafka.errors.BrokerNotAvailableError,
+    )
 
 
 class _CallInterceptor(grpc.ServerInterceptor):
@@ -341,9 +335,18 @@ def run(spec: ServiceSpec, settings: config.Settings) -> None:
 
 
 def channel(address: str) -> grpc.Channel:
-    """A client channel with the options every Collateral client uses."""
+    """A client channel with the options every Collateral client uses.
+
+    round_robin spreads calls over every address a name resolves to (a headless
+    Kubernetes Service), which per-connection balancing cannot do for HTTP/2.
+    """
     return grpc.insecure_channel(
-        address, options=[("grpc.max_receive_message_length", 64 * 1024 * 1024), ("grpc.enable_retries", 1)]
+        address,
+        options=[
+            ("grpc.max_receive_message_length", 64 * 1024 * 1024),
+            ("grpc.enable_retries", 1),
+            ("grpc.lb_policy_name", "round_robin"),
+        ],
     )
 
 
