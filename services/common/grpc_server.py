@@ -313,7 +313,7 @@ def start(spec: ServiceSpec, settings: config.Settings, port: int | None = None,
     server.start()
     mport = (settings.metrics_port or spec.default_metrics_port) if metrics_port is None else metrics_port
     if mport:
-        metrics.serve(mport, "0.0.0.0" if settings.grpc_host == "0.0.0.0" else "127.0.0.1")
+        metrics.serve(mport, settings.metrics_host)
     log.info("serving", extra={"service": spec.full_name, "port": bound, "metrics_port": mport})
     return RunningServer(spec, settings, server, bound, health_servicer)
 
