@@ -57,13 +57,25 @@ class Settings:
     grpc_workers: int = _setting(16, "Worker threads per gRPC server.")
     grpc_shutdown_grace_s: float = _setting(10.0, "Seconds in-flight calls get to finish on SIGTERM.")
     metrics_port: int = _setting(0, "Prometheus /metrics port; 0 picks the process's default (9464..9468, portal serves its own).")
+    metrics_host: str = _setting("127.0.0.1", "Address /metrics binds to (0.0.0.0 in containers).")
     health_check_interval_s: float = _setting(5.0, "How often dependencies are probed for the health status.")
+
+    content_max_file_bytes: int = _setting(100 * 1024 * 1024, "Largest asset file the content service accepts, in bytes.")
+    content_upload_url_ttl_s: int = _setting(900, "Lifetime of presigned upload (PUT) URLs, in seconds.")
+    content_download_url_ttl_s: int = _setting(300, "Lifetime of presigned download (GET) URLs, in seconds.")
+    content_max_extracted_chars: int = _setting(1_000_000, "Extracted document text kept in the search index per asset.")
+
+    usage_max_batch: int = _setting(1000, "Most events one RecordEvents call accepts.")
+    usage_signals_interval_s: float = _setting(300.0, "How often the usage consumer publishes per-asset usage signals; 0 disables.")
+    usage_bot_fast_open_s: float = _setting(10.0, "A customer open this soon after its share was created is a link scanner.")
+    usage_share_ttl_days: int = _setting(30, "Default lifetime of share links, in days.")
 
     content_addr: str = _setting("127.0.0.1:50051", "Address of the content service, for its clients.")
     usage_addr: str = _setting("127.0.0.1:50052", "Address of the usage service, for its clients.")
     feedback_addr: str = _setting("127.0.0.1:50053", "Address of the feedback service, for its clients.")
 
     consumer_batch_size: int = _setting(500, "Most messages a consumer processes per batch.")
+    consumer_session_timeout_s: float = _setting(30.0, "Kafka consumer session timeout: how soon a crashed consumer's partitions move to another.")
     consumer_max_backoff_s: float = _setting(30.0, "Longest pause between retries while a downstream store is down.")
     dlq_max_consecutive: int = _setting(1000, "Consecutive dead-lettered messages after which a consumer stops (bad deploy guard).")
 
@@ -71,6 +83,19 @@ class Settings:
     portal_port: int = _setting(8080, "Portal HTTP port.")
     portal_public_url: str = _setting("http://127.0.0.1:8080", "Portal URL as customers reach it (share links).")
     portal_secret_key: str = _setting("dev-only-portal-secret", "Flask session and CSRF secret. Change it in production.")
+    portal_threads: int = _setting(8, "Worker threads of the portal's HTTP server (waitress).")
+    portal_cookie_secure: bool = _setting(
+        False, "Mark session cookies Secure (HTTPS only); also on whenever portal_public_url starts with https://."
+    )
+    portal_trusted_user_header: str = _setting(
+        "", "Header carrying the signed-in user's email from an SSO proxy, e.g. X-Forwarded-User; empty disables it."
+    )
+    portal_trusted_role_header: str = _setting(
+        "", "Header carrying the user's role (rep, marketer, admin) from the SSO proxy; empty means rep."
+    )
+    portal_trusted_proxies: str = _setting(
+        "", "Comma-separated IP addresses of the SSO proxies whose identity headers the portal believes."
+    )
 
     log_level: str = _setting("INFO", "Log level of every process.")
     log_format: str = _setting("json", "Log format: json (one object per line) or text.")
