@@ -16,16 +16,25 @@ import random
 import sys
 import time
 from datetime import datetime, timedelta, timezone
-from typing import Any, Callable, Iterable
+from typing import Any, Iterable
 
 import grpc
 from google.protobuf.timestamp_pb2 import Timestamp
 from tqdm import tqdm
 
-from collateral.v1 import common_pb2, content_pb2, content_pb2_grpc, usage_pb2, usage_pb2_grpc
+from collateral.v1 import (
+    common_pb2,
+    content_pb2,
+    content_pb2_grpc,
+    feedback_pb2,
+    feedback_pb2_grpc,
+    usage_pb2,
+    usage_pb2_grpc,
+)
 from services.common import auth, config, grpc_server
 
 SEED = 20261123
+DEMO_PASSWORD = "demo-password"
 INDUSTRIES = ["healthcare", "financial-services", "manufacturing", "retail", "software", "public-sector"]
 REGIONS = ["na", "emea", "apac", "latam"]
 PRODUCTS = ["analytics", "platform", "security", "integrations"]
@@ -79,9 +88,10 @@ class Demo:
         self.rng = random.Random(SEED)
         self.n_assets, self.n_deals, self.n_events = assets, deals, events
         self.now = datetime.now(timezone.utc).replace(microsecond=0)
-        self.reps = [f"rep-{i:02d}" for i in range(1, 21)]
+        self.reps = [f"rep{i:02d}@demo.local" for i in range(1, 21)]
         self.rep_team = {rep: TEAMS[i % len(TEAMS)] for i, rep in enumerate(self.reps)}
         self.rep_region = {rep: REGIONS[i % len(REGIONS)] for i, rep in enumerate(self.reps)}
+        self._events_planned = 0
         self.admin = auth.bearer_metadata(auth.mint(settings, "demo-loader", "admin"))
         self.service = auth.bearer_metadata(auth.mint(settings, "demo-loader", "service"))
 
@@ -116,7 +126,7 @@ class Demo:
                 industries=[industry],
                 regions=[REGIONS[i % len(REGIONS)]],
                 language="en",
-                owner=f"marketer-{1 + i % 3}",
+                owner="marketer@demo.local",
                 expires_at=ts(expires),
                 external_id=f"demo:{i}",
             )
@@ -182,7 +192,9 @@ class Demo:
         return deals, events
 
     def _event(self, kind: str, asset_id: str, rep: str, when: datetime, deal: dict[str, Any] | None) -> usage_pb2.UsageEvent:
-        event_id = "demo-" + hashlib.sha256(f"{kind}|{asset_id}|{rep}|{when.isoformat()}".encode()).hexdigest()[:24]
+        # The n-th planned event is the same logical event on every run (seeded plan), so its id is n.
+        self._events_planned += 1
+        event_id = f"demo-event-{self._events_planned:06d}"
         event = usage_pb2.UsageEvent(
             event_id=event_id, type=usage_pb2.UsageEventType.Value(f"USAGE_EVENT_TYPE_{kind.upper()}"),
             asset_id=asset_id, rep_id=rep, occurred_at=ts(when), channel="portal",
@@ -204,14 +216,45 @@ class Demo:
                 bar.update(len(batch))
 
     def load_deals(self, deals: list[dict[str, Any]]) -> None:
-        from services.feedback import demo as feedback_demo
-
-        feedback_demo.record_outcomes(self.settings, deals, self.service)
+        stub = feedback_pb2_grpc.FeedbackServiceStub(grpc_server.channel(self.settings.feedback_addr))
+        outcomes = []
+        for deal in deals:
+            updated = deal["closed_at"] or deal["created_at"]
+            outcome = feedback_pb2.DealOutcome(
+                event_id=f"{deal['opportunity_id']}@demo-v1",
+                opportunity_id=deal["opportunity_id"], account_id=deal["account_id"],
+                owner_rep_id=deal["owner_rep_id"],
+                stage=feedback_pb2.DealStage.Value(f"DEAL_STAGE_{deal['stage'].upper()}"),
+                amount=deal["amount"], currency=deal["currency"], created_at=ts(deal["created_at"]),
+                updated_at=ts(updated), industry=deal["industry"], region=deal["region"], team=deal["team"],
+                product_line=PRODUCTS[int(deal["opportunity_id"][-4:]) % len(PRODUCTS)],
+                deal_size_band="enterprise" if deal["amount"] >= 90_000 else "mid" if deal["amount"] >= 40_000 else "smb",
+            )
+            if deal["closed_at"]:
+                outcome.closed_at.CopyFrom(ts(deal["closed_at"]))
+            if deal["stage"] == "lost":
+                outcome.lost_reason = self.rng.choice(["price", "missing security documentation", "competitor",
+                                                       "no roi case", "timing"])
+            outcomes.append(outcome)
+        with tqdm(total=len(outcomes), desc="deal outcomes", unit="deal") as bar:
+            for start in range(0, len(outcomes), 500):
+                batch = outcomes[start:start + 500]
+                stub.RecordDealOutcomes(feedback_pb2.RecordDealOutcomesRequest(outcomes=batch),
+                                        metadata=self.service, timeout=60)
+                bar.update(len(batch))
 
     def load_users(self) -> None:
-        from services.portal import users
+        from services.common import errors
+        from services.portal.users import UserStore
 
-        users.ensure_demo_users(self.settings, self.reps)
+        store = UserStore(self.settings)
+        people = [(rep, f"Rep {rep[3:5]}", "rep") for rep in self.reps]
+        people += [("marketer@demo.local", "Mara Marketer", "marketer"), ("admin@demo.local", "Ada Admin", "admin")]
+        for email, name, role in people:
+            try:
+                store.add(email, name, role, DEMO_PASSWORD)
+            except errors.AlreadyExists:
+                pass
 
 
 def _wait_for_services(settings: config.Settings, timeout_s: float) -> None:
@@ -242,15 +285,14 @@ def main(argv: Iterable[str] | None = None) -> None:
     settings = config.load()
     _wait_for_services(settings, 300 if args.wait else 30)
     demo = Demo(settings, args.assets, args.deals, args.events)
-    steps: list[tuple[str, Callable[[], Any]]] = []
+    demo.load_users()
     assets = demo.load_assets()
     deals, events = demo.plan_deals(assets)
-    steps = [("portal users", demo.load_users), ("deal outcomes", lambda: demo.load_deals(deals)),
-             ("usage events", lambda: demo.load_events(events))]
-    for name, step in steps:
-        step()
+    demo.load_deals(deals)
+    demo.load_events(events)
     print(f"demo data: {len(assets)} assets, {len(deals)} opportunities, {len(events)} usage events, "
-          f"{len(demo.reps)} reps (password 'demo-password': rep-01@demo.local, marketer@demo.local, admin@demo.local)")
+          f"{len(demo.reps)} reps. Sign in with password {DEMO_PASSWORD!r} as rep01@demo.local, "
+          "marketer@demo.local or admin@demo.local")
 
 
 if __name__ == "__main__":

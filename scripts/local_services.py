@@ -62,6 +62,9 @@ class Supervisor:
         self.base_env = dict(os.environ if base_env is None else base_env)
         self.ports = {p.name: p.default_port for p in PROCESSES} | dict(ports or {})
         self.metrics_ports = dict(METRICS_PORTS) | dict(metrics_ports or {})
+        # Children started by this Supervisor: polled so an exited child is reaped (not a
+        # zombie that still answers kill(pid, 0)) and waited for on stop.
+        self._children: dict[str, subprocess.Popen] = {}
         (state_dir / "run").mkdir(parents=True, exist_ok=True)
         (state_dir / "logs").mkdir(parents=True, exist_ok=True)
 
@@ -88,6 +91,9 @@ class Supervisor:
         return self.state_dir / "logs" / f"{name}.log"
 
     def pid(self, name: str) -> int | None:
+        child = self._children.get(name)
+        if child is not None and child.poll() is not None:
+            return None
         try:
             pid = int(self._pidfile(name).read_text())
             os.kill(pid, 0)
@@ -105,8 +111,10 @@ class Supervisor:
             if proc.kind == "grpc":
                 env["COLLATERAL_METRICS_PORT"] = str(self.metrics_ports[proc.name])
             log = open(self.log_path(proc.name), "ab")
-            child = subprocess.Popen([sys.executable, "-m", proc.module], cwd=ROOT, env=env, stdout=log,
-                                     stderr=subprocess.STDOUT, start_new_session=True)
+            with log:
+                child = subprocess.Popen([sys.executable, "-m", proc.module], cwd=ROOT, env=env, stdout=log,
+                                         stderr=subprocess.STDOUT, start_new_session=True)
+            self._children[proc.name] = child
             self._pidfile(proc.name).write_text(str(child.pid))
         for proc in chosen:
             self._wait_healthy(proc, timeout_s)
@@ -149,6 +157,12 @@ class Supervisor:
             pid = self.pid(proc.name)
             if pid:
                 os.killpg(pid, signal.SIGKILL)
+            child = self._children.pop(proc.name, None)
+            if child is not None:
+                try:
+                    child.wait(timeout=5)
+                except subprocess.TimeoutExpired:
+                    pass
             self._pidfile(proc.name).unlink(missing_ok=True)
 
     def status(self) -> list[tuple[str, int | None, bool]]:

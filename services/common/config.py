@@ -66,9 +66,18 @@ class Settings:
     content_max_extracted_chars: int = _setting(1_000_000, "Extracted document text kept in the search index per asset.")
 
     usage_max_batch: int = _setting(1000, "Most events one RecordEvents call accepts.")
+    usage_consumer_batch_size: int = _setting(5000, "Most messages the usage consumer processes per batch (larger batches amortise the per-batch rollup recompute).")
     usage_signals_interval_s: float = _setting(300.0, "How often the usage consumer publishes per-asset usage signals; 0 disables.")
     usage_bot_fast_open_s: float = _setting(10.0, "A customer open this soon after its share was created is a link scanner.")
     usage_share_ttl_days: int = _setting(30, "Default lifetime of share links, in days.")
+
+    feedback_touch_grace_days: float = _setting(
+        7.0, "Usage up to this many days after a deal closed still counts as touching it (the join window's grace)."
+    )
+    feedback_min_closed_deals: int = _setting(10, "Closed deals an asset needs before it is ranked or called significant.")
+    feedback_significance_level: float = _setting(0.05, "p-value below which an asset's lift is significant.")
+    feedback_signals_interval_s: float = _setting(300.0, "How often the feedback consumer publishes win-rate signals; 0 disables.")
+    feedback_max_batch: int = _setting(1000, "Most deal outcomes one RecordDealOutcomes call accepts.")
 
     content_addr: str = _setting("127.0.0.1:50051", "Address of the content service, for its clients.")
     usage_addr: str = _setting("127.0.0.1:50052", "Address of the usage service, for its clients.")

@@ -15,7 +15,11 @@ Guarantees (at-least-once delivery made exactly-once in effect by idempotent wri
 - a downstream outage pauses the partitions (the loop keeps polling so the consumer
   stays in its group) and retries the same batch with exponential backoff: good events
   are never dropped or dead-lettered for it;
-- SIGTERM finishes the batch, commits, and leaves the group cleanly.
+- SIGTERM finishes the batch, commits, and leaves the group cleanly;
+- a processor may set `pipelined = True` to have the next batch polled and parsed while the
+  previous one is written (commits stay after their write, in order);
+- an offset commit refused because of a rebalance is logged, not fatal (the batch is
+  redelivered and absorbed by the idempotent writes); dead-lettering retries with backoff.
 """
 
 from __future__ import annotations
@@ -25,12 +29,15 @@ import logging
 import signal
 import threading
 import time
+from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass, field
 from typing import Any, Generic, Protocol, Sequence, TypeVar
 
 from kafka import KafkaConsumer
 from kafka.consumer.subscription_state import ConsumerRebalanceListener
-from kafka.errors import KafkaError
+from kafka.errors import (CommitFailedError, IllegalGenerationError, KafkaError, RebalanceInProgressError,
+                          UnknownMemberIdError)
 from kafka.structs import OffsetAndMetadata, TopicPartition
 
 from services.common import config, errors, logs, metrics
@@ -92,6 +99,16 @@ class Processor(Protocol[T]):
     def write(self, batch: Sequence[Parsed[T]]) -> WriteResult: ...
 
 
+@dataclass
+class _Batch:
+    """One polled batch on its way through parse -> write -> dead-letter -> commit."""
+
+    messages: list[Message]
+    started: float
+    parsed: list[Parsed[Any]] = field(default_factory=list)
+    dead: list[tuple[Message, InvalidEvent]] = field(default_factory=list)
+
+
 class TooManyDeadLetters(RuntimeError):
     """Stops the consumer: every message failing means the code, not the data, is wrong."""
 
@@ -139,8 +156,8 @@ class ConsumerLoop:
             auto_offset_reset="earliest",
             max_poll_records=self.settings.consumer_batch_size,
             max_poll_interval_ms=300_000,
-            session_timeout_ms=30_000,
-            heartbeat_interval_ms=3_000,
+            session_timeout_ms=int(self.settings.consumer_session_timeout_s * 1000),
+            heartbeat_interval_ms=min(3_000, int(self.settings.consumer_session_timeout_s * 1000) // 3),
             fetch_max_wait_ms=200,
         )
         consumer.subscribe(list(self.processor.topics), listener=_Rebalance(self))
@@ -151,6 +168,9 @@ class ConsumerLoop:
         self._consumer = self._connect()
         log.info("consuming", extra={"topics": list(self.processor.topics), "group": self.group_id})
         try:
+            if getattr(self.processor, "pipelined", False):
+                self._run_pipelined()
+                return
             while not self._stop.is_set():
                 polled = self._consumer.poll(timeout_ms=500, max_records=self.settings.consumer_batch_size)
                 messages = [
@@ -165,6 +185,59 @@ class ConsumerLoop:
         finally:
             self._close()
 
+    def _run_pipelined(self) -> None:
+        """Like run(), but batch N+1 is polled and parsed while batch N is written.
+
+        Opt-in (`processor.pipelined = True`) for processors whose writes are idempotent and
+        order-independent across batches. Offsets are still committed strictly after their
+        batch's write succeeded, in batch order; a write that fails with Unavailable is
+        retried synchronously with the usual pause and backoff.
+        """
+        assert self._consumer is not None
+        executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"{self.processor.name}-write")
+        pending: tuple[Future[WriteResult], _Batch] | None = None
+        try:
+            while not self._stop.is_set():
+                polled = self._consumer.poll(timeout_ms=500 if pending is None else 0,
+                                             max_records=self.settings.consumer_batch_size)
+                messages = [
+                    Message(r.topic, r.partition, r.offset, r.key, r.value, r.timestamp,
+                            tuple((k, v) for k, v in (r.headers or [])))
+                    for records in polled.values()
+                    for r in records
+                ]
+                batch = self._parse_batch(messages) if messages else None
+                if pending is not None:
+                    if batch is None:
+                        # Nothing new arrived: wait for the write a moment, then poll again.
+                        try:
+                            pending[0].exception(timeout=0.2)
+                        except FutureTimeout:
+                            continue
+                    if not self._finish_pending(*pending):
+                        pending = None
+                        break
+                    pending = None
+                if batch is not None:
+                    if batch.parsed:
+                        pending = (executor.submit(self.processor.write, batch.parsed), batch)
+                    elif not self._complete(batch, WriteResult()):
+                        break
+                self._maybe_update_lag()
+            if pending is not None:  # stopping: finish the batch in flight and commit it
+                self._finish_pending(*pending)
+        finally:
+            executor.shutdown(wait=True)
+
+    def _finish_pending(self, future: "Future[WriteResult]", batch: "_Batch") -> bool:
+        try:
+            result: WriteResult | None = future.result()
+        except errors.Unavailable:
+            result = self._write_with_backoff(batch.parsed)
+        if result is None:
+            return False
+        return self._complete(batch, result)
+
     def _close(self) -> None:
         if self._consumer is not None:
             try:
@@ -177,28 +250,36 @@ class ConsumerLoop:
 
     # ---- one batch ---------------------------------------------------------------------
     def _process(self, messages: list[Message]) -> None:
-        started = time.perf_counter()
-        name = self.processor.name
-        metrics.CONSUMER_MESSAGES.labels(name).inc(len(messages))
-        parsed: list[Parsed[Any]] = []
-        dead: list[tuple[Message, InvalidEvent]] = []
-        for message in messages:
-            try:
-                parsed.append(Parsed(message, self.processor.parse(message)))
-            except InvalidEvent as exc:
-                dead.append((message, exc))
-        result = self._write_with_backoff(parsed)
+        batch = self._parse_batch(messages)
+        result = self._write_with_backoff(batch.parsed)
         if result is None:  # stopping while the store was down: leave offsets uncommitted
             return
-        dead += result.rejected
-        self._dead_letter(dead)
-        self._commit(messages)
+        self._complete(batch, result)
+
+    def _parse_batch(self, messages: list[Message]) -> "_Batch":
+        batch = _Batch(messages, started=time.perf_counter())
+        metrics.CONSUMER_MESSAGES.labels(self.processor.name).inc(len(messages))
+        for message in messages:
+            try:
+                batch.parsed.append(Parsed(message, self.processor.parse(message)))
+            except InvalidEvent as exc:
+                batch.dead.append((message, exc))
+        return batch
+
+    def _complete(self, batch: "_Batch", result: WriteResult) -> bool:
+        """Dead-letter, commit and count a written batch; False if stopping before the commit."""
+        name = self.processor.name
+        dead = batch.dead + result.rejected
+        if not self._dead_letter_with_backoff(dead):  # stopping while Kafka was down: leave offsets uncommitted
+            return False
+        self._commit(batch.messages)
         metrics.CONSUMER_EVENTS.labels(name, "written").inc(result.written)
         metrics.CONSUMER_EVENTS.labels(name, "duplicate").inc(result.duplicates)
         metrics.CONSUMER_EVENTS.labels(name, "stale").inc(result.stale)
         if result.newest_event_time_s is not None:
             metrics.CONSUMER_EVENT_TIME_LAG.labels(name).set(max(0.0, time.time() - result.newest_event_time_s))
-        metrics.CONSUMER_BATCH_DURATION.labels(name).observe(time.perf_counter() - started)
+        metrics.CONSUMER_BATCH_DURATION.labels(name).observe(time.perf_counter() - batch.started)
+        return True
 
     def _write_with_backoff(self, parsed: list[Parsed[Any]]) -> WriteResult | None:
         if not parsed:
@@ -241,6 +322,20 @@ class ConsumerLoop:
                 time.sleep(0.1)
         return not self._stop.is_set()
 
+    def _dead_letter_with_backoff(self, dead: list[tuple[Message, InvalidEvent]]) -> bool:
+        """Dead-letter with the same pause-and-retry as writes, so a Kafka hiccup is not a crash."""
+        delay = 0.5
+        while True:
+            try:
+                self._dead_letter(dead)
+                return True
+            except errors.Unavailable as exc:
+                metrics.CONSUMER_RETRIES.labels(self.processor.name).inc()
+                log.warning("dead-letter topic unavailable, retrying", extra={"retry_in_s": delay, "error": str(exc)})
+                if not self._idle(delay):
+                    return False
+                delay = min(delay * 2, self.settings.consumer_max_backoff_s)
+
     def _dead_letter(self, dead: list[tuple[Message, InvalidEvent]]) -> None:
         if not dead:
             self._consecutive_dead_letters = 0
@@ -275,7 +370,14 @@ class ConsumerLoop:
             nexts[tp] = max(nexts.get(tp, 0), m.offset + 1)
         offsets = {tp: OffsetAndMetadata(o, "", -1) for tp, o in nexts.items() if tp in assigned}
         if offsets:
-            self._consumer.commit(offsets)
+            try:
+                self._consumer.commit(offsets)
+            except (CommitFailedError, RebalanceInProgressError, IllegalGenerationError, UnknownMemberIdError) as exc:
+                # The group rebalanced while this batch was written: the new owner re-reads it and
+                # the idempotent writes absorb the replay. Not a reason to crash the process.
+                log.warning("offset commit refused after a rebalance; the batch will be redelivered",
+                            extra={"error": str(exc)})
+                return
             metrics.CONSUMER_LAST_COMMIT.labels(self.processor.name).set(time.time())
 
     def _maybe_update_lag(self, every_s: float = 5.0) -> None:
@@ -313,9 +415,12 @@ def parse_json_object(message: Message, max_bytes: int) -> dict[str, Any]:
 
 
 def run_forever(processor: Processor[Any], settings: config.Settings, metrics_port: int) -> None:
-    """Process entry point: logs, /metrics, SIGTERM handling, then the loop."""
+    """Process entry point: logs, /metrics, SIGTERM handling, then the loop.
+
+    `metrics_port` is the process's default; COLLATERAL_METRICS_PORT overrides it.
+    """
     logs.configure(processor.name, settings.log_level, settings.log_format)
-    metrics.serve(metrics_port)
+    metrics.serve(settings.metrics_port or metrics_port, settings.metrics_host)
     loop = ConsumerLoop(processor, settings)
 
     def on_signal(signum: int, _frame: Any) -> None:

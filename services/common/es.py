@@ -114,6 +114,7 @@ def reindex(
     transform: Callable[[dict[str, Any]], dict[str, Any]] | None = None,
     progress: Callable[[int, int], None] | None = None,
     batch_size: int = 1000,
+    settle_s: float = 1.0,
 ) -> str:
     """Copy `alias` into a new index with `body`, then swap the alias to it.
 
@@ -132,6 +133,11 @@ def reindex(
     actions: list[dict[str, Any]] = [{"add": {"index": new_index, "alias": alias, "is_write_index": True}}]
     actions += [{"add": {"index": old, "alias": alias, "is_write_index": False}} for old in old_indices]
     es.indices.update_aliases(actions=actions)
+    # A write that resolved the alias just before the move may still be landing in an old
+    # index; the copy's scroll only sees refreshed data, so let such writes finish and
+    # refresh before the snapshot is taken (otherwise they would be missed).
+    time.sleep(settle_s)
+    es.indices.refresh(index=",".join(old_indices))
 
     total = sum(es.count(index=old)["count"] for old in old_indices)
     copied = 0

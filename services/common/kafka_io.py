@@ -81,10 +81,15 @@ class Producer:
             metrics.DEPENDENCY_DURATION.labels("kafka", "produce").observe(time.perf_counter() - started)
 
     def connected(self) -> bool:
+        """Health probe. kafka-python 3 closes its bootstrap connection once it has
+        metadata, so `bootstrap_connected()` is usually False on a healthy producer; fall
+        back to reaching a bootstrap broker over TCP."""
         try:
-            return self._get().bootstrap_connected()
+            if self._get().bootstrap_connected():
+                return True
         except errors.Unavailable:
             return False
+        return brokers_reachable(self._settings)
 
     def close(self, timeout_s: float = 10.0) -> None:
         with self._lock:
@@ -92,6 +97,20 @@ class Producer:
                 self._producer.flush(timeout=timeout_s)
                 self._producer.close(timeout=timeout_s)
                 self._producer = None
+
+
+def brokers_reachable(settings: config.Settings, timeout_s: float = 2.0) -> bool:
+    """True when at least one bootstrap broker accepts a TCP connection."""
+    import socket
+
+    for server in settings.kafka_bootstrap.split(","):
+        host, _, port = server.strip().rpartition(":")
+        try:
+            with socket.create_connection((host or "127.0.0.1", int(port or 9092)), timeout=timeout_s):
+                return True
+        except (OSError, ValueError):
+            continue
+    return False
 
 
 def ensure_topics(settings: config.Settings, names: Iterable[str], partitions: int | None = None) -> None:

@@ -67,6 +67,73 @@ CONSUMER_RETRIES = Counter(
 )
 CONSUMER_PAUSED = Gauge("collateral_consumer_paused", "1 while consumption is paused for backoff.", ["consumer"])
 
+# ---- content service ------------------------------------------------------------------
+CONTENT_SEARCHES = Counter(
+    "collateral_content_searches", "Searches served, by whether they found anything (zero_result, found).", ["result"]
+)
+CONTENT_EXTRACTIONS = Counter(
+    "collateral_content_extractions", "Text extractions from uploaded files, by outcome (ok, failed, unsupported).", ["status"]
+)
+CONTENT_UPLOAD_BYTES = Counter("collateral_content_upload_bytes", "Bytes of asset files stored in S3.")
+CONTENT_SIGNALS = Counter(
+    "collateral_content_signals", "Ranking signals consumed, by outcome (applied, stale, unknown_asset).", ["outcome"]
+)
+
+# ---- usage service ----------------------------------------------------------------------
+USAGE_EVENTS_RECORDED = Counter(
+    "collateral_usage_events_recorded", "Usage events accepted by RecordEvents and acknowledged by Kafka.", ["type"]
+)
+USAGE_BOT_EVENTS = Counter(
+    "collateral_usage_bot_events", "Customer events classified as bots (link scanners, previews), by reason.", ["reason"]
+)
+USAGE_UNKNOWN_ASSET_EVENTS = Counter(
+    "collateral_usage_unknown_asset_events", "Usage events stored for asset ids the catalog did not know yet."
+)
+USAGE_ROLLUPS_WRITTEN = Counter(
+    "collateral_usage_rollups_written", "Daily per-asset rollup documents recomputed and written."
+)
+USAGE_SIGNALS_PUBLISHED = Counter(
+    "collateral_usage_signals_published", "Per-asset usage signals produced to the signals topic."
+)
+USAGE_SHARE_LINKS = Counter(
+    "collateral_usage_share_links", "Share link operations, by outcome (created, resolved, expired, revoked, not_found).",
+    ["outcome"],
+)
+
+# ---- feedback service ---------------------------------------------------------------------
+FEEDBACK_OUTCOMES_RECORDED = Counter(
+    "collateral_feedback_outcomes_recorded", "Deal outcomes accepted by RecordDealOutcomes and acknowledged by Kafka."
+)
+FEEDBACK_TOUCHES_WRITTEN = Counter(
+    "collateral_feedback_touches_written", "Touch documents (asset x opportunity) recomputed and written by the join."
+)
+FEEDBACK_TOUCHES_DELETED = Counter(
+    "collateral_feedback_touches_deleted", "Touch documents deleted because they no longer hold (correction, window)."
+)
+FEEDBACK_SIGNALS_PUBLISHED = Counter(
+    "collateral_feedback_signals_published", "Per-asset win-rate signals produced to the signals topic."
+)
+FEEDBACK_SUBMISSIONS = Counter(
+    "collateral_feedback_submissions", "Rep feedback stored, by kind (rating, content_request).", ["kind"]
+)
+
+# ---- portal ---------------------------------------------------------------------------------
+PORTAL_REQUESTS = Counter(
+    "collateral_portal_requests", "Portal HTTP requests, by route, method and status code.", ["route", "method", "status"]
+)
+PORTAL_REQUEST_DURATION = Histogram(
+    "collateral_portal_request_duration_seconds", "Portal HTTP request latency.", ["route"], buckets=_LATENCY_BUCKETS
+)
+PORTAL_BACKEND_ERRORS = Counter(
+    "collateral_portal_backend_errors", "Failed gRPC calls from the portal, by service and status code.", ["service", "code"]
+)
+PORTAL_SIGN_INS = Counter("collateral_portal_sign_ins", "Sign-in attempts, by outcome (ok, failed, throttled).", ["outcome"])
+PORTAL_SHARE_VISITS = Counter(
+    "collateral_portal_share_visits",
+    "Share link visits, by outcome (shown, beacon_open, page_view, expired, revoked, not_found).",
+    ["outcome"],
+)
+
 _started: set[int] = set()
 _lock = threading.Lock()
 

@@ -1,0 +1,166 @@
+"""Win-rate report latency at scale: `python bench/feedback_winrate.py --deals 100000 --touches 5000000`.
+
+Bulk-loads synthetic deals and touches straight into a bench namespace's `deals` and
+`touches` indices (the shapes the consumer writes), then times the report queries the
+gRPC methods run (reports.Reports, the same code path minus protobuf), each repeated,
+against a baseline measured in the same run: a bare match_all count over the touches.
+
+Run by hand; results go to bench/RESULTS.md. `--skip-load` re-times an existing load;
+`--drop` deletes the bench indices afterwards.
+"""
+
+from __future__ import annotations
+
+import argparse
+import random
+import statistics
+import sys
+import time
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from elasticsearch import helpers  # noqa: E402
+
+from services.common import config, es as es_util  # noqa: E402
+from services.feedback import model, reports, store  # noqa: E402
+
+T0 = datetime(2024, 1, 1, tzinfo=timezone.utc)
+INDUSTRIES = ["healthcare", "retail", "finance", "energy", "manufacturing", "public", "telecom", "media"]
+REGIONS = ["emea", "amer", "apac"]
+BANDS = ["smb", "mid", "enterprise"]
+
+
+def synth_deal(i: int, rng: random.Random) -> dict:
+    created = T0 + timedelta(days=rng.uniform(0, 700))
+    stage = rng.choices(["won", "lost", "open"], [0.3, 0.5, 0.2])[0]
+    closed = created + timedelta(days=rng.uniform(5, 120)) if stage != "open" else None
+    return {
+        "event_id": f"d{i}", "opportunity_id": f"opp-{i:07d}", "account_id": f"acct-{rng.randrange(30000)}",
+        "owner_rep_id": f"rep-{rng.randrange(500)}", "stage": stage, "amount": float(rng.randrange(1, 500) * 1000),
+        "currency": "USD", "created_at": model.iso(created), "closed_at": model.iso(closed) if closed else None,
+        "updated_at": model.iso(closed or created), "version": model.to_ms(closed or created), "lost_reason": None,
+        "lost_topic": None, "industry": rng.choice(INDUSTRIES), "region": rng.choice(REGIONS),
+        "product_line": f"p{rng.randrange(5)}", "deal_size_band": rng.choice(BANDS), "team": f"team-{rng.randrange(40)}",
+    }
+
+
+def synth_touches(deal: dict, n: int, assets: int, rng: random.Random):
+    created = model.parse_iso(deal["created_at"])
+    end = model.parse_iso(deal["closed_at"]) if deal["closed_at"] else created + timedelta(days=60)
+    span = max(1.0, (end - created).total_seconds())
+    chosen = rng.sample(range(assets), min(n, assets))
+    for a in chosen:
+        k = rng.choice((1, 1, 1, 2, 3))
+        times = sorted(created + timedelta(seconds=rng.uniform(0, span)) for _ in range(k))
+        doc = {name: deal[name] for name in model.DEAL_FIELDS_ON_TOUCH}
+        doc.update(asset_id=f"asset-{a:05d}", deal_version=deal["version"], first_touch_at=model.iso(times[0]),
+                   last_touch_at=model.iso(times[-1]), touch_count=k, counts={"view": k},
+                   times=[model.iso(t) for t in times])
+        yield model.touch_id(doc["asset_id"], deal["opportunity_id"]), doc
+
+
+def load(es, names: store.Names, n_deals: int, n_touches: int, assets: int, seed: int) -> dict:
+    rng = random.Random(seed)
+    per_deal = n_touches / n_deals
+    for index in (names.deals, names.touches):
+        es.indices.put_settings(index=index, settings={"index": {"refresh_interval": "-1"}})
+
+    def actions():
+        for i in range(n_deals):
+            deal = synth_deal(i, rng)
+            yield {"_op_type": "index", "_index": names.deals, "_id": deal["opportunity_id"], "_source": deal}
+            # Poisson-ish spread around the mean, at least one touch.
+            n = max(1, int(rng.expovariate(1 / per_deal) + 0.5))
+            for tid, doc in synth_touches(deal, n, assets, rng):
+                yield {"_op_type": "index", "_index": names.touches, "_id": tid, "_source": doc}
+
+    started = time.perf_counter()
+    docs = 0
+    for ok, item in helpers.streaming_bulk(es.options(request_timeout=120), actions(), chunk_size=5000,
+                                           max_retries=5, raise_on_error=True):
+        docs += 1
+        if docs % 500_000 == 0:
+            print(f"  loaded {docs:,} docs in {time.perf_counter() - started:.0f}s", flush=True)
+    for index in (names.deals, names.touches):
+        es.indices.put_settings(index=index, settings={"index": {"refresh_interval": "1s"}})
+    es.indices.refresh(index=f"{names.deals},{names.touches}")
+    elapsed = time.perf_counter() - started
+    return {"docs": docs, "seconds": elapsed}
+
+
+def timed(fn, repeat: int) -> tuple[float, float]:
+    fn()  # warm-up (caches, field data)
+    runs = []
+    for _ in range(repeat):
+        started = time.perf_counter()
+        fn()
+        runs.append(time.perf_counter() - started)
+    return statistics.median(runs), max(runs)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--deals", type=int, default=100_000)
+    parser.add_argument("--touches", type=int, default=5_000_000)
+    parser.add_argument("--assets", type=int, default=2_000)
+    parser.add_argument("--repeat", type=int, default=5)
+    parser.add_argument("--namespace", default="benchfb")
+    parser.add_argument("--skip-load", action="store_true")
+    parser.add_argument("--drop", action="store_true")
+    parser.add_argument("--seed", type=int, default=1)
+    args = parser.parse_args()
+
+    settings = config.load(namespace=args.namespace, es_request_timeout_s=300.0)
+    es = es_util.client(settings)
+    names = store.Names.of(settings)
+    if not args.skip_load:
+        for alias in (names.deals, names.touches):
+            for index in es_util.concrete_indices(es, alias):
+                es.indices.delete(index=index)
+    store.ensure(es, settings, names)
+    if not args.skip_load:
+        print(f"loading {args.deals:,} deals and ~{args.touches:,} touches over {args.assets:,} assets ...", flush=True)
+        stats = load(es, names, args.deals, args.touches, args.assets, args.seed)
+        print(f"loaded {stats['docs']:,} docs in {stats['seconds']:.0f}s ({stats['docs'] / stats['seconds']:,.0f} docs/s)")
+    touches = es.count(index=names.touches)["count"]
+    deals = es.count(index=names.deals)["count"]
+    size_mb = sum(s["primaries"]["store"]["size_in_bytes"] for s in
+                  es.indices.stats(index=f"{names.deals},{names.touches}")["indices"].values()) / 1e6
+    print(f"indexed: {deals:,} deals, {touches:,} touches, {size_mb:,.0f} MB on disk")
+
+    rep = reports.Reports(es, settings, names)
+    year = reports.Filters(start=datetime(2024, 7, 1, tzinfo=timezone.utc), end=datetime(2025, 7, 1, tzinfo=timezone.utc))
+    seg = reports.Filters(start=year.start, end=year.end, segment={"industry": ["healthcare", "finance"], "region": ["emea"]})
+    month = reports.Filters(start=datetime(2025, 3, 1, tzinfo=timezone.utc), end=datetime(2025, 4, 1, tzinfo=timezone.utc),
+                            segment={"industry": ["healthcare"]})
+    some_assets = [f"asset-{i:05d}" for i in range(10)]
+    cases = [
+        ("baseline: match_all count over touches", lambda: es.count(index=names.touches)),
+        ("ListAssetWinRates, all deals, all assets", lambda: rep.win_rates(reports.Filters())),
+        ("ListAssetWinRates, 12-month close range", lambda: rep.win_rates(year)),
+        ("ListAssetWinRates, 12 months + industry + region", lambda: rep.win_rates(seg)),
+        ("GetWinRates, 10 assets (incl. rep-adjusted MH)",
+         lambda: rep.rep_adjusted(reports.Filters(), rep.win_rates(reports.Filters(), some_assets)[1])),
+        ("GetAttribution, one month, one industry", lambda: rep.attribution(month, 7.0)),
+    ]
+    results = []
+    for label, fn in cases:
+        median, worst = timed(fn, args.repeat)
+        results.append((label, median, worst))
+        print(f"{label:55s} median {median * 1000:9.1f} ms   max {worst * 1000:9.1f} ms", flush=True)
+    base = results[0][1]
+    print("\nratio to baseline (median):")
+    for label, median, _ in results[1:]:
+        print(f"  {label:55s} {median / base:8.1f}x")
+    acc, _ = rep.attribution(month, 7.0)
+    print(f"(attribution case streamed {acc.deals:,} won deals)")
+    if args.drop:
+        for alias in (names.deals, names.touches):
+            for index in es_util.concrete_indices(es, alias):
+                es.indices.delete(index=index)
+
+
+if __name__ == "__main__":
+    main()

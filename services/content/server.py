@@ -1,0 +1,499 @@
+"""The content gRPC service: catalog CRUD, files, search and suggestions.
+
+Order of effects in every write, so nothing is half-written: validate everything, then
+store the file in S3 (if any), then write the index document (on failure the new S3
+object is deleted), then publish the catalog event (only after the index write
+succeeded). Reps see published, unexpired assets only; an asset they may not see is
+NOT_FOUND to them, so drafts do not leak.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+import uuid
+from typing import Any, Callable, Iterator
+
+import grpc
+
+from collateral.v1 import content_pb2, content_pb2_grpc
+from services.common import auth, config, errors, kafka_io, metrics, pagination, topics
+from services.common import es as es_common
+from services.common.errors import FailedPrecondition, InvalidArgument, NotFound, PermissionDenied
+from services.common.grpc_server import ServiceSpec
+from services.content import extract, files, model, publish, store
+
+log = logging.getLogger(__name__)
+
+INLINE_MAX_BYTES = 32 * 1024 * 1024
+MAX_SUGGEST_PREFIX = 100
+SORT_NAMES = {0: "relevance", 1: "relevance", 2: "newest", 3: "most_used", 4: "best_win_rate"}
+READERS = auth.ANY_USER | {auth.Role.SERVICE}
+
+
+def _sees_all(principal: auth.Principal) -> bool:
+    return principal.role in (auth.Role.MARKETER, auth.Role.ADMIN, auth.Role.SERVICE)
+
+
+def _check_version(doc: dict[str, Any], expected: int) -> None:
+    if expected < 0:
+        raise InvalidArgument("expected_version", "must not be negative")
+    if expected and doc.get("version") != expected:
+        raise FailedPrecondition(
+            f"asset {doc['asset_id']} is at version {doc.get('version')}, not {expected}: re-read and retry")
+
+
+def _bump(doc: dict[str, Any]) -> dict[str, Any]:
+    doc["version"] = int(doc.get("version", 0)) + 1
+    doc["updated_at"] = model.now_iso()
+    return doc
+
+
+class ContentService(content_pb2_grpc.ContentServiceServicer):
+    def __init__(self, settings: config.Settings, index: store.Store, file_store: files.FileStore,
+                 publisher: publish.Publisher) -> None:
+        self.settings = settings
+        self.store = index
+        self.files = file_store
+        self.publisher = publisher
+
+    # ---- helpers ---------------------------------------------------------------------
+    def _visible(self, asset_id: str) -> dict[str, Any]:
+        model.check_asset_id(asset_id)
+        loc = self.store.get(asset_id, with_body=False)
+        if loc is None or not (_sees_all(auth.current_principal()) or model.visible_to_reps(loc.doc)):
+            raise NotFound(f"asset {asset_id} not found")
+        return loc.doc
+
+    def _change(self, asset_id: str, event_type: str, mutate: Callable[[dict[str, Any]], dict[str, Any] | None]
+                ) -> dict[str, Any]:
+        model.check_asset_id(asset_id)
+        doc, changed = self.store.update(asset_id, mutate)
+        if changed:
+            self.publisher.catalog(event_type, doc, auth.current_principal().subject)
+        return doc
+
+    def _file_entry(self, doc: dict[str, Any], spooled: files.Spooled, key: str,
+                    extraction: extract.Extraction, uploader: str) -> dict[str, Any]:
+        entry = {
+            "version": len(doc.get("files") or []) + 1,
+            "s3_key": key,
+            "size_bytes": spooled.size,
+            "content_type": spooled.content_type,
+            "sha256": spooled.sha256,
+            "uploaded_at": model.now_iso(),
+            "uploaded_by": uploader,
+            "page_count": extraction.page_count,
+            "extraction_status": extraction.status,
+            "extraction_error": extraction.error,
+            "file_name": spooled.file_name,
+        }
+        doc.setdefault("files", []).append(entry)
+        doc["body"] = extraction.text
+        doc["page_count"] = extraction.page_count
+        return doc
+
+    def _extract(self, spooled: files.Spooled) -> extract.Extraction:
+        spooled.data.seek(0)
+        result = extract.extract(spooled.content_type, spooled.data, self.settings.content_max_extracted_chars)
+        spooled.data.seek(0)
+        metrics.CONTENT_EXTRACTIONS.labels(result.status).inc()
+        if result.status == "failed":
+            log.info("text extraction failed", extra={"error": result.error})
+        return result
+
+    def _add_file(self, asset_id: str, spooled: files.Spooled, expected_version: int,
+                  stored_key: str | None = None) -> dict[str, Any]:
+        """Store a checked file as the asset's new current version (S3, then index)."""
+        uploader = auth.current_principal().subject
+        extraction = self._extract(spooled)
+        key = stored_key or files.FileStore.key_for(asset_id, spooled.file_name)
+        if stored_key is None:
+            self.files.put(key, spooled)
+        try:
+            def mutate(doc: dict[str, Any]) -> dict[str, Any]:
+                _check_version(doc, expected_version)
+                return _bump(self._file_entry(doc, spooled, key, extraction, uploader))
+
+            doc, _ = self.store.update(asset_id, mutate)
+        except BaseException:
+            self.files.delete(key)  # no orphan object without an asset pointing at it
+            raise
+        self.publisher.catalog("updated", doc, uploader)
+        return doc
+
+    # ---- catalog -----------------------------------------------------------------------
+    def CreateAsset(self, request: content_pb2.CreateAssetRequest, context: grpc.ServicerContext
+                    ) -> content_pb2.CreateAssetResponse:
+        principal = auth.current_principal()
+        asset_id = model.check_asset_id(request.asset_id) if request.asset_id else uuid.uuid4().hex
+        doc = model.new_doc(asset_id, request.asset, principal.subject)
+        spooled = None
+        if request.file_content:
+            if len(request.file_content) > min(INLINE_MAX_BYTES, self.settings.content_max_file_bytes):
+                raise InvalidArgument("file_content", f"inline files are limited to "
+                                      f"{min(INLINE_MAX_BYTES, self.settings.content_max_file_bytes)} bytes; "
+                                      "use UploadFile or CreateUploadUrl")
+            content_type = extract.check_content_type(request.content_type)
+            name = files.safe_name(request.file_name)
+            sha = files.check_sha(request.sha256)
+            spooled = files.spool([request.file_content], content_type, name, self.settings.content_max_file_bytes, sha)
+        elif request.sha256 or request.content_type:
+            raise InvalidArgument("file_content", "is empty but file metadata was given")
+        try:
+            if self.store.get(asset_id) is not None:
+                raise errors.AlreadyExists(f"asset {asset_id} already exists")
+            key = None
+            if spooled is not None:
+                extraction = self._extract(spooled)
+                key = files.FileStore.key_for(asset_id, spooled.file_name)
+                self._file_entry(doc, spooled, key, extraction, principal.subject)
+                self.files.put(key, spooled)
+            try:
+                self.store.create(doc)
+            except BaseException:
+                if key:
+                    self.files.delete(key)
+                raise
+        finally:
+            if spooled is not None:
+                spooled.close()
+        self.publisher.catalog("created", doc, principal.subject)
+        return content_pb2.CreateAssetResponse(asset=model.doc_to_proto(doc))
+
+    def GetAsset(self, request: content_pb2.GetAssetRequest, context: grpc.ServicerContext
+                 ) -> content_pb2.GetAssetResponse:
+        return content_pb2.GetAssetResponse(asset=model.doc_to_proto(self._visible(request.asset_id)))
+
+    def UpdateAsset(self, request: content_pb2.UpdateAssetRequest, context: grpc.ServicerContext
+                    ) -> content_pb2.UpdateAssetResponse:
+        asset_id = model.check_asset_id(request.asset.asset_id, "asset.asset_id")
+        if request.expected_version <= 0:
+            raise InvalidArgument("expected_version", "is required: the version you read")
+        paths = list(request.update_mask.paths)
+        model.apply_mask({"owner": "x"}, request.asset, paths)  # validate before reading
+
+        def mutate(doc: dict[str, Any]) -> dict[str, Any] | None:
+            _check_version(doc, request.expected_version)
+            changed = model.apply_mask(doc, request.asset, paths)
+            if all(changed.get(p) == doc.get(p) for p in paths):
+                return None
+            return _bump(changed)
+
+        doc = self._change(asset_id, "updated", mutate)
+        return content_pb2.UpdateAssetResponse(asset=model.doc_to_proto(doc))
+
+    def PublishAsset(self, request: content_pb2.PublishAssetRequest, context: grpc.ServicerContext
+                     ) -> content_pb2.PublishAssetResponse:
+        def mutate(doc: dict[str, Any]) -> dict[str, Any] | None:
+            _check_version(doc, request.expected_version)
+            if doc["status"] == model.PUBLISHED:
+                return None
+            if doc["status"] == model.RETIRED:
+                raise FailedPrecondition(f"asset {doc['asset_id']} is retired: restore it first")
+            if not doc.get("files"):
+                raise FailedPrecondition(f"asset {doc['asset_id']} has no file: upload one before publishing")
+            doc["status"] = model.PUBLISHED
+            doc["published_at"] = doc.get("published_at") or model.now_iso()
+            return _bump(doc)
+
+        doc = self._change(request.asset_id, "published", mutate)
+        return content_pb2.PublishAssetResponse(asset=model.doc_to_proto(doc))
+
+    def RetireAsset(self, request: content_pb2.RetireAssetRequest, context: grpc.ServicerContext
+                    ) -> content_pb2.RetireAssetResponse:
+        def mutate(doc: dict[str, Any]) -> dict[str, Any] | None:
+            _check_version(doc, request.expected_version)
+            if doc["status"] == model.RETIRED:
+                return None
+            doc["status"] = model.RETIRED
+            return _bump(doc)
+
+        doc = self._change(request.asset_id, "retired", mutate)
+        return content_pb2.RetireAssetResponse(asset=model.doc_to_proto(doc))
+
+    def RestoreAsset(self, request: content_pb2.RestoreAssetRequest, context: grpc.ServicerContext
+                     ) -> content_pb2.RestoreAssetResponse:
+        def mutate(doc: dict[str, Any]) -> dict[str, Any] | None:
+            _check_version(doc, request.expected_version)
+            if doc["status"] == model.DRAFT:
+                return None
+            if doc["status"] != model.RETIRED:
+                raise FailedPrecondition(f"asset {doc['asset_id']} is {doc['status']}: only retired assets are restored")
+            doc["status"] = model.DRAFT
+            return _bump(doc)
+
+        doc = self._change(request.asset_id, "restored", mutate)
+        return content_pb2.RestoreAssetResponse(asset=model.doc_to_proto(doc))
+
+    def ListAssets(self, request: content_pb2.ListAssetsRequest, context: grpc.ServicerContext
+                   ) -> content_pb2.ListAssetsResponse:
+        principal = auth.current_principal()
+        curator = _sees_all(principal)
+        size = pagination.clamp_page_size(request.page_size)
+        statuses = [model.enum_name(s, model.STATUS_NAMES, f"statuses[{i}]") for i, s in enumerate(request.statuses)]
+        if not curator and any(s != model.PUBLISHED for s in statuses):
+            raise PermissionDenied("reps only see published assets")
+        owner = request.owner.strip()
+        fp = store.fingerprint("list", curator, sorted(statuses), owner)
+        after = self._cursor(request.page_token, fp)
+        result = self.store.search(store.build_list(curator, statuses, owner, size, after))
+        hits = store.dedupe_hits(result["hits"]["hits"])
+        raw = result["hits"]["hits"]
+        token = pagination.encode(self.settings.auth_secret, {"f": fp, "a": raw[-1]["sort"]}) if len(raw) == size else ""
+        return content_pb2.ListAssetsResponse(
+            assets=[model.doc_to_proto(h["_source"]) for h in hits], next_page_token=token,
+            total_size=result["hits"]["total"]["value"])
+
+    def _cursor(self, token: str, fp: str) -> list[Any] | None:
+        cursor = pagination.decode(self.settings.auth_secret, token)
+        if cursor is None:
+            return None
+        if not isinstance(cursor, dict) or cursor.get("f") != fp or not isinstance(cursor.get("a"), list):
+            raise InvalidArgument("page_token", "does not belong to this query; start again without a token")
+        return cursor["a"]
+
+    # ---- files -----------------------------------------------------------------------------
+    def UploadFile(self, request_iterator: Iterator[content_pb2.UploadFileRequest], context: grpc.ServicerContext
+                   ) -> content_pb2.UploadFileResponse:
+        first = next(request_iterator, None)
+        if first is None or first.WhichOneof("part") != "header":
+            raise InvalidArgument("header", "the first message must carry the header")
+        header = first.header
+        asset_id = model.check_asset_id(header.asset_id, "header.asset_id")
+        content_type = extract.check_content_type(header.content_type, "header.content_type")
+        name = files.safe_name(header.file_name, "header.file_name")
+        sha = files.check_sha(header.sha256, "header.sha256")
+        limit = self.settings.content_max_file_bytes
+        if header.size_bytes < 0 or header.size_bytes > limit:
+            raise InvalidArgument("header.size_bytes", f"must be between 0 and {limit}")
+        doc = self.store.require(asset_id).doc  # before reading megabytes for nothing
+        _check_version(doc, header.expected_version)
+
+        def chunks() -> Iterator[bytes]:
+            for message in request_iterator:
+                if message.WhichOneof("part") != "chunk":
+                    raise InvalidArgument("chunk", "only chunks may follow the header")
+                yield message.chunk
+
+        spooled = files.spool(chunks(), content_type, name, limit, sha, header.size_bytes, field_prefix="header.")
+        try:
+            doc = self._add_file(asset_id, spooled, header.expected_version)
+        finally:
+            spooled.close()
+        return content_pb2.UploadFileResponse(asset=model.doc_to_proto(doc))
+
+    def CreateUploadUrl(self, request: content_pb2.CreateUploadUrlRequest, context: grpc.ServicerContext
+                        ) -> content_pb2.CreateUploadUrlResponse:
+        asset_id = model.check_asset_id(request.asset_id)
+        content_type = extract.check_content_type(request.content_type)
+        name = files.safe_name(request.file_name)
+        sha = files.check_sha(request.sha256)
+        limit = self.settings.content_max_file_bytes
+        if request.size_bytes <= 0 or request.size_bytes > limit:
+            raise InvalidArgument("size_bytes", f"must be between 1 and {limit}")
+        self.store.require(asset_id)
+        key = files.FileStore.incoming_key(asset_id, uuid.uuid4().hex, name)
+        ttl = self.settings.content_upload_url_ttl_s
+        expires = int(time.time()) + ttl
+        url = self.files.presign_put(key, content_type, ttl)
+        upload_id = pagination.encode(self.settings.auth_secret, {
+            "kind": "upload", "a": asset_id, "k": key, "ct": content_type, "n": name, "s": request.size_bytes,
+            "h": sha, "exp": expires})
+        response = content_pb2.CreateUploadUrlResponse(upload_url=url, upload_id=upload_id,
+                                                       headers={"Content-Type": content_type})
+        response.expire_time.FromSeconds(expires)
+        return response
+
+    def CompleteUpload(self, request: content_pb2.CompleteUploadRequest, context: grpc.ServicerContext
+                       ) -> content_pb2.CompleteUploadResponse:
+        if not request.upload_id:
+            raise InvalidArgument("upload_id", "is required")
+        ticket = pagination.decode(self.settings.auth_secret, request.upload_id, field="upload_id")
+        if not isinstance(ticket, dict) or ticket.get("kind") != "upload":
+            raise InvalidArgument("upload_id", "is not an upload id")
+        asset_id, incoming = ticket["a"], ticket["k"]
+        head = self.files.head(incoming)
+        if head is None:
+            raise FailedPrecondition("nothing was uploaded for this upload_id (or it was completed already)")
+        try:
+            if head["ContentLength"] != ticket["s"]:
+                raise InvalidArgument("upload_id", f"uploaded {head['ContentLength']} bytes, declared {ticket['s']}")
+            spooled = files.spool(self.files.stream(incoming), ticket["ct"], ticket["n"],
+                                  self.settings.content_max_file_bytes, ticket["h"], ticket["s"])
+            try:
+                key = files.FileStore.key_for(asset_id, ticket["n"])
+                self.files.put(key, spooled)
+                doc = self._add_file(asset_id, spooled, request.expected_version, stored_key=key)
+            finally:
+                spooled.close()
+        finally:
+            self.files.delete(incoming)
+        return content_pb2.CompleteUploadResponse(asset=model.doc_to_proto(doc))
+
+    def _file(self, doc: dict[str, Any], version: int) -> dict[str, Any]:
+        versions = doc.get("files") or []
+        if not versions:
+            raise FailedPrecondition(f"asset {doc['asset_id']} has no file")
+        if version < 0 or version > len(versions):
+            raise InvalidArgument("file_version", f"must be between 0 and {len(versions)}")
+        return versions[version - 1] if version else versions[-1]
+
+    def GetDownloadUrl(self, request: content_pb2.GetDownloadUrlRequest, context: grpc.ServicerContext
+                       ) -> content_pb2.GetDownloadUrlResponse:
+        doc = self._visible(request.asset_id)
+        entry = self._file(doc, request.file_version)
+        ttl = self.settings.content_download_url_ttl_s
+        url = self.files.presign_get(entry["s3_key"], entry["file_name"], entry["content_type"], ttl)
+        response = content_pb2.GetDownloadUrlResponse(url=url, file=model.file_to_proto(entry))
+        response.expire_time.FromSeconds(int(time.time()) + ttl)
+        return response
+
+    def RenderPage(self, request: content_pb2.RenderPageRequest, context: grpc.ServicerContext
+                   ) -> content_pb2.RenderPageResponse:
+        doc = self._visible(request.asset_id)
+        entry = self._file(doc, request.file_version)
+        width = request.width or 1200
+        if not 100 <= width <= 2000:
+            raise InvalidArgument("width", "must be between 100 and 2000")
+        if entry["content_type"] != extract.PDF:
+            raise FailedPrecondition(f"file version {entry['version']} is {entry['content_type']}, not a PDF")
+        pages = int(entry.get("page_count") or 0)
+        if request.page < 1 or (pages and request.page > pages):
+            raise InvalidArgument("page", f"must be between 1 and {pages or 'the page count'}")
+        cache_key = f"renders/{entry['s3_key']}/w{width}/p{request.page}.png"
+        png = self.files.read(cache_key)
+        if png is None:
+            pdf = self.files.read(entry["s3_key"])
+            if pdf is None:
+                raise errors.Unavailable(f"file of asset {doc['asset_id']} is missing from storage")
+            png, pages = files.render_pdf_page(pdf, request.page, width)
+            self.files.put_bytes(cache_key, png, "image/png")
+        return content_pb2.RenderPageResponse(png=png, page_count=pages, file_version=entry["version"])
+
+    # ---- search --------------------------------------------------------------------------------
+    def _filters(self, f: content_pb2.SearchFilters, curator: bool) -> dict[str, list[str]]:
+        out = {
+            "type": [model.enum_name(v, model.TYPE_NAMES, f"filters.types[{i}]") for i, v in enumerate(f.types)],
+            "buying_stage": [model.enum_name(v, model.STAGE_NAMES, f"filters.buying_stages[{i}]")
+                             for i, v in enumerate(f.buying_stages)],
+            "status": [model.enum_name(v, model.STATUS_NAMES, f"filters.statuses[{i}]") for i, v in enumerate(f.statuses)],
+        }
+        for facet, values, lower in (("industry", f.industries, True), ("region", f.regions, True),
+                                     ("product", f.products, False), ("persona", f.personas, False),
+                                     ("language", f.languages, True), ("tag", f.tags, True), ("owner", f.owners, False)):
+            plural = {"industry": "industries", "region": "regions", "product": "products", "persona": "personas",
+                      "language": "languages", "tag": "tags", "owner": "owners"}[facet]
+            out[facet] = model._strings(values, f"filters.{plural}", lower)
+        if not curator and (out["status"] or f.include_expired):
+            raise PermissionDenied("reps only search published, unexpired assets")
+        return {k: v for k, v in out.items() if v}
+
+    def SearchAssets(self, request: content_pb2.SearchAssetsRequest, context: grpc.ServicerContext
+                     ) -> content_pb2.SearchAssetsResponse:
+        principal = auth.current_principal()
+        curator = _sees_all(principal)
+        query = model.check_query(request.query)
+        size = pagination.clamp_page_size(request.page_size)
+        if request.sort not in SORT_NAMES:
+            raise InvalidArgument("sort", f"unknown value {request.sort}")
+        sort = SORT_NAMES[request.sort]
+        filters = self._filters(request.filters, curator)
+        include_expired = curator and request.filters.include_expired
+        fp = store.fingerprint("search", query, filters, sort, curator, include_expired)
+        after = self._cursor(request.page_token, fp)
+        # Facets describe the whole result set: computed for the first page only.
+        body = store.build_search(query, filters, curator, sort, size, after, include_expired, facets=after is None)
+        result = self.store.search(body)
+        raw = result["hits"]["hits"]
+        total = result["hits"]["total"]["value"]
+        response = content_pb2.SearchAssetsResponse(total_size=total, search_id=uuid.uuid4().hex)
+        for hit in store.dedupe_hits(raw):
+            highlight = hit.get("highlight", {})
+            response.hits.add(asset=model.doc_to_proto(hit["_source"]), score=float(hit.get("_score") or 0.0),
+                              title_highlights=highlight.get("title", []),
+                              body_highlights=highlight.get("description", []) + highlight.get("body", []))
+        for facet, values in store.facet_counts(result.get("aggregations", {})):
+            response.facets.add(field=facet, values=[content_pb2.FacetValue(value=v, count=c) for v, c in values])
+        if len(raw) == size:
+            response.next_page_token = pagination.encode(self.settings.auth_secret, {"f": fp, "a": raw[-1]["sort"]})
+        if after is None:
+            metrics.CONTENT_SEARCHES.labels("found" if total else "zero_result").inc()
+            self.publisher.search(publish.search_event(
+                response.search_id, principal.subject, principal.role.value, query, filters, sort, total,
+                [h.asset.asset_id for h in response.hits]))
+        return response
+
+    def Suggest(self, request: content_pb2.SuggestRequest, context: grpc.ServicerContext
+                ) -> content_pb2.SuggestResponse:
+        curator = _sees_all(auth.current_principal())
+        prefix = request.prefix.strip()
+        if not prefix:
+            raise InvalidArgument("prefix", "is required")
+        if len(prefix) > MAX_SUGGEST_PREFIX:
+            raise InvalidArgument("prefix", f"at most {MAX_SUGGEST_PREFIX} characters")
+        limit = pagination.clamp_page_size(request.limit, default=8, maximum=20, field="limit")
+        result = self.store.search(store.build_suggest(prefix, limit, curator))
+        response = content_pb2.SuggestResponse()
+        seen: set[str] = set()
+        for option in result.get("suggest", {}).get("titles", [{}])[0].get("options", []):
+            source = option.get("_source", {})
+            if not curator and not model.visible_to_reps(source):
+                continue
+            text = option["text"]
+            if text.lower() in seen:
+                continue
+            seen.add(text.lower())
+            response.suggestions.add(text=text, asset_id=source.get("asset_id", option["_id"]),
+                                     title=source.get("title", ""))
+            if len(response.suggestions) >= limit:
+                break
+        return response
+
+
+ACCESS = {
+    "CreateAsset": auth.CURATORS,
+    "UpdateAsset": auth.CURATORS,
+    "PublishAsset": auth.CURATORS,
+    "RetireAsset": auth.CURATORS,
+    "RestoreAsset": auth.CURATORS,
+    "UploadFile": auth.CURATORS,
+    "CreateUploadUrl": auth.CURATORS,
+    "CompleteUpload": auth.CURATORS,
+    "GetAsset": READERS,
+    "ListAssets": READERS,
+    "GetDownloadUrl": auth.ANY_USER,
+    "RenderPage": auth.ANY_USER,
+    "SearchAssets": auth.ANY_USER,
+    "Suggest": auth.ANY_USER,
+}
+
+
+def ensure_resources(settings: config.Settings, index: store.Store, file_store: files.FileStore) -> None:
+    """Index + alias, bucket and topics (idempotent; runs at every start)."""
+    index.ensure()
+    file_store.ensure()
+    kafka_io.ensure_topics(settings, [t.name(settings) for t in (topics.CATALOG, topics.SEARCHES, topics.SIGNALS,
+                                                                 topics.CONTENT_DLQ)])
+
+
+def build_spec(settings: config.Settings) -> ServiceSpec:
+    index = store.Store(settings)
+    file_store = files.FileStore(settings)
+    publisher = publish.Publisher(settings)
+    ensure_resources(settings, index, file_store)
+    servicer = ContentService(settings, index, file_store, publisher)
+    return ServiceSpec(
+        name="content",
+        full_name="collateral.v1.ContentService",
+        register=lambda server: content_pb2_grpc.add_ContentServiceServicer_to_server(servicer, server),
+        access=ACCESS,
+        default_port=50051,
+        default_metrics_port=9464,
+        probes={
+            "elasticsearch": lambda: es_common.reachable(index.es),
+            "s3": file_store.reachable,
+            "kafka": publisher.connected,
+        },
+        on_shutdown=[publisher.close, index.es.close],
+    )

@@ -1,0 +1,419 @@
+"""The closed-loop reports: win rates with baselines, attribution, scorecards, content gaps.
+
+Counting happens in Elasticsearch: per-asset won/lost/open counts and sums are a
+composite aggregation over `touches` (paged by after_key, so any number of assets), and
+the baseline is a terms aggregation over `deals` with the same filters. Only the
+per-asset arithmetic (Wilson interval, z-test, sorting) runs in Python, over one row
+per asset. Attribution needs each won deal's touch sequence, so it streams the won
+deals' touches sorted by opportunity with search_after in bounded pages, keeping only
+per-asset sums in memory (O(assets), never O(deals)).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import Any, Iterable, Mapping, Sequence
+
+from elasticsearch import Elasticsearch
+
+from services.common import config
+from services.feedback import attribution, model, stats, store
+
+COMPOSITE_PAGE = 1000
+ATTRIBUTION_PAGE = 2000
+SEGMENT_FIELDS = {"industries": "industry", "regions": "region", "product_lines": "product_line",
+                  "teams": "team", "deal_size_bands": "deal_size_band"}
+
+
+@dataclass(frozen=True)
+class Filters:
+    """A report's deal filter: time range on close (open deals: created before the end) and segment."""
+
+    start: datetime | None = None
+    end: datetime | None = None
+    segment: Mapping[str, Sequence[str]] = field(default_factory=dict)  # touch/deal field -> values
+
+    def clauses(self) -> list[dict[str, Any]]:
+        out: list[dict[str, Any]] = []
+        for name, values in sorted(self.segment.items()):
+            if values:
+                out.append({"terms": {name: sorted({v.strip().lower() for v in values})}})
+        if self.start is None and self.end is None:
+            return out
+        closed_range: dict[str, str] = {}
+        if self.start is not None:
+            closed_range["gte"] = model.iso(self.start)
+        if self.end is not None:
+            closed_range["lt"] = model.iso(self.end)
+        open_clause: dict[str, Any] = {"bool": {"filter": [{"term": {"stage": "open"}}]}}
+        if self.end is not None:
+            open_clause["bool"]["filter"].append({"range": {"created_at": {"lt": model.iso(self.end)}}})
+        out.append({"bool": {"should": [
+            {"bool": {"filter": [{"terms": {"stage": ["won", "lost"]}}, {"range": {"closed_at": closed_range}}]}},
+            open_clause,
+        ], "minimum_should_match": 1}})
+        return out
+
+
+# ---- win rates -------------------------------------------------------------------------------
+
+@dataclass
+class Counts:
+    won: int = 0
+    lost: int = 0
+    open: int = 0
+    won_amount: float = 0.0
+
+    @property
+    def closed(self) -> int:
+        return self.won + self.lost
+
+    @property
+    def total(self) -> int:
+        return self.won + self.lost + self.open
+
+
+@dataclass
+class WinRate:
+    asset_id: str
+    touched: Counts
+    baseline: Counts  # comparable deals without the asset
+    win_rate: float
+    lower: float
+    upper: float
+    baseline_win_rate: float
+    lift: float
+    lift_ratio: float
+    z: float
+    p_value: float
+    ranked: bool
+    significant: bool
+    rep_odds_ratio: float = 1.0
+    rep_p_value: float = 1.0
+
+
+def win_rate(asset_id: str, touched: Counts, overall: Counts, min_closed: int, alpha: float) -> WinRate:
+    """One asset's row: its touched deals against every comparable deal it did not touch."""
+    baseline = Counts(won=max(0, overall.won - touched.won), lost=max(0, overall.lost - touched.lost),
+                      open=max(0, overall.open - touched.open))
+    rate = touched.won / touched.closed if touched.closed else 0.0
+    lower, upper = stats.wilson_interval(touched.won, touched.closed)
+    base_rate = baseline.won / baseline.closed if baseline.closed else 0.0
+    test = stats.two_proportion_z_test(touched.won, touched.closed, baseline.won, baseline.closed)
+    ranked = touched.closed >= min_closed and baseline.closed >= min_closed
+    return WinRate(
+        asset_id=asset_id, touched=touched, baseline=baseline, win_rate=rate, lower=lower, upper=upper,
+        baseline_win_rate=base_rate, lift=rate - base_rate if touched.closed and baseline.closed else 0.0,
+        lift_ratio=rate / base_rate if base_rate > 0 and touched.closed else 0.0,
+        z=test.z, p_value=test.p_value, ranked=ranked, significant=ranked and test.p_value < alpha,
+    )
+
+
+def _stage_counts(buckets: Iterable[Mapping[str, Any]]) -> Counts:
+    counts = Counts()
+    for b in buckets:
+        stage = b["key"]
+        if stage == "won":
+            counts.won = b["doc_count"]
+            counts.won_amount = float(b["amount"]["value"] or 0.0)
+        elif stage == "lost":
+            counts.lost = b["doc_count"]
+        elif stage == "open":
+            counts.open = b["doc_count"]
+    return counts
+
+
+STAGE_AGG = {"terms": {"field": "stage", "size": 3}, "aggs": {"amount": {"sum": {"field": "amount"}}}}
+
+
+class Reports:
+    def __init__(self, es: Elasticsearch, settings: config.Settings, names: store.Names) -> None:
+        self.es = es
+        self.settings = settings
+        self.names = names
+
+    def _client(self, timeout_s: float | None) -> Elasticsearch:
+        return self.es.options(request_timeout=timeout_s) if timeout_s else self.es
+
+    def overall(self, filters: Filters, timeout_s: float | None = None) -> Counts:
+        response = self._client(timeout_s).search(
+            index=self.names.deals, size=0, query={"bool": {"filter": filters.clauses()}},
+            aggs={"stages": STAGE_AGG}, track_total_hits=False,
+        )
+        return _stage_counts(response["aggregations"]["stages"]["buckets"])
+
+    def touched_counts(self, filters: Filters, asset_ids: Sequence[str] | None = None,
+                       timeout_s: float | None = None) -> dict[str, Counts]:
+        """Per asset: touched deals by stage (composite aggregation, paged by after_key)."""
+        clauses = filters.clauses()
+        if asset_ids is not None:
+            clauses.append({"terms": {"asset_id": list(asset_ids)}})
+        out: dict[str, Counts] = {}
+        after = None
+        while True:
+            composite: dict[str, Any] = {"size": COMPOSITE_PAGE, "sources": [{"asset": {"terms": {"field": "asset_id"}}}]}
+            if after:
+                composite["after"] = after
+            response = self._client(timeout_s).search(
+                index=self.names.touches, size=0, query={"bool": {"filter": clauses}},
+                aggs={"assets": {"composite": composite, "aggs": {"stages": STAGE_AGG}}}, track_total_hits=False,
+            )
+            agg = response["aggregations"]["assets"]
+            for bucket in agg["buckets"]:
+                out[bucket["key"]["asset"]] = _stage_counts(bucket["stages"]["buckets"])
+            after = agg.get("after_key")
+            if not after or len(agg["buckets"]) < COMPOSITE_PAGE:
+                return out
+
+    def win_rates(self, filters: Filters, asset_ids: Sequence[str] | None = None,
+                  timeout_s: float | None = None) -> tuple[Counts, list[WinRate]]:
+        overall = self.overall(filters, timeout_s)
+        touched = self.touched_counts(filters, asset_ids, timeout_s)
+        ids = list(asset_ids) if asset_ids is not None else sorted(touched)
+        rows = [win_rate(a, touched.get(a, Counts()), overall, self.settings.feedback_min_closed_deals,
+                         self.settings.feedback_significance_level) for a in ids]
+        return overall, rows
+
+    def rep_adjusted(self, filters: Filters, rows: list[WinRate], timeout_s: float | None = None) -> None:
+        """Mantel-Haenszel across owner reps, for a few assets (GetWinRates)."""
+        if not rows:
+            return
+        client = self._client(timeout_s)
+        per_rep: dict[str, Counts] = {}
+        for bucket in self._composite(client, self.names.deals, filters.clauses(),
+                                      [{"rep": {"terms": {"field": "owner_rep_id"}}}, {"stage": {"terms": {"field": "stage"}}}]):
+            c = per_rep.setdefault(bucket["key"]["rep"], Counts())
+            setattr(c, bucket["key"]["stage"], bucket["doc_count"])
+        with_asset: dict[tuple[str, str], Counts] = {}
+        clauses = filters.clauses() + [{"terms": {"asset_id": [r.asset_id for r in rows]}}]
+        for bucket in self._composite(client, self.names.touches, clauses,
+                                      [{"asset": {"terms": {"field": "asset_id"}}},
+                                       {"rep": {"terms": {"field": "owner_rep_id"}}},
+                                       {"stage": {"terms": {"field": "stage"}}}]):
+            c = with_asset.setdefault((bucket["key"]["asset"], bucket["key"]["rep"]), Counts())
+            setattr(c, bucket["key"]["stage"], bucket["doc_count"])
+        for row in rows:
+            strata = []
+            for rep, total in per_rep.items():
+                w = with_asset.get((row.asset_id, rep), Counts())
+                strata.append((w.won, w.lost, total.won - w.won, total.lost - w.lost))
+            ratio, p = stats.mantel_haenszel(strata)
+            row.rep_odds_ratio = ratio if math.isfinite(ratio) else 0.0
+            row.rep_p_value = p
+
+    @staticmethod
+    def _composite(client: Elasticsearch, index: str, clauses: list[dict[str, Any]], sources: list[dict[str, Any]]):
+        after = None
+        while True:
+            composite: dict[str, Any] = {"size": COMPOSITE_PAGE, "sources": sources}
+            if after:
+                composite["after"] = after
+            agg = client.search(index=index, size=0, query={"bool": {"filter": clauses}},
+                                aggs={"c": {"composite": composite}}, track_total_hits=False)["aggregations"]["c"]
+            yield from agg["buckets"]
+            after = agg.get("after_key")
+            if not after or len(agg["buckets"]) < COMPOSITE_PAGE:
+                return
+
+    # ---- attribution ---------------------------------------------------------------------------
+    def attribution(self, filters: Filters, half_life_days: float, timeout_s: float | None = None
+                    ) -> tuple[attribution.Accumulator, dict[str, tuple[int, float]], attribution.MarkovPaths]:
+        """Stream closed deals' touches (sorted by opportunity) and credit every model.
+
+        Won deals feed the rule-based models; won and lost deals feed the Markov chain.
+        Returns the accumulator, {asset: (won deals touched, influenced revenue)} and the chain.
+        """
+        acc = attribution.Accumulator(half_life_days)
+        chain = attribution.MarkovPaths()
+        influenced: dict[str, tuple[int, float]] = {}
+        clauses = filters.clauses() + [{"terms": {"stage": ["won", "lost"]}}]
+        current: str | None = None
+        points: list[attribution.Touchpoint] = []
+        deal: dict[str, Any] = {}
+
+        def flush() -> None:
+            if current is None or not points:
+                return
+            ordered = attribution.ordered(points)
+            won = deal["stage"] == "won"
+            chain.add([p.asset_id for p in ordered], won)
+            if won:
+                acc.add(ordered, float(deal["amount"] or 0.0), model.parse_iso(deal["created_at"]),
+                        model.parse_iso(deal["closed_at"]))
+
+        for hit in store.scan(self.es, self.names.touches, {"bool": {"filter": clauses}},
+                              sort=[{"opportunity_id": "asc"}, {"asset_id": "asc"}], size=ATTRIBUTION_PAGE,
+                              source=["asset_id", "opportunity_id", "stage", "amount", "created_at", "closed_at", "times"],
+                              timeout_s=timeout_s):
+            src = hit["_source"]
+            if src["opportunity_id"] != current:
+                flush()
+                current, points, deal = src["opportunity_id"], [], src
+            points.extend(attribution.Touchpoint(src["asset_id"], model.parse_iso(t)) for t in src.get("times") or [])
+            if src["stage"] == "won":
+                n, revenue = influenced.get(src["asset_id"], (0, 0.0))
+                influenced[src["asset_id"]] = (n + 1, revenue + float(src.get("amount") or 0.0))
+        flush()
+        return acc, influenced, chain
+
+    # ---- catalog, usage, ratings -----------------------------------------------------------------
+    def catalog(self, asset_ids: Sequence[str], timeout_s: float | None = None) -> dict[str, dict[str, Any]]:
+        if not asset_ids:
+            return {}
+        docs = self._client(timeout_s).mget(index=self.names.catalog, ids=list(asset_ids))["docs"]
+        return {d["_id"]: d["_source"] for d in docs if d.get("found")}
+
+    def titles(self, asset_ids: Sequence[str], timeout_s: float | None = None) -> dict[str, str]:
+        return {a: d.get("title", "") for a, d in self.catalog(asset_ids, timeout_s).items()}
+
+    def usage_90d(self, asset_ids: Sequence[str], now: datetime, timeout_s: float | None = None) -> dict[str, tuple[int, int]]:
+        since = model.iso(now.replace(microsecond=0) - _days(90))
+        response = self._client(timeout_s).search(
+            index=self.names.usage, size=0, track_total_hits=False,
+            query={"bool": {"filter": [{"terms": {"asset_id": list(asset_ids)}}, {"range": {"occurred_at": {"gte": since}}}]}},
+            aggs={"a": {"terms": {"field": "asset_id", "size": len(asset_ids)},
+                        "aggs": {"reps": {"cardinality": {"field": "rep_id"}}}}},
+        )
+        return {b["key"]: (b["doc_count"], b["reps"]["value"]) for b in response["aggregations"]["a"]["buckets"]}
+
+    def rating_summaries(self, asset_ids: Sequence[str], timeout_s: float | None = None) -> dict[str, list[int]]:
+        """{asset: [count of 1s, ..., count of 5s]}."""
+        response = self._client(timeout_s).search(
+            index=self.names.ratings, size=0, track_total_hits=False,
+            query={"terms": {"asset_id": list(asset_ids)}},
+            aggs={"a": {"terms": {"field": "asset_id", "size": max(1, len(asset_ids))},
+                        "aggs": {"r": {"terms": {"field": "rating", "size": 5}}}}},
+        )
+        out: dict[str, list[int]] = {}
+        for b in response["aggregations"]["a"]["buckets"]:
+            dist = [0] * 5
+            for r in b["r"]["buckets"]:
+                if 1 <= int(r["key"]) <= 5:
+                    dist[int(r["key"]) - 1] = r["doc_count"]
+            out[b["key"]] = dist
+        return out
+
+
+def _days(n: float):
+    from datetime import timedelta
+
+    return timedelta(days=n)
+
+
+# ---- scorecard -----------------------------------------------------------------------------------
+
+SCORE_WEIGHTS = {"usage": 0.25, "win": 0.35, "rating": 0.25, "freshness": 0.15}
+USAGE_SATURATION = 100  # uses in 90 days that score 1.0
+RATING_PRIOR_MEAN, RATING_PRIOR_WEIGHT = 3.0, 5
+FRESHNESS_HALF_LIFE_DAYS = 180.0
+
+
+@dataclass
+class Scorecard:
+    usage: float
+    win: float
+    rating: float
+    freshness: float
+    score: float
+    average_rating: float
+    age_days: float
+
+
+def scorecard(uses_90d: int, row: WinRate, distribution: Sequence[int], updated_at: datetime | None,
+              now: datetime) -> Scorecard:
+    """Combine the four components into a 0-100 score (weights in SCORE_WEIGHTS)."""
+    usage = min(1.0, math.log1p(uses_90d) / math.log1p(USAGE_SATURATION))
+    win = row.lower if row.ranked else 0.0
+    n = sum(distribution)
+    total = sum((i + 1) * c for i, c in enumerate(distribution))
+    average = total / n if n else 0.0
+    shrunk = (total + RATING_PRIOR_MEAN * RATING_PRIOR_WEIGHT) / (n + RATING_PRIOR_WEIGHT)
+    rating = (shrunk - 1) / 4
+    if updated_at is None:
+        age, freshness = 0.0, 0.5
+    else:
+        age = max(0.0, (now - updated_at).total_seconds() / 86400)
+        freshness = 0.5 ** (age / FRESHNESS_HALF_LIFE_DAYS)
+    score = 100 * (SCORE_WEIGHTS["usage"] * usage + SCORE_WEIGHTS["win"] * win
+                   + SCORE_WEIGHTS["rating"] * rating + SCORE_WEIGHTS["freshness"] * freshness)
+    return Scorecard(usage, win, rating, freshness, score, average, age)
+
+
+# ---- content gaps -----------------------------------------------------------------------------------
+
+GAP_WEIGHTS = {"searching_rep": 1.0, "extra_search": 0.25, "request": 3.0, "lost_deal": 2.0}
+
+
+@dataclass
+class Gap:
+    topic: str
+    example: str = ""
+    searches: int = 0
+    reps: int = 0
+    requests: int = 0
+    lost_deals: int = 0
+    lost_revenue: float = 0.0
+
+    @property
+    def score(self) -> float:
+        return (GAP_WEIGHTS["searching_rep"] * self.reps
+                + GAP_WEIGHTS["extra_search"] * max(0, self.searches - self.reps)
+                + GAP_WEIGHTS["request"] * self.requests
+                + GAP_WEIGHTS["lost_deal"] * self.lost_deals)
+
+
+def content_gaps(es: Elasticsearch, names: store.Names, start: datetime | None, end: datetime | None,
+                 limit: int, timeout_s: float | None = None, buckets: int = 1000) -> list[Gap]:
+    client = es.options(request_timeout=timeout_s) if timeout_s else es
+
+    def time_filter(name: str) -> list[dict[str, Any]]:
+        bounds = {}
+        if start is not None:
+            bounds["gte"] = model.iso(start)
+        if end is not None:
+            bounds["lt"] = model.iso(end)
+        return [{"range": {name: bounds}}] if bounds else []
+
+    gaps: dict[str, Gap] = {}
+    misses = client.search(
+        index=names.misses, size=0, track_total_hits=False, query={"bool": {"filter": time_filter("occurred_at")}},
+        aggs={"t": {"terms": {"field": "topic", "size": buckets},
+                    "aggs": {"reps": {"cardinality": {"field": "rep_id"}},
+                             "ex": {"terms": {"field": "query.raw", "size": 1}}}}},
+    )["aggregations"]["t"]["buckets"]
+    for b in misses:
+        gap = gaps.setdefault(b["key"], Gap(b["key"]))
+        gap.searches, gap.reps = b["doc_count"], b["reps"]["value"]
+        if b["ex"]["buckets"]:
+            gap.example = b["ex"]["buckets"][0]["key"]
+    requests = client.search(
+        index=names.requests, size=0, track_total_hits=False, query={"bool": {"filter": time_filter("created_at")}},
+        aggs={"t": {"terms": {"field": "topic", "size": buckets},
+                    "aggs": {"ex": {"top_hits": {"size": 1, "_source": ["description"], "sort": [{"created_at": "desc"}]}}}}},
+    )["aggregations"]["t"]["buckets"]
+    for b in requests:
+        gap = gaps.setdefault(b["key"], Gap(b["key"]))
+        gap.requests = b["doc_count"]
+        hits = b["ex"]["hits"]["hits"]
+        if hits and not gap.example:
+            gap.example = hits[0]["_source"].get("description", "")[:300]
+    lost = client.search(
+        index=names.deals, size=0, track_total_hits=False,
+        query={"bool": {"filter": [{"term": {"stage": "lost"}}, {"exists": {"field": "lost_topic"}}, *time_filter("closed_at")]}},
+        aggs={"t": {"terms": {"field": "lost_topic", "size": buckets},
+                    "aggs": {"amount": {"sum": {"field": "amount"}},
+                             "ex": {"terms": {"field": "lost_reason.raw", "size": 1}}}}},
+    )["aggregations"]["t"]["buckets"]
+    for b in lost:
+        gap = gaps.setdefault(b["key"], Gap(b["key"]))
+        gap.lost_deals, gap.lost_revenue = b["doc_count"], float(b["amount"]["value"] or 0.0)
+        if b["ex"]["buckets"] and not gap.example:
+            gap.example = b["ex"]["buckets"][0]["key"]
+    ranked = sorted(gaps.values(), key=lambda g: (-g.score, -g.lost_revenue, g.topic))
+    return ranked[:limit]
+
+
+def now_utc() -> datetime:
+    return datetime.now(timezone.utc)

@@ -1,0 +1,49 @@
+"""`python -m services.portal`: serve the portal with waitress.
+
+waitress is a production WSGI server in pure Python (no C build, runs the same on a
+laptop and in a container): a fixed thread pool behind an asyncore front end that
+buffers slow clients, request size limits, and no debugger. werkzeug's development
+server is explicitly not meant for production, and gunicorn would add a pre-fork
+master that Kubernetes already provides (replicas behind a Service).
+"""
+
+from __future__ import annotations
+
+import logging
+import signal
+from typing import Any
+
+import waitress
+
+from services.common import config, logs
+from services.portal.app import create_app
+
+log = logging.getLogger("services.portal")
+
+
+def main() -> None:
+    settings = config.load()
+    logs.configure("portal", settings.log_level, settings.log_format)
+    app = create_app(settings)
+    server = waitress.create_server(
+        app, host=settings.portal_host, port=settings.portal_port, threads=settings.portal_threads,
+        ident="collateral-portal", max_request_body_size=settings.content_max_file_bytes + 1024 * 1024,
+        channel_timeout=120, clear_untrusted_proxy_headers=True,
+    )
+
+    def stop(signum: int, _frame: Any) -> None:
+        log.info("signal received; stopping", extra={"signal": signal.Signals(signum).name})
+        server.close()
+        raise SystemExit(0)
+
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
+    log.info("portal serving", extra={"host": settings.portal_host, "port": settings.portal_port})
+    try:
+        server.run()
+    finally:
+        app.extensions["collateral_backends"].close()
+
+
+if __name__ == "__main__":
+    main()

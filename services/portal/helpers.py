@@ -1,0 +1,111 @@
+"""Small helpers shared by the views: proto conversions, highlights, CSV, form errors."""
+
+from __future__ import annotations
+
+import csv
+import html
+import io
+import re
+from datetime import datetime, timedelta, timezone
+from typing import Any, Iterable, Sequence
+
+import grpc
+from flask import Response, request
+from google.protobuf import timestamp_pb2
+from markupsafe import Markup, escape
+
+from services.common import grpc_server
+
+_EM = re.compile(r"(</?em>)")
+ID_RE = re.compile(r"^[A-Za-z0-9._:@-]{1,128}$")
+
+
+def highlight(fragment: str) -> Markup:
+    """A search highlight with only <em> kept as markup; everything else is escaped.
+
+    Works whether the search engine HTML-encoded the fragment or not: the text between
+    the tags is decoded, then escaped once.
+    """
+    out = []
+    for part in _EM.split(fragment or ""):
+        if part in ("<em>", "</em>"):
+            out.append(part)
+        else:
+            out.append(str(escape(html.unescape(part))))
+    return Markup("".join(out))
+
+
+def timestamp(dt: datetime) -> timestamp_pb2.Timestamp:
+    ts = timestamp_pb2.Timestamp()
+    ts.FromDatetime(dt.astimezone(timezone.utc).replace(tzinfo=None))
+    return ts
+
+
+def days_ago(days: int) -> timestamp_pb2.Timestamp:
+    return timestamp(datetime.now(timezone.utc) - timedelta(days=days))
+
+
+def violations(exc: grpc.RpcError) -> dict[str, str]:
+    """field -> message from an INVALID_ARGUMENT's BadRequest detail (top-level field name)."""
+    out: dict[str, str] = {}
+    try:
+        pairs = grpc_server.field_violations(exc)
+    except Exception:  # noqa: BLE001 - a status without details has no violations
+        pairs = []
+    for field, message in pairs:
+        key = re.split(r"[.\[]", field.split("asset.", 1)[-1])[0] if field else ""
+        if field and message.startswith(field + ":"):
+            message = message[len(field) + 1:].strip()
+        out.setdefault(key or "_form", message[:1].upper() + message[1:])
+    if not out:
+        out["_form"] = exc.details() or "The request was not accepted."
+    return out
+
+
+def is_invalid(exc: grpc.RpcError) -> bool:
+    return exc.code() in (grpc.StatusCode.INVALID_ARGUMENT, grpc.StatusCode.FAILED_PRECONDITION,
+                          grpc.StatusCode.ALREADY_EXISTS)
+
+
+def wants_csv() -> bool:
+    return request.args.get("format") == "csv"
+
+
+def _csv_cell(value: Any) -> str:
+    text = "" if value is None else str(value)
+    # Spreadsheet formula injection: a cell starting with = + - @ is shown as text.
+    if text and text[0] in "=+-@\t\r" and not re.fullmatch(r"-?\d+(\.\d+)?", text):
+        text = "'" + text
+    return text
+
+
+def csv_response(filename: str, header: Sequence[str], rows: Iterable[Sequence[Any]]) -> Response:
+    buf = io.StringIO()
+    writer = csv.writer(buf)
+    writer.writerow(header)
+    for row in rows:
+        writer.writerow([_csv_cell(v) for v in row])
+    safe = re.sub(r"[^A-Za-z0-9._-]", "_", filename)
+    return Response(buf.getvalue(), mimetype="text/csv",
+                    headers={"Content-Disposition": f'attachment; filename="{safe}.csv"'})
+
+
+def current_file(asset: Any) -> Any:
+    return asset.files[-1] if len(asset.files) else None
+
+
+def previewable(asset: Any) -> bool:
+    f = current_file(asset)
+    return f is not None and f.content_type == "application/pdf" and f.page_count > 0
+
+
+def client_ip() -> str:
+    return request.remote_addr or ""
+
+
+def int_arg(name: str, default: int, lo: int, hi: int) -> int:
+    try:
+        value = int(request.values.get(name, default))
+    except (TypeError, ValueError):
+        return default
+    return max(lo, min(hi, value))

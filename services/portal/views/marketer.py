@@ -1,0 +1,278 @@
+"""Marketers curate the catalog: upload, edit, publish, retire, restore (server-side role check)."""
+
+from __future__ import annotations
+
+import mimetypes
+import re
+from datetime import datetime, timezone
+from typing import Any, Iterator
+
+import grpc
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from google.protobuf import field_mask_pb2
+
+from collateral.v1 import common_pb2, content_pb2
+from services.portal import helpers
+from services.portal.security import curator_required, rpc
+
+bp = Blueprint("marketer", __name__, url_prefix="/manage")
+
+INLINE_MAX = 32 * 1024 * 1024
+CHUNK = 1024 * 1024
+LIST_FIELDS = ("tags", "products", "personas", "industries", "regions")
+TEXT_FIELDS = ("title", "description", "language", "owner", "external_id")
+MASKABLE = ("title", "description", "type", "tags", "products", "buying_stages", "personas", "industries",
+            "regions", "language", "owner", "expires_at", "external_id")
+STATUS_TABS = [("", "All"), ("draft", "Drafts"), ("published", "Published"), ("retired", "Retired")]
+
+
+def split_list(raw: str) -> list[str]:
+    return [v.strip() for v in re.split(r"[,\n]", raw or "") if v.strip()][:50]
+
+
+def asset_from_form(form: Any) -> tuple[content_pb2.Asset, dict[str, str]]:
+    """The Asset a form describes, and errors the portal can tell without asking the service."""
+    errors: dict[str, str] = {}
+    asset = content_pb2.Asset()
+    for name in TEXT_FIELDS:
+        setattr(asset, name, (form.get(name) or "").strip())
+    for name in LIST_FIELDS:
+        getattr(asset, name).extend(split_list(form.get(name, "")))
+    kind = form.get("type") or ""
+    try:
+        asset.type = content_pb2.AssetType.Value("ASSET_TYPE_" + kind.upper()) if kind else 0
+    except ValueError:
+        errors["type"] = "Pick a type."
+    for stage in form.getlist("buying_stages"):
+        try:
+            asset.buying_stages.append(common_pb2.BuyingStage.Value("BUYING_STAGE_" + stage.upper()))
+        except ValueError:
+            errors["buying_stages"] = "Unknown buying stage."
+    expires = (form.get("expires_at") or "").strip()
+    if expires:
+        try:
+            day = datetime.strptime(expires, "%Y-%m-%d").replace(tzinfo=timezone.utc)
+            asset.expires_at.CopyFrom(helpers.timestamp(day))
+        except ValueError:
+            errors["expires_at"] = "Use a date like 2027-01-31."
+    return asset, errors
+
+
+def form_from_asset(asset: Any) -> dict[str, Any]:
+    data: dict[str, Any] = {name: getattr(asset, name) for name in TEXT_FIELDS}
+    for name in LIST_FIELDS:
+        data[name] = ", ".join(getattr(asset, name))
+    data["type"] = content_pb2.AssetType.Name(asset.type)[len("ASSET_TYPE_"):].lower() if asset.type else ""
+    data["buying_stages"] = [common_pb2.BuyingStage.Name(s)[len("BUYING_STAGE_"):].lower()
+                             for s in asset.buying_stages]
+    data["expires_at"] = asset.expires_at.ToDatetime().strftime("%Y-%m-%d") if asset.HasField("expires_at") else ""
+    return data
+
+
+def form_dict(form: Any) -> dict[str, Any]:
+    data = {k: form.get(k, "") for k in form.keys()}
+    data["buying_stages"] = form.getlist("buying_stages")
+    return data
+
+
+def content_type_of(upload: Any) -> str:
+    guessed = mimetypes.guess_type(upload.filename or "")[0]
+    given = (upload.mimetype or "").split(";")[0].strip()
+    if given and given != "application/octet-stream":
+        return given
+    return guessed or "application/octet-stream"
+
+
+def upload_chunks(asset_id: str, upload: Any, expected_version: int) -> Iterator[content_pb2.UploadFileRequest]:
+    yield content_pb2.UploadFileRequest(header=content_pb2.UploadFileHeader(
+        asset_id=asset_id, file_name=(upload.filename or "file")[-200:], content_type=content_type_of(upload),
+        expected_version=expected_version))
+    while True:
+        chunk = upload.stream.read(CHUNK)
+        if not chunk:
+            break
+        yield content_pb2.UploadFileRequest(chunk=chunk)
+
+
+def upload_file(asset_id: str, upload: Any, expected_version: int = 0) -> Any:
+    from flask import current_app, g
+
+    backends = current_app.extensions["collateral_backends"]
+    return backends.stream("content", "UploadFile", upload_chunks(asset_id, upload, expected_version),
+                           subject=g.user.email, role=g.user.role).asset
+
+
+def _file_errors(exc: grpc.RpcError) -> dict[str, str]:
+    found = helpers.violations(exc)
+    out = {}
+    for key, msg in found.items():
+        out["file" if key in ("file_content", "content_type", "file_name", "chunk", "header", "size_bytes",
+                              "sha256") else key] = msg
+    return out
+
+
+@bp.get("/assets")
+@curator_required
+def catalog() -> Any:
+    status = request.args.get("status", "")
+    statuses = [content_pb2.AssetStatus.Value("ASSET_STATUS_" + status.upper())] \
+        if status in ("draft", "published", "retired") else []
+    reply = rpc("content", "ListAssets", content_pb2.ListAssetsRequest(
+        page_size=helpers.int_arg("page_size", 25, 1, 100), page_token=request.args.get("page_token", "")[:2000],
+        statuses=statuses, owner=(request.args.get("owner") or "")[:128]))
+    if helpers.wants_csv():
+        return helpers.csv_response("catalog", ["asset_id", "title", "type", "status", "owner", "updated", "version"],
+                                    [(a.asset_id, a.title, content_pb2.AssetType.Name(a.type),
+                                      content_pb2.AssetStatus.Name(a.status), a.owner, a.update_time.ToJsonString(),
+                                      a.version) for a in reply.assets])
+    return render_template("catalog.html", reply=reply, status=status, tabs=STATUS_TABS, content_pb2=content_pb2)
+
+
+@bp.route("/assets/new", methods=["GET", "POST"])
+@curator_required
+def new_asset() -> Any:
+    if request.method == "GET":
+        return render_template("asset_form.html", form={"language": "en"}, errors={}, asset=None)
+    asset, errors = asset_from_form(request.form)
+    upload = request.files.get("file")
+    has_file = upload is not None and bool(upload.filename)
+    if errors:
+        return render_template("asset_form.html", form=form_dict(request.form), errors=errors, asset=None), 400
+    req = content_pb2.CreateAssetRequest(asset=asset)
+    inline = False
+    if has_file:
+        data = upload.stream.read(INLINE_MAX + 1)
+        if len(data) <= INLINE_MAX:
+            req.file_content, req.file_name, req.content_type = data, upload.filename[-200:], content_type_of(upload)
+            inline = True
+        else:
+            upload.stream.seek(0)
+    try:
+        created = rpc("content", "CreateAsset", req, timeout=60.0).asset
+    except grpc.RpcError as exc:
+        if helpers.is_invalid(exc):
+            errs = _file_errors(exc)
+            return render_template("asset_form.html", form=form_dict(request.form), errors=errs, asset=None), 400
+        raise
+    if has_file and not inline:
+        try:
+            created = upload_file(created.asset_id, upload)
+        except grpc.RpcError as exc:
+            if helpers.is_invalid(exc):
+                flash("The asset was created but its file was refused: " + "; ".join(_file_errors(exc).values()),
+                      "error")
+                return redirect(url_for("marketer.edit_asset", asset_id=created.asset_id))
+            raise
+    flash("Draft created. Publish it when it is ready for reps.", "ok")
+    return redirect(url_for("marketer.edit_asset", asset_id=created.asset_id))
+
+
+def _get(asset_id: str) -> Any:
+    if not helpers.ID_RE.match(asset_id):
+        abort(404)
+    return rpc("content", "GetAsset", content_pb2.GetAssetRequest(asset_id=asset_id)).asset
+
+
+@bp.route("/assets/<asset_id>", methods=["GET", "POST"])
+@curator_required
+def edit_asset(asset_id: str) -> Any:
+    current = _get(asset_id)
+    if request.method == "GET":
+        return render_template("asset_form.html", form=form_from_asset(current), errors={}, asset=current,
+                               content_pb2=content_pb2)
+    asset, errors = asset_from_form(request.form)
+    if errors:
+        return render_template("asset_form.html", form=form_dict(request.form), errors=errors, asset=current,
+                               content_pb2=content_pb2), 400
+    asset.asset_id = asset_id
+    paths = [p for p in MASKABLE if p != "expires_at" or asset.HasField("expires_at")]
+    try:
+        expected = int(request.form.get("version") or 0)
+    except ValueError:
+        expected = 0
+    try:
+        rpc("content", "UpdateAsset", content_pb2.UpdateAssetRequest(
+            asset=asset, update_mask=field_mask_pb2.FieldMask(paths=paths), expected_version=expected))
+    except grpc.RpcError as exc:
+        if helpers.is_invalid(exc):
+            errs = helpers.violations(exc)
+            if exc.code() == grpc.StatusCode.FAILED_PRECONDITION:
+                errs = {"_form": "Someone changed this asset while you were editing. Reload to see their changes."}
+            return render_template("asset_form.html", form=form_dict(request.form), errors=errs, asset=current,
+                                   content_pb2=content_pb2), 400
+        raise
+    flash("Saved.", "ok")
+    return redirect(url_for("marketer.edit_asset", asset_id=asset_id))
+
+
+@bp.post("/assets/<asset_id>/file")
+@curator_required
+def new_file(asset_id: str) -> Any:
+    current = _get(asset_id)
+    upload = request.files.get("file")
+    if upload is None or not upload.filename:
+        flash("Choose a file to upload.", "error")
+        return redirect(url_for("marketer.edit_asset", asset_id=asset_id))
+    try:
+        upload_file(asset_id, upload, current.version)
+    except grpc.RpcError as exc:
+        if helpers.is_invalid(exc):
+            return render_template("asset_form.html", form=form_from_asset(current), errors=_file_errors(exc),
+                                   asset=current, content_pb2=content_pb2), 400
+        raise
+    flash("New file version uploaded.", "ok")
+    return redirect(url_for("marketer.edit_asset", asset_id=asset_id))
+
+
+def _transition(asset_id: str, method: str, req: Any, done: str) -> Any:
+    try:
+        rpc("content", method, req)
+        flash(done, "ok")
+    except grpc.RpcError as exc:
+        if not helpers.is_invalid(exc):
+            raise
+        flash("; ".join(helpers.violations(exc).values()), "error")
+    return redirect(request.form.get("back") if (request.form.get("back") or "").startswith("/manage/")
+                    else url_for("marketer.edit_asset", asset_id=asset_id))
+
+
+@bp.post("/assets/<asset_id>/publish")
+@curator_required
+def publish(asset_id: str) -> Any:
+    return _transition(asset_id, "PublishAsset", content_pb2.PublishAssetRequest(asset_id=asset_id),
+                       "Published: reps can find it now.")
+
+
+@bp.post("/assets/<asset_id>/retire")
+@curator_required
+def retire(asset_id: str) -> Any:
+    return _transition(asset_id, "RetireAsset", content_pb2.RetireAssetRequest(asset_id=asset_id),
+                       "Retired: reps no longer see it.")
+
+
+@bp.post("/assets/<asset_id>/restore")
+@curator_required
+def restore(asset_id: str) -> Any:
+    return _transition(asset_id, "RestoreAsset", content_pb2.RestoreAssetRequest(asset_id=asset_id),
+                       "Restored as a draft.")
+
+
+@bp.post("/assets/retire")
+@curator_required
+def bulk_retire() -> Any:
+    ids = [a for a in request.form.getlist("asset_id") if helpers.ID_RE.match(a)][:500]
+    if not ids:
+        flash("Select at least one asset.", "error")
+        return redirect(url_for("reports.unused"))
+    retired, failed = 0, []
+    for asset_id in ids:
+        try:
+            rpc("content", "RetireAsset", content_pb2.RetireAssetRequest(asset_id=asset_id))
+            retired += 1
+        except grpc.RpcError as exc:
+            if exc.code() in (grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.DEADLINE_EXCEEDED):
+                raise
+            failed.append(asset_id)
+    flash(f"Retired {retired} asset{'s' if retired != 1 else ''}."
+          + (f" Not retired: {', '.join(failed[:10])}." if failed else ""), "ok" if not failed else "error")
+    return redirect(url_for("reports.unused"))

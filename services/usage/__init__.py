@@ -1,0 +1,1 @@
+"""Usage service: usage events, share links and usage reports (see docs/usage.md)."""

@@ -1,0 +1,136 @@
+"""Is a customer open a human, or a link scanner / unfurler / prefetcher?
+
+Shared links are opened automatically long before (or instead of) the customer: mail
+security gateways (Proofpoint, Mimecast, Barracuda, Microsoft Safe Links, ...) click
+every link in an incoming mail, chat tools (Slack, Teams, LinkedIn, WhatsApp, ...)
+fetch a preview when the link is pasted, browsers and mail clients prefetch, and
+scripts use plain HTTP clients. Counting those as customer opens misleads reps ("she
+opened it 3 seconds after I sent it!"), so every customer event is classified here and
+kept out of the customer counts when it looks automated.
+
+The classifier is a pure function of what the portal saw: the user agent, a few
+request headers and the time since the share was created. It errs on the side of
+"human" for ordinary browsers: a false "bot" hides a real open, which is worse for a
+rep than a scanner counted once, except for the near-instant opens that only scanners
+produce.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+from dataclasses import dataclass
+from typing import Mapping
+
+# Event types produced by a customer's client (the only ones that can be bots).
+CUSTOMER_TYPES = frozenset({"customer_open", "page_view", "customer_download"})
+
+DEFAULT_FAST_OPEN_S = 10.0
+
+
+@dataclass(frozen=True)
+class Verdict:
+    is_bot: bool
+    reason: str = ""  # machine-readable; "" for humans
+
+
+HUMAN = Verdict(False)
+
+# (reason, pattern) in order: the first match decides. Patterns are matched case-insensitively.
+_UA_RULES: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
+    (reason, re.compile(pattern, re.IGNORECASE))
+    for reason, pattern in (
+        # Mail security gateways and URL rewriters that pre-click links.
+        ("mail_scanner", r"proofpoint|mimecast|barracuda|ironport|messagelabs|symantec|forcepoint|trend ?micro|"
+                         r"fireeye|trellix|sophos|zscaler|cisco.?secure|safelinks|safe ?links|avanan|abnormal|"
+                         r"checkpoint|check ?point|fortinet|fortiguard|mailscanner|vadesecure|spamtitan|appriver"),
+        # Chat, social and office link previews (unfurlers).
+        ("link_preview", r"slackbot|slack-imgproxy|slack-linkexpanding|skypeuripreview|microsoftpreview|"
+                         r"teams.*preview|msteams|linkedinbot|facebookexternalhit|facebot|twitterbot|discordbot|"
+                         r"whatsapp|telegrambot|viber|snapchat|pinterestbot|redditbot|embedly|iframely|"
+                         r"outbrain|quora link preview|bitlybot|tumblr|vkshare|w3c_validator|"
+                         r"google-pagerenderer|googleimageproxy|ggpht\.com|yahoomailproxy|bingpreview|"
+                         r"ms-office|microsoft office|microsoft outlook|applebot|preview"),
+        # Search engines and generic crawlers.
+        ("crawler", r"googlebot|google-inspectiontool|adsbot|apis-google|mediapartners-google|google-safety|"
+                    r"google-read-aloud|feedfetcher|bingbot|msnbot|yandex|baiduspider|duckduckbot|ahrefsbot|"
+                    r"semrushbot|mj12bot|petalbot|bytespider|gptbot|ccbot|claudebot|amazonbot|"
+                    r"\bbot\b|bot/|crawler|spider|scanner|scraper|fetcher|monitor|uptime|pingdom|statuscake|"
+                    r"validator|linkcheck|link checker"),
+        # Headless and automated browsers.
+        ("headless_browser", r"headlesschrome|headless|phantomjs|puppeteer|playwright|selenium|webdriver|"
+                             r"electron/.*\bheadless|lighthouse|chrome-lighthouse|prerender|splash"),
+        # Plain HTTP clients and libraries.
+        ("http_client", r"^curl/|\bcurl\b|^wget/|\bwget\b|python-requests|python-urllib|python-httpx|aiohttp|"
+                        r"^python/|httpx|go-http-client|^java/|okhttp|apache-httpclient|libwww-perl|lwp::|"
+                        r"node-fetch|undici|axios|got \(|postmanruntime|insomnia|httpie|restsharp|guzzle|"
+                        r"^ruby|faraday|dart:io|cfnetwork(?!.*safari)|powershell|winhttp|http_request2"),
+    )
+)
+
+# Request headers that only prefetchers and previewers send.
+_PREFETCH_HEADERS = {
+    "sec-purpose": re.compile(r"prefetch|prerender", re.IGNORECASE),
+    "purpose": re.compile(r"prefetch|preview", re.IGNORECASE),
+    "x-purpose": re.compile(r"preview|prefetch|instant", re.IGNORECASE),
+    "x-moz": re.compile(r"prefetch", re.IGNORECASE),
+    "sec-fetch-purpose": re.compile(r"prefetch", re.IGNORECASE),
+}
+_BOT_FROM = re.compile(r"bot|crawl|spider|google|bing", re.IGNORECASE)
+
+
+@functools.lru_cache(maxsize=4096)
+def classify_user_agent(ua: str) -> Verdict:
+    """The user-agent part of the verdict (cached: a few thousand agents cover most traffic)."""
+    if not ua:
+        return Verdict(True, "missing_user_agent")
+    for reason, pattern in _UA_RULES:
+        if pattern.search(ua):
+            return Verdict(True, reason)
+    if not ua.lower().startswith(("mozilla/", "opera")):
+        # Every mainstream browser (desktop and mobile, in-app views too) sends Mozilla/...
+        return Verdict(True, "non_browser")
+    return HUMAN
+
+
+def classify(
+    user_agent: str | None,
+    headers: Mapping[str, str] | None = None,
+    seconds_since_share: float | None = None,
+    fast_open_s: float = DEFAULT_FAST_OPEN_S,
+) -> Verdict:
+    """Classify one customer request.
+
+    `seconds_since_share` is the time from the share link's creation to this event
+    (None when unknown); opens faster than `fast_open_s` are scanners that click every
+    link on delivery, whatever user agent they pretend to be.
+    """
+    by_agent = classify_user_agent((user_agent or "").strip()[:1024])
+    if by_agent.is_bot and by_agent.reason != "non_browser":
+        return by_agent
+    lowered = {k.lower(): v for k, v in (headers or {}).items()}
+    for name, pattern in _PREFETCH_HEADERS.items():
+        value = lowered.get(name)
+        if value and pattern.search(value):
+            return Verdict(True, "prefetch")
+    if _BOT_FROM.search(lowered.get("from", "")):
+        return Verdict(True, "crawler")
+    if by_agent.is_bot:
+        return by_agent
+    if seconds_since_share is not None and 0 <= seconds_since_share < fast_open_s:
+        return Verdict(True, "fast_open")
+    return HUMAN
+
+
+def classify_event(event: Mapping[str, object], seconds_since_share: float | None,
+                   fast_open_s: float = DEFAULT_FAST_OPEN_S) -> Verdict:
+    """Rep events are authenticated actions and never bots; customer events are classified."""
+    if event.get("type") not in CUSTOMER_TYPES:
+        return HUMAN
+    headers = event.get("headers")
+    return classify(
+        str(event.get("user_agent") or ""),
+        headers if isinstance(headers, Mapping) else None,
+        seconds_since_share,
+        fast_open_s,
+    )

@@ -1,0 +1,269 @@
+"""`python -m services.usage.consumer`: usage events from Kafka into Elasticsearch.
+
+One consumer group (`<ns>.usage-consumer`) reads three topics, so one process keeps
+everything it needs consistent; run more processes to scale out (partitions are
+spread over them; events are keyed by asset, so one asset's rollups have one writer):
+
+- usage.v1: validated, bot-classified, stored raw (`_id = event_id`, `op_type=create`:
+  a duplicate is a 409, counted as skipped), then the touched (asset, day) rollups are
+  recomputed from the raw events (see rollups.py);
+- catalog.v1: the service's own view of the catalog (`usage-catalog`, external version
+  = asset version, so replays and reordering never regress it); it tells which asset ids
+  exist (events for unknown ids are kept and flagged) and feeds the unused report;
+- search.v1: search events stored raw (`_id = event_id`), giving per-asset search
+  impressions for the unused report.
+
+The shared ConsumerLoop commits offsets only after these writes succeeded, dead-letters
+invalid messages to usage.dlq.v1 with the reason, and pauses with backoff while
+Elasticsearch is down. The process also publishes usage ranking signals every
+`COLLATERAL_USAGE_SIGNALS_INTERVAL_S` seconds (see signals.py).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import threading
+import time
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from typing import Any, Sequence
+
+from elasticsearch import Elasticsearch
+
+from services.common import config, errors, es as es_util, events, metrics, topics
+from services.common.consumer import InvalidEvent, Message, Parsed, WriteResult, parse_json_object, run_forever
+from services.usage import bots, model, rollups, store
+
+log = logging.getLogger(__name__)
+
+METRICS_PORT = 9467
+MAX_CATALOG_BYTES = 256 * 1024
+MAX_SEARCH_BYTES = 128 * 1024
+
+
+@dataclass
+class UsageItem:
+    event: dict[str, Any]
+
+
+@dataclass
+class CatalogItem:
+    asset_id: str
+    version: int
+    doc: dict[str, Any]
+
+
+@dataclass
+class SearchItem:
+    event_id: str
+    doc: dict[str, Any]
+
+
+_CATALOG_FIELDS = ("asset_id", "title", "type", "status", "owner", "buying_stages", "industries", "regions",
+                   "products", "personas", "tags", "language", "created_at", "updated_at", "published_at",
+                   "expires_at", "version")
+
+
+class UsageProcessor:
+    """Processor of the shared ConsumerLoop for the usage, catalog and search topics."""
+
+    name = "usage-consumer"
+    pipelined = True  # writes are idempotent and order-independent: overlap polling with writing
+
+    def __init__(self, settings: config.Settings, es: Elasticsearch | None = None) -> None:
+        self.settings = settings
+        self.es = es or es_util.client(settings)
+        self.names = store.Names.of(settings)
+        self.usage_topic = topics.USAGE.name(settings)
+        self.catalog_topic = topics.CATALOG.name(settings)
+        self.search_topic = topics.SEARCHES.name(settings)
+        self.topics = (self.usage_topic, self.catalog_topic, self.search_topic)
+        self.dead_letter_topic = topics.USAGE_DLQ.name(settings)
+        self._ensured = False
+
+    # ---- parse ----------------------------------------------------------------------
+    def parse(self, message: Message) -> UsageItem | CatalogItem | SearchItem:
+        if message.topic == self.catalog_topic:
+            return self._parse_catalog(message)
+        if message.topic == self.search_topic:
+            return self._parse_search(message)
+        return self._parse_usage(message)
+
+    def _parse_usage(self, message: Message) -> UsageItem:
+        raw = parse_json_object(message, model.MAX_EVENT_BYTES)
+        event = model.validate(raw)
+        if "received_at" not in event:
+            # Written straight to the topic: the broker's append time is when we received it.
+            ts = datetime.fromtimestamp(message.timestamp_ms / 1000, timezone.utc) if message.timestamp_ms > 0 \
+                else datetime.now(timezone.utc)
+            event["received_at"] = model.iso(ts)
+        return UsageItem(event)
+
+    def _parse_catalog(self, message: Message) -> CatalogItem:
+        raw = parse_json_object(message, MAX_CATALOG_BYTES)
+        events.validate("catalog-event.v1.json", raw)
+        doc = {k: raw[k] for k in _CATALOG_FIELDS if raw.get(k) is not None}
+        for field in ("created_at", "updated_at", "published_at", "expires_at"):
+            if field in doc:
+                doc[field] = model.iso(events.parse_time(doc[field], field))
+        doc["event_type"] = raw["event_type"]
+        return CatalogItem(raw["asset_id"], int(raw["version"]), doc)
+
+    def _parse_search(self, message: Message) -> SearchItem:
+        raw = parse_json_object(message, MAX_SEARCH_BYTES)
+        events.validate("search-event.v1.json", raw)
+        occurred = events.parse_time(raw["occurred_at"], "occurred_at")
+        events.check_not_future(occurred, "occurred_at")
+        doc = {
+            "event_id": raw["event_id"],
+            "occurred_at": model.iso(occurred),
+            "rep_id": raw["rep_id"],
+            "query": raw["query"][:512],
+            "result_count": raw["result_count"],
+            "shown_asset_ids": [a for a in raw["shown_asset_ids"] if isinstance(a, str) and a][:100],
+        }
+        return SearchItem(raw["event_id"], doc)
+
+    # ---- write ----------------------------------------------------------------------
+    def write(self, batch: Sequence[Parsed[Any]]) -> WriteResult:
+        try:
+            return self._write(batch)
+        except errors.Unavailable:
+            raise
+        except Exception as exc:  # noqa: BLE001 - classified: outages retry, bugs crash
+            if es_util.is_unavailable(exc):
+                raise errors.Unavailable(f"Elasticsearch unavailable: {exc}") from exc
+            raise
+
+    def _write(self, batch: Sequence[Parsed[Any]]) -> WriteResult:
+        if not self._ensured:
+            store.ensure(self.es, self.settings)
+            self._ensured = True
+        result = WriteResult()
+        catalog = [p for p in batch if isinstance(p.event, CatalogItem)]
+        searches = [p for p in batch if isinstance(p.event, SearchItem)]
+        usage = [p for p in batch if isinstance(p.event, UsageItem)]
+        if catalog:
+            self._write_catalog(catalog, result)
+        if searches:
+            self._write_searches(searches, result)
+        if usage:
+            self._write_usage(usage, result)
+        return result
+
+    def _write_catalog(self, items: list[Parsed[CatalogItem]], result: WriteResult) -> None:
+        ops = [{"action": {"index": {"_index": self.names.catalog, "_id": p.event.asset_id,
+                                     "version": p.event.version, "version_type": "external"}},
+                "source": p.event.doc} for p in items]
+        outcome = es_util.bulk(self.es, ops)
+        result.written += len(outcome.written)
+        result.stale += len(outcome.conflicts)
+        result.rejected += [(items[i].message, InvalidEvent("rejected_by_store", reason)) for i, reason in outcome.rejected]
+
+    def _write_searches(self, items: list[Parsed[SearchItem]], result: WriteResult) -> None:
+        ops = [{"action": {"create": {"_index": self.names.searches, "_id": p.event.event_id}}, "source": p.event.doc}
+               for p in items]
+        outcome = es_util.bulk(self.es, ops)
+        result.written += len(outcome.written)
+        result.duplicates += len(outcome.conflicts)
+        result.rejected += [(items[i].message, InvalidEvent("rejected_by_store", reason)) for i, reason in outcome.rejected]
+
+    def _known_assets(self, asset_ids: set[str]) -> set[str]:
+        if not asset_ids:
+            return set()
+        response = self.es.mget(index=self.names.catalog, ids=sorted(asset_ids), source=False)
+        return {d["_id"] for d in response["docs"] if d.get("found")}
+
+    def _share_times(self, share_ids: set[str]) -> dict[str, datetime]:
+        if not share_ids:
+            return {}
+        response = self.es.search(index=self.names.shares, size=len(share_ids), query={"terms": {"share_id": sorted(share_ids)}},
+                                  source=["share_id", "created_at"], ignore_unavailable=True)
+        return {h["_source"]["share_id"]: events.parse_time(h["_source"]["created_at"], "created_at")
+                for h in response["hits"]["hits"]}
+
+    def _write_usage(self, items: list[Parsed[UsageItem]], result: WriteResult) -> None:
+        evs = [p.event.event for p in items]
+        known = self._known_assets({e["asset_id"] for e in evs})
+        shared_at = self._share_times({e["share_id"] for e in evs if e.get("share_id") and e["type"] in bots.CUSTOMER_TYPES})
+        docs: list[dict[str, Any]] = []
+        for e in evs:
+            since: float | None = None
+            if e.get("share_id") in shared_at:
+                since = (events.parse_time(e["occurred_at"], "occurred_at") - shared_at[e["share_id"]]).total_seconds()
+            verdict = bots.classify_event(e, since, self.settings.usage_bot_fast_open_s)
+            docs.append(model.stored_document(
+                e, received_at=e["received_at"], is_bot=verdict.is_bot, bot_reason=verdict.reason,
+                known_asset=e["asset_id"] in known, ip_secret=self.settings.auth_secret,
+            ))
+        indices = sorted({self.names.events_index(d["occurred_at"]) for d in docs})
+        store.ensure_event_indices(self.es, indices)
+        ops = [{"action": {"create": {"_index": self.names.events_index(d["occurred_at"]), "_id": d["event_id"]}},
+                "source": d} for d in docs]
+        outcome = es_util.bulk(self.es, ops)
+        result.written += len(outcome.written)
+        result.duplicates += len(outcome.conflicts)
+        rejected = {i for i, _ in outcome.rejected}
+        result.rejected += [(items[i].message, InvalidEvent("rejected_by_store", reason)) for i, reason in outcome.rejected]
+        for i in outcome.written:
+            if docs[i]["is_bot"]:
+                metrics.USAGE_BOT_EVENTS.labels(docs[i]["bot_reason"]).inc()
+            if not docs[i]["known_asset"]:
+                metrics.USAGE_UNKNOWN_ASSET_EVENTS.inc()
+        # Recompute every pair the batch touched, duplicates included: a replay after a crash
+        # between the raw write and the rollup write must still fix the rollup.
+        pairs = {(d["asset_id"], model.day_of(d["occurred_at"])) for i, d in enumerate(docs) if i not in rejected}
+        if pairs:
+            self.es.indices.refresh(index=",".join(indices), ignore_unavailable=True)
+            rollup_docs = rollups.compute(self.es, self.names, pairs, model.iso(datetime.now(timezone.utc)))
+            rollups.write(self.es, self.names, rollup_docs)
+        newest = max((events.parse_time(d["occurred_at"], "occurred_at").timestamp() for d in docs), default=None)
+        result.newest_event_time_s = newest
+
+
+def start_signals_thread(settings: config.Settings, stop: threading.Event) -> threading.Thread | None:
+    """Publish usage signals every interval in the background (0 disables)."""
+    interval = settings.usage_signals_interval_s
+    if interval <= 0:
+        return None
+    from services.usage import signals
+
+    def loop() -> None:
+        publisher = signals.SignalPublisher(settings)
+        while not stop.wait(interval):
+            try:
+                publisher.publish()
+            except Exception:  # noqa: BLE001 - retried next interval
+                log.warning("publishing usage signals failed; retrying next interval", exc_info=True)
+        publisher.close()
+
+    thread = threading.Thread(target=loop, name="usage-signals", daemon=True)
+    thread.start()
+    return thread
+
+
+def main() -> None:
+    settings = config.load()
+    settings = dataclasses.replace(settings, consumer_batch_size=settings.usage_consumer_batch_size)
+    processor = UsageProcessor(settings)
+    topics.ensure_all(settings)
+    for attempt in range(60):  # wait for Elasticsearch at start, like the loop does later
+        try:
+            store.ensure(processor.es, settings)
+            processor._ensured = True
+            break
+        except Exception as exc:  # noqa: BLE001
+            if not es_util.is_unavailable(exc) or attempt == 59:
+                raise
+            time.sleep(min(5.0, 0.5 * (attempt + 1)))
+    stop = threading.Event()
+    start_signals_thread(settings, stop)
+    try:
+        run_forever(processor, settings, settings.metrics_port or METRICS_PORT)
+    finally:
+        stop.set()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,410 @@
+"""The usage gRPC service: ingest, share links, reports.
+
+Ingest validates with the same contract the consumer applies to JSON written straight
+to Kafka (model.validate), then produces and waits for the broker's acknowledgement;
+it never writes Elasticsearch itself, so there is exactly one writer of the raw events
+and every source of events is deduplicated and bot-filtered the same way.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import uuid
+from datetime import datetime, timedelta, timezone
+from typing import Any
+
+import grpc
+from google.protobuf.timestamp_pb2 import Timestamp
+
+from collateral.v1 import common_pb2, usage_pb2, usage_pb2_grpc
+from services.common import auth, config, errors, es as es_util, grpc_server, kafka_io, metrics, pagination, topics
+from services.common.grpc_server import remaining_timeout
+from services.usage import model, reports, shares, store
+
+log = logging.getLogger(__name__)
+
+ES_TIMEOUT_S = 10.0
+KAFKA_TIMEOUT_S = 15.0
+MAX_REPORT_DAYS = 400
+SERVICE_ROLES = frozenset({auth.Role.ADMIN, auth.Role.SERVICE})
+STAGE_NAMES = {v: common_pb2.BuyingStage.Name(v).removeprefix("BUYING_STAGE_").lower()
+               for v in common_pb2.BuyingStage.values() if v}
+MEASURE_NAMES = {v: usage_pb2.UsageMeasure.Name(v).removeprefix("USAGE_MEASURE_").lower()
+                 for v in usage_pb2.UsageMeasure.values() if v}
+TYPE_NAMES = {v: usage_pb2.UsageEventType.Name(v).removeprefix("USAGE_EVENT_TYPE_").lower()
+              for v in usage_pb2.UsageEventType.values() if v}
+TYPE_VALUES = {name: value for value, name in TYPE_NAMES.items()}
+
+
+def _ts(when: datetime | None) -> Timestamp | None:
+    if when is None:
+        return None
+    ts = Timestamp()
+    ts.FromDatetime(when.astimezone(timezone.utc))
+    return ts
+
+
+def _ts_of_iso(value: str | None) -> Timestamp | None:
+    if not value:
+        return None
+    return _ts(datetime.fromisoformat(value.replace("Z", "+00:00")))
+
+
+def _ts_of_ms(value: float | None) -> Timestamp | None:
+    if value is None:
+        return None
+    return _ts(datetime.fromtimestamp(value / 1000, timezone.utc))
+
+
+def _dt(ts: Timestamp) -> datetime:
+    return ts.ToDatetime(tzinfo=timezone.utc)
+
+
+def _id(value: str, field: str, required: bool = True) -> str:
+    value = value.strip()
+    if required and not value:
+        raise errors.InvalidArgument(field, "is required")
+    if len(value) > shares.MAX_ID_CHARS:
+        raise errors.InvalidArgument(field, f"at most {shares.MAX_ID_CHARS} characters")
+    return value
+
+
+def event_dict(ev: usage_pb2.UsageEvent, now: datetime, secret: str) -> dict[str, Any]:
+    """The JSON contract form of a proto event (then validated by model.validate)."""
+    d: dict[str, Any] = {
+        "event_id": ev.event_id or f"evt-{uuid.uuid4().hex}",
+        "schema_version": model.SCHEMA_VERSION,
+        "occurred_at": model.iso(_dt(ev.occurred_at) if ev.HasField("occurred_at") else now),
+        "received_at": model.iso(now),
+        "type": TYPE_NAMES.get(ev.type, ""),
+        "asset_id": ev.asset_id,
+        "rep_id": ev.rep_id,
+    }
+    for name in ("opportunity_id", "account_id", "share_id", "channel", "user_agent", "team", "region"):
+        value = getattr(ev, name)
+        if value:
+            d[name] = value
+    if ev.page or d["type"] == "page_view":
+        d["page"] = ev.page
+    if ev.seconds or d["type"] == "page_view":
+        d["seconds"] = ev.seconds
+    if ev.ip:
+        d["ip_hash"] = model.hash_ip(secret, ev.ip)  # hashed at the edge: the raw IP never reaches Kafka
+    if ev.headers:
+        d["headers"] = {k.lower(): v for k, v in ev.headers.items()}
+    return d
+
+
+class UsageServicer(usage_pb2_grpc.UsageServiceServicer):
+    def __init__(self, settings: config.Settings) -> None:
+        self.settings = settings
+        self.es = es_util.client(settings)
+        self.names = store.Names.of(settings)
+        self.producer = kafka_io.Producer(settings, client_id="usage-server")
+        self.usage_topic = topics.USAGE.name(settings)
+        self.shares = shares.ShareStore(self.es, self.names)
+
+    # ---- ingest ---------------------------------------------------------------------
+    def RecordEvents(self, request: usage_pb2.RecordEventsRequest, context: grpc.ServicerContext) -> Any:
+        principal = auth.current_principal()
+        if not request.events:
+            raise errors.InvalidArgument("events", "at least one event is required")
+        if len(request.events) > self.settings.usage_max_batch:
+            raise errors.InvalidArgument("events", f"at most {self.settings.usage_max_batch} events per call")
+        now = datetime.now(timezone.utc)
+        records: list[kafka_io.Record] = []
+        types: list[str] = []
+        for i, ev in enumerate(request.events):
+            if ev.type not in TYPE_NAMES:
+                raise errors.InvalidArgument(f"events[{i}].type", "a known event type is required")
+            d = event_dict(ev, now, self.settings.auth_secret)
+            try:
+                d = model.validate(d, now)
+            except model.EventError as exc:
+                raise errors.InvalidArgument(f"events[{i}].{exc.field}", exc.message) from None
+            if principal.role not in SERVICE_ROLES:
+                if d["rep_id"] != principal.subject:
+                    raise errors.PermissionDenied(f"events[{i}].rep_id: you may only record your own events")
+                if d["type"] in model.CUSTOMER_TYPES:
+                    raise errors.PermissionDenied(f"events[{i}].type: customer events are recorded by the portal")
+            value = json.dumps(d, separators=(",", ":")).encode()
+            if len(value) > model.MAX_EVENT_BYTES:
+                raise errors.InvalidArgument(f"events[{i}]", f"event larger than {model.MAX_EVENT_BYTES} bytes")
+            records.append(kafka_io.Record(self.usage_topic, d["asset_id"], value))
+            types.append(d["type"])
+        self.producer.send_and_wait(records, timeout_s=remaining_timeout(KAFKA_TIMEOUT_S))
+        for kind in types:
+            metrics.USAGE_EVENTS_RECORDED.labels(kind).inc()
+        return usage_pb2.RecordEventsResponse(
+            event_ids=[json.loads(r.value)["event_id"] for r in records], received_at=_ts(now))
+
+    # ---- share links ----------------------------------------------------------------
+    def _share_message(self, doc: dict[str, Any], now: datetime) -> usage_pb2.ShareLink:
+        state = {"active": usage_pb2.SHARE_LINK_STATE_ACTIVE, "expired": usage_pb2.SHARE_LINK_STATE_EXPIRED,
+                 "revoked": usage_pb2.SHARE_LINK_STATE_REVOKED}[shares.state_of(doc, now)]
+        return usage_pb2.ShareLink(
+            share_id=doc["share_id"], asset_id=doc["asset_id"], rep_id=doc["rep_id"],
+            opportunity_id=doc.get("opportunity_id", ""), account_id=doc.get("account_id", ""),
+            recipient_note=doc.get("recipient_note", ""), allow_download=bool(doc.get("allow_download")),
+            created_at=_ts_of_iso(doc["created_at"]), expires_at=_ts_of_iso(doc["expires_at"]),
+            revoked_at=_ts_of_iso(doc.get("revoked_at")), state=state)
+
+    def CreateShareLink(self, request: usage_pb2.CreateShareLinkRequest, context: grpc.ServicerContext) -> Any:
+        principal = auth.current_principal()
+        asset_id = _id(request.asset_id, "asset_id")
+        opportunity_id = _id(request.opportunity_id, "opportunity_id", required=False)
+        account_id = _id(request.account_id, "account_id", required=False)
+        if not opportunity_id and not account_id:
+            raise errors.InvalidArgument("opportunity_id", "opportunity_id or account_id is required")
+        if len(request.recipient_note) > shares.MAX_NOTE_CHARS:
+            raise errors.InvalidArgument("recipient_note", f"at most {shares.MAX_NOTE_CHARS} characters")
+        channel = _id(request.channel, "channel", required=False)[:64] or "portal"
+        now = datetime.now(timezone.utc)
+        if request.HasField("expires_at"):
+            expires = _dt(request.expires_at)
+            if expires <= now:
+                raise errors.InvalidArgument("expires_at", "must be in the future")
+            if expires - now > shares.MAX_TTL:
+                raise errors.InvalidArgument("expires_at", "at most 365 days ahead")
+        else:
+            expires = now + timedelta(days=self.settings.usage_share_ttl_days)
+        timeout = remaining_timeout(ES_TIMEOUT_S)
+        asset = reports.titles(self.es, self.names, [asset_id], timeout).get(asset_id)
+        if asset is not None and asset.get("status") != "published":
+            raise errors.FailedPrecondition(f"asset {asset_id} is not published")
+        token = shares.new_token()
+        doc: dict[str, Any] = {
+            "share_id": shares.new_share_id(), "asset_id": asset_id, "rep_id": principal.subject,
+            "allow_download": request.allow_download, "channel": channel,
+            "created_at": model.iso(now), "expires_at": model.iso(expires),
+        }
+        if opportunity_id:
+            doc["opportunity_id"] = opportunity_id
+        if account_id:
+            doc["account_id"] = account_id
+        if request.recipient_note:
+            doc["recipient_note"] = request.recipient_note
+        doc_id = shares.token_hash(token)
+        self.shares.create(doc_id, doc, timeout)
+        event = {k: doc[k] for k in ("asset_id", "rep_id", "share_id", "opportunity_id", "account_id", "channel")
+                 if k in doc}
+        event.update(event_id=f"share-{doc['share_id']}", schema_version=model.SCHEMA_VERSION, type="share",
+                     occurred_at=model.iso(now), received_at=model.iso(now))
+        try:
+            self.producer.send_and_wait([kafka_io.Record(self.usage_topic, asset_id, json.dumps(event).encode())],
+                                        timeout_s=remaining_timeout(KAFKA_TIMEOUT_S))
+        except errors.Unavailable:
+            try:  # no link without its share event: the client retries the whole call
+                self.shares.delete(doc_id)
+            except Exception:  # noqa: BLE001
+                log.warning("could not delete share link after a failed share event", exc_info=True)
+            raise
+        metrics.USAGE_SHARE_LINKS.labels("created").inc()
+        url = f"{self.settings.portal_public_url.rstrip('/')}/s/{token}"
+        return usage_pb2.CreateShareLinkResponse(share=self._share_message(doc, now), token=token, url=url)
+
+    def ResolveShareLink(self, request: usage_pb2.ResolveShareLinkRequest, context: grpc.ServicerContext) -> Any:
+        token = request.token.strip()
+        if not token:
+            raise errors.InvalidArgument("token", "is required")
+        if len(token) > 200:
+            raise errors.InvalidArgument("token", "too long")
+        doc = self.shares.get_by_token(token, remaining_timeout(ES_TIMEOUT_S))
+        if doc is None:
+            metrics.USAGE_SHARE_LINKS.labels("not_found").inc()
+            raise errors.NotFound("share link not found")
+        now = datetime.now(timezone.utc)
+        state = shares.state_of(doc, now)
+        if state != "active":
+            metrics.USAGE_SHARE_LINKS.labels(state).inc()
+            raise errors.FailedPrecondition(f"share link {state}")
+        metrics.USAGE_SHARE_LINKS.labels("resolved").inc()
+        return usage_pb2.ResolveShareLinkResponse(share=self._share_message(doc, now))
+
+    def RevokeShareLink(self, request: usage_pb2.RevokeShareLinkRequest, context: grpc.ServicerContext) -> Any:
+        share_id = _id(request.share_id, "share_id")
+        doc = self.shares.revoke(share_id, auth.current_principal(), remaining_timeout(ES_TIMEOUT_S))
+        metrics.USAGE_SHARE_LINKS.labels("revoked").inc()
+        return usage_pb2.RevokeShareLinkResponse(share=self._share_message(doc, datetime.now(timezone.utc)))
+
+    def ListShareLinks(self, request: usage_pb2.ListShareLinksRequest, context: grpc.ServicerContext) -> Any:
+        principal = auth.current_principal()
+        size = pagination.clamp_page_size(request.page_size, default=20, maximum=100)
+        cursor = pagination.decode(self.settings.auth_secret, request.page_token)
+        if cursor is not None and not (isinstance(cursor, list) and len(cursor) == 2):
+            raise errors.InvalidArgument("page_token", "malformed page token")
+        now = datetime.now(timezone.utc)
+        filters: list[dict[str, Any]] = []
+        if principal.is_curator:
+            if request.rep_id:
+                filters.append({"term": {"rep_id": _id(request.rep_id, "rep_id")}})
+        else:
+            if request.rep_id and request.rep_id != principal.subject:
+                raise errors.PermissionDenied("reps list only their own share links")
+            filters.append({"term": {"rep_id": principal.subject}})
+        if request.asset_id:
+            filters.append({"term": {"asset_id": _id(request.asset_id, "asset_id")}})
+        query: dict[str, Any] = {"bool": {"filter": filters}}
+        if not request.include_inactive:
+            filters.append({"range": {"expires_at": {"gt": model.iso(now)}}})
+            query["bool"]["must_not"] = [{"exists": {"field": "revoked_at"}}]
+        timeout = remaining_timeout(ES_TIMEOUT_S)
+        docs = self.shares.list(query, size + 1, cursor, timeout)
+        more = len(docs) > size
+        docs = docs[:size]
+        stats = self.shares.stats([d["share_id"] for d in docs], timeout)
+        out = []
+        for d in docs:
+            message = self._share_message(d, now)
+            s = stats.get(d["share_id"])
+            if s:
+                message.stats.CopyFrom(usage_pb2.ShareStats(
+                    customer_opens=s["customer_opens"], bot_opens=s["bot_opens"],
+                    first_opened_at=_ts_of_ms(s["first_opened_ms"]), last_opened_at=_ts_of_ms(s["last_opened_ms"]),
+                    pages=[usage_pb2.PageTime(page=p, seconds=sec, views=n) for p, sec, n in s["pages"]]))
+            out.append(message)
+        token = ""
+        if more and docs:
+            last = docs[-1]
+            created_ms = int(datetime.fromisoformat(last["created_at"].replace("Z", "+00:00")).timestamp() * 1000)
+            token = pagination.encode(self.settings.auth_secret, [created_ms, last["share_id"]])
+        return usage_pb2.ListShareLinksResponse(shares=out, next_page_token=token)
+
+    # ---- reports --------------------------------------------------------------------
+    def _range(self, time_range: common_pb2.TimeRange, default_days: int, field: str) -> tuple[datetime, datetime]:
+        now = datetime.now(timezone.utc)
+        end = _dt(time_range.end) if time_range.HasField("end") else now
+        start = _dt(time_range.start) if time_range.HasField("start") else end - timedelta(days=default_days)
+        if start >= end:
+            raise errors.InvalidArgument(f"{field}.start", "must be before the end")
+        if end - start > timedelta(days=MAX_REPORT_DAYS):
+            raise errors.InvalidArgument(field, f"at most {MAX_REPORT_DAYS} days wide")
+        return start, end
+
+    @staticmethod
+    def _summary(s: dict[str, Any]) -> usage_pb2.UsageSummary:
+        return usage_pb2.UsageSummary(
+            counts=[usage_pb2.TypeCount(type=TYPE_VALUES[k], count=n) for k, n in sorted(s["counts"].items())
+                    if k in TYPE_VALUES],
+            unique_reps=s["unique_reps"], unique_accounts=s["unique_accounts"], customer_opens=s["customer_opens"],
+            bot_events=s["bot_events"], seconds_read=s["seconds_read"], total_events=s["total_events"])
+
+    def GetAssetUsage(self, request: usage_pb2.GetAssetUsageRequest, context: grpc.ServicerContext) -> Any:
+        asset_id = _id(request.asset_id, "asset_id")
+        start, end = self._range(request.time_range, 30, "time_range")
+        interval = "week" if request.interval == usage_pb2.USAGE_INTERVAL_WEEK else "day"
+        timeout = remaining_timeout(ES_TIMEOUT_S)
+        result = reports.asset_usage(self.es, self.names, asset_id, start, end, interval, timeout)
+        known = asset_id in reports.titles(self.es, self.names, [asset_id], timeout)
+        return usage_pb2.GetAssetUsageResponse(
+            asset_id=asset_id, totals=self._summary(result["totals"]), known_asset=known,
+            buckets=[usage_pb2.UsageBucket(start=_ts_of_ms(key), summary=self._summary(s)) for key, s in result["buckets"]],
+            pages=[usage_pb2.PageTime(page=p, seconds=sec, views=n) for p, sec, n in result["pages"]])
+
+    def TopAssets(self, request: usage_pb2.TopAssetsRequest, context: grpc.ServicerContext) -> Any:
+        measure = MEASURE_NAMES.get(request.measure or usage_pb2.USAGE_MEASURE_CUSTOMER_OPENS)
+        if measure is None:
+            raise errors.InvalidArgument("measure", "unknown measure")
+        start, end = self._range(request.time_range, 30, "time_range")
+        limit = pagination.clamp_page_size(request.limit, default=10, maximum=100, field="limit")
+        seg = request.segment
+        if seg.deal_size_bands:
+            raise errors.InvalidArgument("segment.deal_size_bands", "usage reports cannot filter by deal size")
+        for name in ("teams", "regions", "industries", "product_lines"):
+            if len(getattr(seg, name)) > 100:
+                raise errors.InvalidArgument(f"segment.{name}", "at most 100 values")
+        event_filters: list[dict[str, Any]] = []
+        if seg.teams:
+            event_filters.append({"terms": {"team": list(seg.teams)}})
+        if seg.regions:
+            event_filters.append({"terms": {"region": list(seg.regions)}})
+        asset_filters: list[dict[str, Any]] = []
+        if seg.industries:
+            asset_filters.append({"terms": {"industries": list(seg.industries)}})
+        if seg.product_lines:
+            asset_filters.append({"terms": {"products": list(seg.product_lines)}})
+        if request.buying_stages:
+            stages = []
+            for i, stage in enumerate(request.buying_stages):
+                if stage not in STAGE_NAMES:
+                    raise errors.InvalidArgument(f"buying_stages[{i}]", "unknown buying stage")
+                stages.append(STAGE_NAMES[stage])
+            asset_filters.append({"terms": {"buying_stages": stages}})
+        if request.asset_types:
+            if len(request.asset_types) > 50:
+                raise errors.InvalidArgument("asset_types", "at most 50 values")
+            asset_filters.append({"terms": {"type": [t.strip().lower().removeprefix("asset_type_")
+                                                     for t in request.asset_types]}})
+        timeout = remaining_timeout(30.0)
+        asset_ids = reports.matching_assets(self.es, self.names, asset_filters, timeout) if asset_filters else None
+        if asset_ids == []:
+            return usage_pb2.TopAssetsResponse()
+        ranked = reports.top_assets(self.es, self.names, measure, start, end, event_filters, asset_ids, limit, timeout)
+        catalog = reports.titles(self.es, self.names, [a for a, _ in ranked], timeout)
+        return usage_pb2.TopAssetsResponse(assets=[
+            usage_pb2.TopAsset(asset_id=a, title=catalog.get(a, {}).get("title", ""), value=v, rank=i + 1)
+            for i, (a, v) in enumerate(ranked)])
+
+    def ListUnusedAssets(self, request: usage_pb2.ListUnusedAssetsRequest, context: grpc.ServicerContext) -> Any:
+        start, end = self._range(request.window, 90, "window")
+        size = pagination.clamp_page_size(request.page_size, default=50, maximum=500)
+        reasons = set()
+        for i, r in enumerate(request.reasons):
+            name = usage_pb2.UnusedReason.Name(r).removeprefix("UNUSED_REASON_") if r in usage_pb2.UnusedReason.values() else ""
+            if not r or not name:
+                raise errors.InvalidArgument(f"reasons[{i}]", "unknown reason")
+            reasons.add(name)
+        cursor = pagination.decode(self.settings.auth_secret, request.page_token)
+        if cursor is not None and not isinstance(cursor, str):
+            raise errors.InvalidArgument("page_token", "malformed page token")
+        owner = _id(request.owner, "owner", required=False)
+        now = datetime.now(timezone.utc)
+        page = reports.unused_assets(self.es, self.names, start, end, reasons, owner, cursor, size,
+                                     remaining_timeout(30.0), now)
+        out = []
+        for row in page.rows:
+            a = row.asset
+            since = a.get("published_at") or a.get("created_at")
+            age = (now - datetime.fromisoformat(since.replace("Z", "+00:00"))).days if since else 0
+            out.append(usage_pb2.UnusedAsset(
+                asset_id=a["asset_id"], title=a.get("title", ""), owner=a.get("owner", ""), type=a.get("type", ""),
+                reason=usage_pb2.UnusedReason.Value(f"UNUSED_REASON_{row.reason}"),
+                published_at=_ts_of_iso(a.get("published_at")), age_days=max(0, age),
+                impressions=row.impressions, rep_uses=row.rep_uses, shares=row.shares,
+                last_used_at=_ts_of_ms(row.last_used_ms)))
+        token = pagination.encode(self.settings.auth_secret, page.next_cursor) if page.next_cursor else ""
+        return usage_pb2.ListUnusedAssetsResponse(assets=out, next_page_token=token)
+
+
+WRITERS = auth.ANY_USER | {auth.Role.SERVICE}
+ACCESS = {
+    "RecordEvents": frozenset(WRITERS),
+    "CreateShareLink": auth.ANY_USER,
+    "RevokeShareLink": auth.ANY_USER,
+    "ListShareLinks": auth.ANY_USER,
+    "ResolveShareLink": frozenset(SERVICE_ROLES),
+    "GetAssetUsage": auth.CURATORS,
+    "TopAssets": auth.CURATORS,
+    "ListUnusedAssets": auth.CURATORS,
+}
+
+
+def build_spec(settings: config.Settings) -> grpc_server.ServiceSpec:
+    servicer = UsageServicer(settings)
+    topics.ensure_all(settings)
+    store.ensure(servicer.es, settings)
+
+    def register(server: grpc.Server) -> None:
+        usage_pb2_grpc.add_UsageServiceServicer_to_server(servicer, server)
+
+    return grpc_server.ServiceSpec(
+        name="usage",
+        full_name="collateral.v1.UsageService",
+        register=register,
+        access=ACCESS,
+        default_port=50052,
+        default_metrics_port=9465,
+        probes={"elasticsearch": lambda: es_util.reachable(servicer.es), "kafka": servicer.producer.connected},
+        on_shutdown=[servicer.producer.close],
+    )

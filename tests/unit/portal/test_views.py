@@ -1,0 +1,262 @@
+"""View logic of the portal that needs no running backends."""
+
+from __future__ import annotations
+
+import grpc
+import pytest
+
+from collateral.v1 import content_pb2, usage_pb2
+from services.portal import security
+from tests.unit.portal.conftest import RpcFailure, csrf_token, login_as
+
+
+def test_healthz_and_metrics(client):
+    assert client.get("/healthz").status_code == 200
+    client.get("/healthz")
+    body = client.get("/metrics").get_data(as_text=True)
+    assert 'collateral_portal_requests_total{method="GET",route="/healthz",status="200"}' in body
+
+
+def test_not_found_page_is_friendly(client):
+    response = client.get("/no/such/page")
+    assert response.status_code == 404
+    html = response.get_data(as_text=True)
+    assert "Not found" in html and "Traceback" not in html
+
+
+def test_unhandled_error_shows_500_without_stack_trace(app):
+    @app.get("/boom")
+    def boom():  # noqa: ANN202
+        raise RuntimeError("secret internal detail")
+
+    response = app.test_client().get("/boom")
+    assert response.status_code == 500
+    html = response.get_data(as_text=True)
+    assert "Something went wrong" in html
+    assert "secret internal detail" not in html and "Traceback" not in html
+
+
+def test_post_without_csrf_token_is_rejected(client):
+    response = client.post("/login", data={"email": "a@example.com", "password": "x"})
+    assert response.status_code == 400
+    assert "form expired" in response.get_data(as_text=True)
+    login_as(client, "rep")
+    assert client.post("/logout").status_code == 400
+    assert client.post("/assets/a1/download").status_code == 400
+
+
+def test_post_with_csrf_token_is_accepted(client):
+    token = csrf_token(client)
+    response = client.post("/login", data={"email": "a@example.com", "password": "wrong", "csrf_token": token})
+    assert response.status_code == 401
+    assert "not right" in response.get_data(as_text=True)
+
+
+def test_anonymous_users_are_sent_to_sign_in(client):
+    for path in ("/search", "/shares", "/manage/assets", "/reports/"):
+        response = client.get(path)
+        assert response.status_code == 302
+        assert response.headers["Location"].startswith("/login?next=")
+
+
+@pytest.mark.parametrize("path", ["/manage/assets", "/manage/assets/new", "/manage/assets/a1", "/reports/",
+                                  "/reports/top", "/reports/unused", "/reports/win-rates", "/reports/attribution",
+                                  "/reports/gaps", "/reports/feedback", "/reports/assets/a1"])
+def test_reps_get_403_on_marketer_pages(client, backends, path):
+    login_as(client, "rep")
+    response = client.get(path)
+    assert response.status_code == 403
+    assert "Not allowed" in response.get_data(as_text=True)
+    assert backends.calls == [], "the role is checked before any backend call"
+
+
+def test_reps_cannot_post_marketer_actions(client, backends):
+    login_as(client, "rep")
+    token = csrf_token(client, "/status")
+    for path in ("/manage/assets/a1/publish", "/manage/assets/a1/retire", "/manage/assets/retire"):
+        assert client.post(path, data={"csrf_token": token, "asset_id": "a1"}).status_code == 403
+    assert backends.calls == []
+
+
+@pytest.mark.parametrize("target, expected", [
+    ("/search?q=x", "/search?q=x"), ("https://evil.example/", "/"), ("//evil.example/x", "/"),
+    ("/\\evil.example", "/"), ("javascript:alert(1)", "/"), ("", "/"),
+])
+def test_next_parameter_cannot_redirect_off_site(app, target, expected):
+    with app.test_request_context():
+        assert security.safe_next(target) == expected
+
+
+def _search_reply(title_hl: str, body_hl: str, title: str = "Deck", next_token: str = "") -> content_pb2.SearchAssetsResponse:
+    asset = content_pb2.Asset(asset_id="a1", title=title, type=content_pb2.ASSET_TYPE_DECK,
+                              status=content_pb2.ASSET_STATUS_PUBLISHED, buying_stages=[2])
+    return content_pb2.SearchAssetsResponse(
+        hits=[content_pb2.SearchHit(asset=asset, title_highlights=[title_hl] if title_hl else [],
+                                    body_highlights=[body_hl])],
+        total_size=1, next_page_token=next_token, search_id="s1",
+        facets=[content_pb2.Facet(field="type", values=[content_pb2.FacetValue(value="deck", count=1)]),
+                content_pb2.Facet(field="industry", values=[content_pb2.FacetValue(value="<b>x</b>", count=1)])])
+
+
+def test_search_highlights_keep_only_em_markup(client, backends):
+    backends.handlers[("content", "SearchAssets")] = lambda req: _search_reply(
+        "<em>ROI</em> <script>alert(1)</script>", "plain &lt;img src=x onerror=alert(1)&gt; and <em>roi</em>")
+    login_as(client, "rep")
+    html = client.get("/search?q=roi").get_data(as_text=True)
+    assert "<em>ROI</em>" in html and "<em>roi</em>" in html
+    assert "<script>alert(1)</script>" not in html
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html
+    assert "<img src=x" not in html
+    assert "&lt;b&gt;x&lt;/b&gt;" in html, "facet values are escaped"
+    assert "Consideration" in html, "buying stage numbers are shown by name"
+
+
+def test_search_builds_filters_and_pages_with_the_token(client, backends):
+    seen = []
+
+    def search(req):
+        seen.append(req)
+        return _search_reply("", "x", next_token="tok-2")
+
+    backends.handlers[("content", "SearchAssets")] = search
+    login_as(client, "rep")
+    html = client.get("/search?q=roi&type=deck&type=bogus&buying_stage=decision&industry=retail&sort=newest") \
+        .get_data(as_text=True)
+    req = seen[0]
+    assert req.query == "roi" and list(req.filters.types) == [content_pb2.ASSET_TYPE_DECK]
+    assert list(req.filters.buying_stages) == [3] and list(req.filters.industries) == ["retail"]
+    assert req.sort == content_pb2.SEARCH_SORT_NEWEST
+    assert 'id="next-page"' in html and "page_token=tok-2" in html and "type=deck" in html
+    client.get("/search?q=roi&page_token=tok-2")
+    assert seen[1].page_token == "tok-2"
+
+
+def test_backend_errors_become_friendly_pages(client, backends):
+    login_as(client, "rep")
+    backends.handlers[("content", "GetAsset")] = lambda req: (_ for _ in ()).throw(
+        RpcFailure(grpc.StatusCode.NOT_FOUND, "asset a1 not found in index x"))
+    response = client.get("/assets/a1")
+    assert response.status_code == 404 and "index x" not in response.get_data(as_text=True)
+    backends.handlers[("content", "GetAsset")] = lambda req: (_ for _ in ()).throw(
+        RpcFailure(grpc.StatusCode.UNAVAILABLE, "connect failed 10.0.0.1"))
+    response = client.get("/assets/a1")
+    assert response.status_code == 503
+    html = response.get_data(as_text=True)
+    assert "Temporarily unavailable" in html and "10.0.0.1" not in html
+
+
+def test_download_records_the_event_then_redirects(client, backends):
+    login_as(client, "rep", "rita@example.com")
+    backends.handlers[("content", "GetDownloadUrl")] = lambda req: content_pb2.GetDownloadUrlResponse(
+        url="http://127.0.0.1:9000/b/k?X-Amz-Signature=1")
+    backends.handlers[("usage", "RecordEvents")] = lambda req: usage_pb2.RecordEventsResponse()
+    token = csrf_token(client, "/status")
+    response = client.post("/assets/a1/download", data={"csrf_token": token, "opportunity_id": "opp-1"})
+    assert response.status_code == 303
+    assert response.headers["Location"].startswith("http://127.0.0.1:9000/")
+    recorded = [c for c in backends.calls if c[1] == "RecordEvents"][0]
+    event = recorded[2].events[0]
+    assert event.type == usage_pb2.USAGE_EVENT_TYPE_DOWNLOAD and event.asset_id == "a1"
+    assert event.rep_id == "rita@example.com" and event.opportunity_id == "opp-1"
+    assert recorded[3:] == ("rita@example.com", "rep"), "the call carries the signed-in rep's identity"
+
+
+def _share(**kw):
+    return usage_pb2.ShareLink(share_id="shr_1", asset_id="a1", rep_id="rita@example.com",
+                               opportunity_id="opp-1", allow_download=False, **kw)
+
+
+def test_beacon_is_csrf_exempt_validated_and_bound_to_the_token(client, backends):
+    backends.handlers[("usage", "ResolveShareLink")] = lambda req: usage_pb2.ResolveShareLinkResponse(share=_share())
+    backends.handlers[("usage", "RecordEvents")] = lambda req: usage_pb2.RecordEventsResponse()
+    token = "T" * 43
+    url = f"/s/{token}/beacon"
+    assert client.post(url, data="not json").status_code == 400
+    assert client.post(url, json={"kind": "open", "visit": "nothex"}).status_code == 400
+    assert client.post(url, json={"kind": "delete", "visit": "a" * 32}).status_code == 400
+    assert client.post(url, data="x" * 5000, content_type="application/json").status_code == 413
+    assert backends.calls == [], "invalid beacons never reach the backends"
+    assert client.post(url, json={"kind": "open", "visit": "a" * 32, "asset_id": "other"},
+                       headers={"User-Agent": "Mozilla/5.0 Test"}).status_code == 204
+    assert client.post(url, json={"kind": "page", "visit": "a" * 32, "page": 2, "seconds": 99999, "seq": 1}) \
+        .status_code == 204
+    events = [c[2].events[0] for c in backends.calls if c[1] == "RecordEvents"]
+    assert [e.type for e in events] == [usage_pb2.USAGE_EVENT_TYPE_CUSTOMER_OPEN, usage_pb2.USAGE_EVENT_TYPE_PAGE_VIEW]
+    assert all(e.asset_id == "a1" and e.share_id == "shr_1" and e.opportunity_id == "opp-1" for e in events)
+    assert events[0].user_agent == "Mozilla/5.0 Test" and events[0].event_id == f"shr_1-{'a' * 32}-open"
+    assert events[1].seconds == 3600 and events[1].page == 2
+    assert all(c[4] == "service" for c in backends.calls if c[0] == "usage"), "customer calls use the service role"
+
+
+def test_share_page_renders_no_event_and_gone_links_get_410(client, backends):
+    backends.handlers[("usage", "ResolveShareLink")] = lambda req: usage_pb2.ResolveShareLinkResponse(share=_share())
+    backends.handlers[("content", "GetAsset")] = lambda req: content_pb2.GetAssetResponse(asset=content_pb2.Asset(
+        asset_id="a1", title="<i>Deck</i>", files=[content_pb2.FileVersion(content_type="application/pdf",
+                                                                             page_count=2)]))
+    token = "T" * 43
+    response = client.get(f"/s/{token}")
+    html = response.get_data(as_text=True)
+    assert response.status_code == 200 and "&lt;i&gt;Deck&lt;/i&gt;" in html
+    assert response.headers["Referrer-Policy"] == "no-referrer"
+    assert "customer-download" not in html, "download is off for this link"
+    assert not [c for c in backends.calls if c[1] == "RecordEvents"], "rendering the page records nothing"
+    assert client.head(f"/s/{token}").status_code == 200
+    assert not [c for c in backends.calls if c[1] == "RecordEvents"]
+    assert client.post(f"/s/{token}/download", data={"csrf_token": csrf_token(client)}).status_code == 403
+    backends.handlers[("usage", "ResolveShareLink")] = lambda req: (_ for _ in ()).throw(
+        RpcFailure(grpc.StatusCode.FAILED_PRECONDITION, "share link revoked"))
+    response = client.get(f"/s/{token}")
+    assert response.status_code == 410 and "turned this link off" in response.get_data(as_text=True)
+    backends.handlers[("usage", "ResolveShareLink")] = lambda req: (_ for _ in ()).throw(
+        RpcFailure(grpc.StatusCode.FAILED_PRECONDITION, "share link expired"))
+    response = client.get(f"/s/{token}")
+    assert response.status_code == 410 and "has expired" in response.get_data(as_text=True)
+    assert client.post(f"/s/{token}/beacon", json={"kind": "open", "visit": "b" * 32}).status_code == 410
+    assert not [c for c in backends.calls if c[1] == "RecordEvents"]
+    assert client.get("/s/short").status_code == 404
+
+
+def test_security_headers_and_cookie_flags(make_app):
+    app = make_app(portal_public_url="https://collateral.example.com")
+    client = app.test_client()
+    response = client.get("/login")
+    csp = response.headers["Content-Security-Policy"]
+    assert "script-src 'self'" in csp and "frame-ancestors 'none'" in csp and "unsafe-inline" not in csp
+    assert "form-action 'self' http://127.0.0.1:9000" in csp
+    assert response.headers["X-Content-Type-Options"] == "nosniff"
+    cookie = response.headers.get("Set-Cookie", "")
+    assert "HttpOnly" in cookie and "SameSite=Lax" in cookie and "Secure" in cookie
+    plain = make_app().test_client().get("/login").headers.get("Set-Cookie", "")
+    assert "HttpOnly" in plain and "Secure" not in plain
+
+
+def test_sso_header_is_trusted_only_from_listed_proxies(make_app):
+    app = make_app(portal_trusted_user_header="X-Forwarded-User", portal_trusted_role_header="X-Forwarded-Role",
+                   portal_trusted_proxies="10.0.0.0/8")
+    client = app.test_client()
+    headers = {"X-Forwarded-User": "Mallory@Example.com", "X-Forwarded-Role": "marketer"}
+    response = client.get("/shares", headers=headers, environ_base={"REMOTE_ADDR": "203.0.113.9"})
+    assert response.status_code == 302, "an untrusted client cannot sign itself in with the header"
+    response = client.get("/manage/assets", headers={**headers, "X-Forwarded-Role": "rep"},
+                          environ_base={"REMOTE_ADDR": "10.1.2.3"})
+    assert response.status_code == 403
+    assert client.get("/search", headers={**headers, "X-Forwarded-Role": "root"},
+                      environ_base={"REMOTE_ADDR": "10.1.2.3"}).status_code == 403
+
+
+def test_status_page_and_json(client, backends):
+    backends.health_states["usage"] = "NOT_SERVING"
+    response = client.get("/status")
+    assert response.status_code == 503
+    html = response.get_data(as_text=True)
+    assert "Degraded" in html and "127.0.0.1:2" not in html, "addresses only for admins"
+    assert client.get("/status?format=json").get_json()["services"]["usage"] == "NOT_SERVING"
+
+
+def test_repeated_failed_sign_ins_are_throttled(client):
+    token = csrf_token(client)
+    codes = [client.post("/login", data={"email": "victim@example.com", "password": f"guess-{i}",
+                                         "csrf_token": token}).status_code for i in range(12)]
+    assert codes[:10] == [401] * 10 and codes[10:] == [429, 429]
+    other = client.post("/login", data={"email": "someone@example.com", "password": "x", "csrf_token": token})
+    assert other.status_code == 401
