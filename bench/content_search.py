@@ -22,7 +22,6 @@ import argparse
 import io
 import os
 import random
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -35,7 +34,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT), str(ROOT / "gen" / "python")]
 
-from collateral.v1 import common_pb2, content_pb2, content_pb2_grpc  # noqa: E402
+from collateral.v1 import content_pb2, content_pb2_grpc  # noqa: E402
 from services.common import auth, config, grpc_server  # noqa: E402
 from services.common import es as es_common  # noqa: E402
 from services.content import importer, model, store  # noqa: E402
@@ -229,6 +228,7 @@ def main() -> None:
         for r in pool[:50]:  # warm up
             stub.SearchAssets(r, metadata=metadata, timeout=30)
 
+        load_before = os.getloadavg()[0]
         latencies, errors = hammer(args.clients, args.duration,
                                    lambda rng: stub.SearchAssets(rng.choice(pool), metadata=metadata, timeout=30))
         index = store.Store(settings)
@@ -242,6 +242,7 @@ def main() -> None:
                 filters["buying_stage"] = [model.STAGE_NAMES[s] for s in r.filters.buying_stages]
             index.search(store.build_search(r.query, filters, False, server_sort(r.sort), 20))
 
+        load_after = os.getloadavg()[0]
         base, base_errors = hammer(args.clients, min(args.duration, 15.0), direct)
         rate, outcomes = import_rate(address, settings, args.import_assets, args.import_workers) if args.import_assets else (0.0, {})
         channel.close()
@@ -262,6 +263,8 @@ def main() -> None:
         f"- service / baseline p50 ratio: {percentile(latencies, 50) / max(1e-9, percentile(base, 50)):.2f}",
         f"- import through gRPC (importer, {args.import_workers} workers, 1-page PDFs): {rate:.1f} assets/s ({outcomes})",
         f"- bulk load straight to the index (dataset setup): {load_rate:.0f} docs/s",
+        f"- machine load average (1 min) before/after the search phase: {load_before:.1f} / {load_after:.1f} "
+        f"on {os.cpu_count()} cores",
     ]
     print("\n".join(lines))
     if args.record:

@@ -67,6 +67,7 @@ class Settings:
 
     usage_max_batch: int = _setting(1000, "Most events one RecordEvents call accepts.")
     usage_consumer_batch_size: int = _setting(5000, "Most messages the usage consumer processes per batch (larger batches amortise the per-batch rollup recompute).")
+    usage_consumer_pipelined: bool = _setting(True, "Poll and parse the next batch while the previous one is written (usage consumer).")
     usage_signals_interval_s: float = _setting(300.0, "How often the usage consumer publishes per-asset usage signals; 0 disables.")
     usage_bot_fast_open_s: float = _setting(10.0, "A customer open this soon after its share was created is a link scanner.")
     usage_share_ttl_days: int = _setting(30, "Default lifetime of share links, in days.")
@@ -103,7 +104,7 @@ class Settings:
         "", "Header carrying the user's role (rep, marketer, admin) from the SSO proxy; empty means rep."
     )
     portal_trusted_proxies: str = _setting(
-        "", "Comma-separated IP addresses of the SSO proxies whose identity headers the portal believes."
+        "", "Comma-separated IPs or CIDRs of proxies whose identity headers and X-Forwarded-For the portal believes."
     )
 
     log_level: str = _setting("INFO", "Log level of every process.")

@@ -87,7 +87,7 @@ def check_asset_id(value: str, field: str = "asset_id") -> str:
     return value
 
 
-def _strings(values: Iterable[str], field: str, lower: bool) -> list[str]:
+def strings(values: Iterable[str], field: str, lower: bool) -> list[str]:
     out: list[str] = []
     values = list(values)
     if len(values) > MAX_LIST_ITEMS:
@@ -131,9 +131,9 @@ def field_value(asset: content_pb2.Asset, name: str, prefix: str = "asset") -> A
     if name == "buying_stages":
         return list(dict.fromkeys(enum_name(v, STAGE_NAMES, f"{f}[{i}]") for i, v in enumerate(asset.buying_stages)))
     if name in ("tags", "industries", "regions"):
-        return _strings(getattr(asset, name), f, lower=True)
+        return strings(getattr(asset, name), f, lower=True)
     if name in ("products", "personas"):
-        return _strings(getattr(asset, name), f, lower=False)
+        return strings(getattr(asset, name), f, lower=False)
     if name == "language":
         lang = asset.language.strip().lower()
         if lang and not re.match(r"^[a-z]{2,3}(-[a-z0-9]{2,8})?$", lang):

@@ -384,7 +384,7 @@ class ContentService(content_pb2_grpc.ContentServiceServicer):
                                      ("language", f.languages, True), ("tag", f.tags, True), ("owner", f.owners, False)):
             plural = {"industry": "industries", "region": "regions", "product": "products", "persona": "personas",
                       "language": "languages", "tag": "tags", "owner": "owners"}[facet]
-            out[facet] = model._strings(values, f"filters.{plural}", lower)
+            out[facet] = model.strings(values, f"filters.{plural}", lower)
         if not curator and (out["status"] or f.include_expired):
             raise PermissionDenied("reps only search published, unexpired assets")
         return {k: v for k, v in out.items() if v}

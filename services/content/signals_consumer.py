@@ -20,7 +20,7 @@ from datetime import datetime
 from typing import Any, Sequence
 
 from services.common import config, errors, es as es_common, events, metrics, topics
-from services.common.consumer import InvalidEvent, Message, Parsed, WriteResult, parse_json_object, run_forever
+from services.common.consumer import Message, Parsed, WriteResult, parse_json_object, run_forever
 from services.content.store import Store
 
 log = logging.getLogger(__name__)

@@ -169,8 +169,9 @@ class FeedbackProcessor:
         self._account(result, outcome, deals, "stale", 0)
 
         # Recompute everything the batch names, whatever each write's outcome (replays too).
+        self.joiner.refresh()  # make this batch's raw writes searchable before resolving accounts
         affected = self.joiner.affected(usage_docs, (d["opportunity_id"] for d in deal_docs))
-        self.joiner.recompute(affected)
+        self.joiner.recompute(affected, refresh=False)
         times = [p.event.occurred_s for p in batch if isinstance(p.event, UsageItem)] + [model.parse_iso(p.event.doc["updated_at"]).timestamp() for p in deals]
         if times:
             result.newest_event_time_s = max(times)

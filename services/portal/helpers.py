@@ -100,7 +100,14 @@ def previewable(asset: Any) -> bool:
 
 
 def client_ip() -> str:
-    return request.remote_addr or ""
+    """The customer's address: the peer, or the nearest X-Forwarded-For hop when the peer is a trusted proxy."""
+    from services.portal import security
+
+    peer = request.remote_addr or ""
+    forwarded = request.headers.get("X-Forwarded-For", "")
+    if forwarded and security.trusted_proxy(peer):
+        return forwarded.split(",")[-1].strip()[:64]
+    return peer
 
 
 def int_arg(name: str, default: int, lo: int, hi: int) -> int:

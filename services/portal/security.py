@@ -36,7 +36,8 @@ class CurrentUser:
         return self.role in CURATOR_ROLES
 
 
-def _trusted_proxy(remote: str | None) -> bool:
+def trusted_proxy(remote: str | None) -> bool:
+    """Whether the peer is one of portal_trusted_proxies (IPs or CIDRs)."""
     allowed = [p.strip() for p in current_app.config["COLLATERAL"].portal_trusted_proxies.split(",") if p.strip()]
     if not remote or not allowed:
         return False
@@ -58,7 +59,7 @@ def load_user() -> None:
     settings = current_app.config["COLLATERAL"]
     g.user = None
     header = settings.portal_trusted_user_header
-    if header and request.headers.get(header) and _trusted_proxy(request.remote_addr):
+    if header and request.headers.get(header) and trusted_proxy(request.remote_addr):
         email = request.headers[header].strip().lower()[:256]
         role = "rep"
         if settings.portal_trusted_role_header:

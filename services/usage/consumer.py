@@ -81,6 +81,7 @@ class UsageProcessor:
         self.topics = (self.usage_topic, self.catalog_topic, self.search_topic)
         self.dead_letter_topic = topics.USAGE_DLQ.name(settings)
         self._ensured = False
+        self.pipelined = settings.usage_consumer_pipelined
 
     # ---- parse ----------------------------------------------------------------------
     def parse(self, message: Message) -> UsageItem | CatalogItem | SearchItem:

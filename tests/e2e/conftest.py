@@ -35,6 +35,9 @@ CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic"
 DESKTOP_UA = ("Mozilla/5.0 (Macintosh; Intel Mac OS X 14_5) AppleWebKit/537.36 (KHTML, like Gecko) "
               "Chrome/131.0.0.0 Safari/537.36")
 PASSWORD = "correct-horse-battery"
+# Tags the assets the end-to-end tests create, so searches and counts see only them even
+# when other suites share the session's namespace.
+CATALOG_TAG = "e2e-portal"
 
 USERS = {
     "rep": ("rita.rep@example.com", "Rita Rep"),
@@ -172,14 +175,15 @@ def catalog(system: System) -> dict[str, str]:
     for key, (title, kind, industries, stages, pages) in specs.items():
         asset = content_pb2.Asset(title=title, type=kind, industries=industries, buying_stages=stages,
                                   description=f"{title} for reps.", language="en", personas=["cfo"],
-                                  tags=["e2e"])
+                                  tags=[CATALOG_TAG])
         created = stub.CreateAsset(content_pb2.CreateAssetRequest(
             asset=asset, file_content=make_pdf(title, pages), file_name=f"{key}.pdf",
             content_type="application/pdf"), metadata=md, timeout=60).asset
         stub.PublishAsset(content_pb2.PublishAssetRequest(asset_id=created.asset_id), metadata=md, timeout=30)
         ids[key] = created.asset_id
-    wait_until(lambda: len(stub.SearchAssets(content_pb2.SearchAssetsRequest(query=""), metadata=md,
-                                             timeout=10).hits) >= len(specs), "catalog searchable")
+    mine = content_pb2.SearchAssetsRequest(query="", filters=content_pb2.SearchFilters(tags=[CATALOG_TAG]))
+    wait_until(lambda: stub.SearchAssets(mine, metadata=md, timeout=10).total_size == len(specs),
+               "catalog searchable")
     return ids
 
 
@@ -213,17 +217,24 @@ def browser() -> Iterator[Any]:
 def new_page(browser: Any, system: System) -> Iterator[Callable[..., Any]]:
     """new_page(viewport=..., user_agent=...) -> a page in a fresh browser context (own cookies)."""
     contexts = []
+    problems: list[str] = []
 
     def make(width: int = 1366, height: int = 900, user_agent: str | None = None, mobile: bool = False) -> Any:
         ctx = browser.new_context(viewport={"width": width, "height": height}, base_url=system.base_url,
                                   user_agent=user_agent, is_mobile=mobile, has_touch=mobile, accept_downloads=True)
         ctx.set_default_timeout(20_000)
         contexts.append(ctx)
-        return ctx.new_page()
+        page = ctx.new_page()
+        # The portal's own scripts and markup must run under its Content-Security-Policy.
+        page.on("console", lambda msg: problems.append(msg.text)
+                if msg.type == "error" and "Content Security Policy" in msg.text else None)
+        page.on("pageerror", lambda exc: problems.append(f"script error: {exc}"))
+        return page
 
     yield make
     for ctx in contexts:
         ctx.close()
+    assert not problems, f"browser reported: {problems}"
 
 
 def sign_in(page: Any, email: str, password: str = PASSWORD) -> None:

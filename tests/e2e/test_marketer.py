@@ -115,7 +115,7 @@ def test_feedback_from_reps_reaches_marketer_reports(system, accounts, catalog, 
     rep.click("#rating-form button[type=submit]")
     assert "Thanks" in rep.locator(".flash").inner_text()
 
-    missing = "quantum procurement playbook"
+    missing = "xylophonic quasarware zeppelinade"
     rep.goto(f"/search?q={missing.replace(' ', '+')}")
     assert rep.locator("#no-results").is_visible()
     screenshot(rep, "search-no-results")
@@ -124,7 +124,7 @@ def test_feedback_from_reps_reaches_marketer_reports(system, accounts, catalog, 
     rep.fill("#request input[name=persona]", "cfo")
     rep.click("#request button[type=submit]")
     assert "Request sent" in rep.locator(".flash").inner_text()
-    assert rep.locator("#requests-table", has_text="quantum procurement playbook").count() == 1
+    assert rep.locator("#requests-table", has_text=missing).count() == 1
     screenshot(rep, "my-requests")
 
     marketer = new_page()
@@ -136,10 +136,14 @@ def test_feedback_from_reps_reaches_marketer_reports(system, accounts, catalog, 
 
     wait_until(rated, "the rating in rep feedback", timeout_s=30, every_s=1)
     screenshot(marketer, "report-feedback")
+    marketer.goto(f"/assets/{catalog['battle']}")
+    assert "4.0 ★ average from 1 rating" in marketer.locator("#feedback").inner_text()
+    assert "Great for the Acme bake-off" in marketer.locator("#feedback .comments").inner_text()
+    assert marketer.locator("#rating-form").count() == 0, "marketers read ratings; reps give them"
 
     def gap() -> bool:
         marketer.goto("/reports/gaps?days=7")
-        return marketer.locator("#gaps-table", has_text="quantum").count() >= 1
+        return marketer.locator("#gaps-table", has_text="quasarware").count() >= 1
 
     wait_until(gap, "the request in content gaps", timeout_s=60, every_s=2)
     screenshot(marketer, "report-gaps")
@@ -149,7 +153,7 @@ def test_feedback_from_reps_reaches_marketer_reports(system, accounts, catalog, 
         assert "Not available" not in marketer.locator("main").inner_text(), path
         screenshot(marketer, "report-" + (path.strip("/").split("/")[-1] or "index"))
     csv = marketer.request.get("/reports/gaps?days=7&format=csv")
-    assert csv.headers["content-type"].startswith("text/csv") and "quantum" in csv.text()
+    assert csv.headers["content-type"].startswith("text/csv") and "quasarware" in csv.text()
 
 
 def test_phone_layout(system, accounts, catalog, new_page):

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.e2e.conftest import DESKTOP_UA, screenshot, sign_in, wait_page_image, wait_until
+from tests.e2e.conftest import CATALOG_TAG, DESKTOP_UA, screenshot, sign_in, wait_page_image, wait_until
 
 pytestmark = pytest.mark.e2e
 
@@ -25,9 +25,10 @@ def test_rep_search_download_share_and_customer_open(system, accounts, catalog, 
     sign_in(rep, accounts["rep"][0])
 
     # Search with highlights, then type-ahead.
+    rep.goto(f"/search?tag={CATALOG_TAG}")
     rep.fill("#q", "onboarding")
     rep.press("#q", "Enter")
-    rep.wait_for_load_state()
+    rep.wait_for_url(re.compile(r"q=onboarding"))
     first = rep.locator("article.result").first
     assert "Healthcare ROI Case Study" in first.inner_text()
     assert rep.locator("article.result em").count() >= 1, "search highlights are shown"
@@ -38,9 +39,9 @@ def test_rep_search_download_share_and_customer_open(system, accounts, catalog, 
     rep.keyboard.press("Escape")
 
     # Everything, then filter by a facet: only battle cards remain.
-    rep.goto("/search?tag=e2e")
+    rep.goto(f"/search?tag={CATALOG_TAG}")
     assert rep.locator("article.result").count() == 3
-    assert rep.locator("fieldset.facet input[value=e2e]").is_checked()
+    assert rep.locator(f"fieldset.facet input[value={CATALOG_TAG}]").is_checked()
     screenshot(rep, "search")
     rep.locator("fieldset.facet label.check", has_text="Battle card").locator("input").check()
     rep.wait_for_url(re.compile(r"type=battle_card"))
@@ -52,7 +53,7 @@ def test_rep_search_download_share_and_customer_open(system, accounts, catalog, 
 
     # Paginate: page size is 12, so a page token only appears with more assets; the link format is checked by
     # the next-page unit test. Open the asset page and page through the preview.
-    rep.goto("/search?q=mercy")
+    rep.goto(f"/search?q=mercy&tag={CATALOG_TAG}")
     rep.locator("article.result h3 a").first.click()
     rep.wait_for_selector("[data-viewer] img")
     wait_page_image(rep)

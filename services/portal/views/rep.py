@@ -19,7 +19,8 @@ from services.portal.security import login_required, rpc
 log = logging.getLogger(__name__)
 bp = Blueprint("rep", __name__)
 
-FILTER_ARGS = ("type", "buying_stage", "industry", "region", "product", "persona", "language", "tag")
+FILTER_ARGS = ("type", "buying_stage", "industry", "region", "product", "persona", "language", "tag", "status",
+               "owner")
 SORTS = [("relevance", "Best match"), ("newest", "Newest"), ("most_used", "Most used"),
          ("best_win_rate", "Best win rate")]
 MAX_QUERY = 512
@@ -42,6 +43,8 @@ def search_request(args: Any, page_size: int = 12) -> content_pb2.SearchAssetsRe
         industries=args.getlist("industry")[:20], regions=args.getlist("region")[:20],
         products=args.getlist("product")[:20], personas=args.getlist("persona")[:20],
         languages=args.getlist("language")[:20], tags=args.getlist("tag")[:20],
+        owners=args.getlist("owner")[:20],
+        statuses=_enum_values(content_pb2.AssetStatus, "ASSET_STATUS_", args.getlist("status")),
     )
     sort = args.get("sort", "relevance")
     sort_value = content_pb2.SearchSort.Value("SEARCH_SORT_" + sort.upper()) \
@@ -70,6 +73,10 @@ def rep_event(kind: int, asset_id: str, **fields: Any) -> usage_pb2.UsageEvent:
 @login_required
 def search() -> Any:
     args = request.args
+    if not g.user.is_curator and (args.getlist("status") or args.getlist("owner")):
+        args = args.copy()
+        args.poplist("status")
+        args.poplist("owner")
     req = search_request(args)
     response = rpc("content", "SearchAssets", req)
     selected = {name: args.getlist(name) for name in FILTER_ARGS}
@@ -146,6 +153,9 @@ def download(asset_id: str) -> Any:
         abort(404)
     # The URL first: an asset the rep may not download (retired, unknown) records nothing.
     reply = rpc("content", "GetDownloadUrl", content_pb2.GetDownloadUrlRequest(asset_id=asset_id))
+    if g.user.is_curator and _asset(asset_id).status != content_pb2.ASSET_STATUS_PUBLISHED:
+        # Curators may fetch drafts and retired files; that is catalog work, not usage.
+        return redirect(reply.url, code=303)
     opportunity = (request.form.get("opportunity_id") or "").strip()
     fields = {"opportunity_id": opportunity} if opportunity and helpers.ID_RE.match(opportunity) else {}
     # A missed event is logged and counted (collateral_portal_backend_errors_total); the rep still gets the file.
@@ -243,8 +253,10 @@ def my_requests() -> Any:
     items, next_token = feedback_api.my_requests(request.args.get("page_token", "")) \
         if feedback_api.available() else ([], "")
     if helpers.wants_csv():
-        return helpers.csv_response("my-requests", ["created_at", "description", "topic"],
-                                    [(r["created"].ToJsonString(), r["description"], r["topic"]) for r in items])
+        return helpers.csv_response("content-requests", ["created_at", "rep_id", "description", "topic", "persona",
+                                                         "product"],
+                                    [(r["created"].ToJsonString(), r["rep"], r["description"], r["topic"],
+                                      r["persona"], r["product"]) for r in items])
     return render_template("my_requests.html", items=items, next_token=next_token,
                            feedback_ready=feedback_api.available())
 
@@ -274,6 +286,8 @@ def my_shares() -> Any:
     req = usage_pb2.ListShareLinksRequest(page_size=helpers.int_arg("page_size", 25, 1, 100),
                                           page_token=request.args.get("page_token", "")[:2000],
                                           include_inactive=True)
+    if g.user.is_curator:  # curators would otherwise see everyone's links here
+        req.rep_id = g.user.email
     reply = rpc("usage", "ListShareLinks", req)
     names = titles([s.asset_id for s in reply.shares])
     if helpers.wants_csv():

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import threading
-import time
 import uuid
 from typing import Any, Callable, Iterator
 
@@ -16,7 +15,7 @@ from services.content.server import build_spec
 from services.content.signals_consumer import SignalsProcessor
 from tests.conftest import wait_serving
 
-from content_helpers import PDF, make_pdf  # noqa: E402
+from tests.integration.content.content_helpers import PDF, make_pdf
 
 
 @pytest.fixture(scope="session")

@@ -11,7 +11,7 @@ from google.protobuf import field_mask_pb2
 from collateral.v1 import common_pb2, content_pb2
 from services.common import topics
 
-from content_helpers import PDF, code_of, make_pdf, read_topic
+from tests.integration.content.content_helpers import PDF, code_of, make_pdf, read_topic
 
 pytestmark = pytest.mark.integration
 

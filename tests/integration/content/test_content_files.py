@@ -11,7 +11,7 @@ import pytest
 from collateral.v1 import content_pb2
 from services.common import s3
 
-from content_helpers import PDF, code_of, make_pdf
+from tests.integration.content.content_helpers import PDF, code_of, make_pdf
 
 pytestmark = pytest.mark.integration
 
@@ -138,3 +138,17 @@ def test_render_page_and_cache(stub, call_as, new_asset, stack):
     code, violations = code_of(lambda: stub.RenderPage(content_pb2.RenderPageRequest(asset_id=asset.asset_id, page=9),
                                                        metadata=rep))
     assert code == grpc.StatusCode.INVALID_ARGUMENT and violations[0][0] == "page"
+
+
+def test_failed_extraction_is_recorded_and_still_publishable(stub, call_as):
+    m = call_as("marketer")
+    broken = b"%PDF-1.4\n% not really a PDF body\n"
+    asset = stub.CreateAsset(content_pb2.CreateAssetRequest(
+        asset=content_pb2.Asset(title="Scanned oddity", type=content_pb2.ASSET_TYPE_OTHER),
+        file_content=broken, file_name="odd.pdf", content_type=PDF), metadata=m).asset
+    current = asset.files[-1]
+    assert current.extraction_status == content_pb2.EXTRACTION_STATUS_FAILED and current.extraction_error
+    published = stub.PublishAsset(content_pb2.PublishAssetRequest(asset_id=asset.asset_id), metadata=m).asset
+    assert published.status == content_pb2.ASSET_STATUS_PUBLISHED
+    rep_view = stub.GetAsset(content_pb2.GetAssetRequest(asset_id=asset.asset_id), metadata=call_as("rep")).asset
+    assert rep_view.files[-1].extraction_status == content_pb2.EXTRACTION_STATUS_FAILED

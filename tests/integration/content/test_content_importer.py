@@ -9,7 +9,7 @@ import pytest
 from collateral.v1 import content_pb2
 from services.content import importer
 
-from content_helpers import make_docx, make_pdf, make_pptx
+from tests.integration.content.content_helpers import make_docx, make_pdf, make_pptx
 
 pytestmark = pytest.mark.integration
 

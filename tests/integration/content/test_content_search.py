@@ -13,7 +13,7 @@ from google.protobuf import field_mask_pb2, timestamp_pb2
 from collateral.v1 import common_pb2, content_pb2
 from services.common import kafka_io, topics
 
-from content_helpers import DOCX, PPTX, code_of, make_docx, make_pptx, read_raw, read_topic
+from tests.integration.content.content_helpers import DOCX, PPTX, code_of, make_docx, make_pptx, read_raw, read_topic
 
 pytestmark = pytest.mark.integration
 

@@ -64,3 +64,35 @@ def test_signals_one_shot_publishes_schema_valid_30_day_aggregates(usage_env, co
     assert {k: usage[k] for k in ("views_30d", "downloads_30d", "shares_30d", "customer_opens_30d", "unique_reps_30d")} \
         == {"views_30d": 2, "downloads_30d": 1, "shares_30d": 2, "customer_opens_30d": 1, "unique_reps_30d": 3}
     assert usage["usage_score"] == signals.usage_score(usage) > 0
+
+
+def test_consumer_publishes_signals_periodically(usage_env, consumer, stub, call_as, es, names, uid):
+    import dataclasses
+    import threading
+
+    from services.usage.consumer import start_signals_thread
+
+    asset = f"p-{uid}"
+    stub.RecordEvents(usage_pb2.RecordEventsRequest(events=[
+        usage_pb2.UsageEvent(type=T.USAGE_EVENT_TYPE_DOWNLOAD, asset_id=asset, rep_id="r1")]),
+        metadata=call_as("rep", "r1"))
+    wait_until(lambda: sum(d["events_total"] for d in rollup_docs(es, names, [asset])) == 1)
+    started_ms = time.time() * 1000
+    stop = threading.Event()
+    thread = start_signals_thread(dataclasses.replace(usage_env, usage_signals_interval_s=0.5), stop)
+    assert thread is not None
+    reader = KafkaConsumer(topics.SIGNALS.name(usage_env), bootstrap_servers=usage_env.kafka_bootstrap,
+                           auto_offset_reset="earliest", consumer_timeout_ms=1000, group_id=None)
+    try:
+        def published():
+            return [json.loads(r.value) for r in reader if r.key == asset.encode() and r.timestamp >= started_ms]
+
+        seen: list = []
+        wait_until(lambda: seen.extend(published()) or len({s["computed_at"] for s in seen}) >= 2, timeout_s=60,
+                   what="two periodic signal rounds")
+    finally:
+        stop.set()
+        thread.join(15)
+        reader.close()
+    assert not thread.is_alive()
+    assert all(s["usage"]["downloads_30d"] == 1 for s in seen)

@@ -260,3 +260,62 @@ def test_repeated_failed_sign_ins_are_throttled(client):
     assert codes[:10] == [401] * 10 and codes[10:] == [429, 429]
     other = client.post("/login", data={"email": "someone@example.com", "password": "x", "csrf_token": token})
     assert other.status_code == 401
+
+
+def test_customer_address_comes_from_a_trusted_proxy_only(make_app, backends):
+    backends.handlers[("usage", "ResolveShareLink")] = lambda req: usage_pb2.ResolveShareLinkResponse(share=_share())
+    backends.handlers[("usage", "RecordEvents")] = lambda req: usage_pb2.RecordEventsResponse()
+    client = make_app(portal_trusted_proxies="10.0.0.5").test_client()
+    url = f"/s/{'T' * 43}/beacon"
+    for peer in ("10.0.0.5", "198.51.100.7"):
+        client.post(url, json={"kind": "open", "visit": "c" * 32},
+                    headers={"X-Forwarded-For": "1.1.1.1, 203.0.113.50"}, environ_base={"REMOTE_ADDR": peer})
+    ips = [c[2].events[0].ip for c in backends.calls if c[1] == "RecordEvents"]
+    assert ips == ["203.0.113.50", "198.51.100.7"]
+
+
+def test_large_upload_streams_in_chunks_after_creating_the_draft(client, backends, monkeypatch):
+    import io
+
+    from services.portal.views import marketer
+
+    monkeypatch.setattr(marketer, "INLINE_MAX", 10)
+    monkeypatch.setattr(marketer, "CHUNK", 4)
+    created = content_pb2.Asset(asset_id="new1", title="Big", version=1)
+    backends.handlers[("content", "CreateAsset")] = lambda req: content_pb2.CreateAssetResponse(asset=created)
+    streamed = []
+    backends.handlers[("content", "UploadFile")] = lambda reqs: (streamed.extend(reqs),
+                                                                 content_pb2.UploadFileResponse(asset=created))[1]
+    login_as(client, "marketer")
+    data = {"csrf_token": csrf_token(client, "/status"), "title": "Big", "type": "deck",
+            "buying_stages": ["decision"], "industries": "retail, healthcare",
+            "file": (io.BytesIO(b"%PDF-0123456789abcdef"), "big.pdf", "application/pdf")}
+    response = client.post("/manage/assets/new", data=data, content_type="multipart/form-data")
+    assert response.status_code == 302 and response.headers["Location"].endswith("/manage/assets/new1")
+    create = [c for c in backends.calls if c[1] == "CreateAsset"][0][2]
+    assert create.file_content == b"" and list(create.asset.industries) == ["retail", "healthcare"]
+    assert streamed[0].header.asset_id == "new1" and streamed[0].header.content_type == "application/pdf"
+    assert b"".join(r.chunk for r in streamed[1:]) == b"%PDF-0123456789abcdef"
+    assert all(len(r.chunk) <= 4 for r in streamed[1:])
+
+
+def test_field_violations_are_shown_next_to_the_field(client, backends):
+    from google.rpc import code_pb2, error_details_pb2, status_pb2
+    from grpc_status import rpc_status
+
+    status = status_pb2.Status(code=code_pb2.INVALID_ARGUMENT, message="asset.title: must not be empty")
+    status.details.add().Pack(error_details_pb2.BadRequest(field_violations=[
+        error_details_pb2.BadRequest.FieldViolation(field="asset.title", description="asset.title: must not be empty")]))
+
+    class Invalid(RpcFailure):
+        def trailing_metadata(self):
+            return rpc_status.to_status(status).trailing_metadata
+
+    backends.handlers[("content", "CreateAsset")] = lambda req: (_ for _ in ()).throw(
+        Invalid(grpc.StatusCode.INVALID_ARGUMENT, "asset.title: must not be empty"))
+    login_as(client, "marketer")
+    response = client.post("/manage/assets/new", data={"csrf_token": csrf_token(client, "/status"), "title": " ",
+                                                       "type": "deck"})
+    assert response.status_code == 400
+    html = response.get_data(as_text=True)
+    assert 'id="err-title" role="alert">Must not be empty</p>' in html
