@@ -54,23 +54,41 @@ class Joiner:
         return es_util.bulk(self.es, ops)
 
     # ---- what a batch affects ---------------------------------------------------------------
-    def opportunities_of_accounts(self, accounts: Iterable[str]) -> set[str]:
-        accounts = sorted(set(accounts))
+    def opportunities_of_accounts(self, accounts: dict[str, tuple[str, str]]) -> set[str]:
+        """Opportunities of these accounts whose window may contain an event of the batch.
+
+        `accounts` maps account -> (earliest, latest) event time of the batch; a deal created
+        after the latest event, or closed (plus grace) before the earliest, cannot be touched
+        by them, so it is not recomputed (this keeps long-lived accounts cheap).
+        """
         found: set[str] = set()
-        for i in range(0, len(accounts), 500):
-            query = {"terms": {"account_id": accounts[i:i + 500]}}
+        items = sorted(accounts.items())
+        for i in range(0, len(items), 200):
+            should = []
+            for account, (earliest, latest) in items[i:i + 200]:
+                should.append({"bool": {"filter": [
+                    {"term": {"account_id": account}},
+                    {"range": {"created_at": {"lte": latest}}},
+                    {"bool": {"should": [
+                        {"bool": {"must_not": [{"exists": {"field": "closed_at"}}]}},
+                        {"range": {"closed_at": {"gte": model.iso(model.parse_iso(earliest) - self.grace)}}},
+                    ], "minimum_should_match": 1}},
+                ]}})
+            query = {"bool": {"should": should, "minimum_should_match": 1}}
             for hit in store.scan(self.es, self.names.deals, query, sort=[{"opportunity_id": "asc"}], source=False):
                 found.add(hit["_id"])
         return found
 
     def affected(self, usage: Iterable[dict[str, Any]], deal_ids: Iterable[str]) -> set[str]:
         opps = set(deal_ids)
-        accounts: set[str] = set()
+        accounts: dict[str, tuple[str, str]] = {}
         for ev in usage:
             if ev.get("opportunity_id"):
                 opps.add(ev["opportunity_id"])
             elif ev.get("account_id"):
-                accounts.add(ev["account_id"])
+                at = ev["occurred_at"]
+                lo, hi = accounts.get(ev["account_id"], (at, at))
+                accounts[ev["account_id"]] = (min(lo, at), max(hi, at))
         if accounts:
             opps |= self.opportunities_of_accounts(accounts)
         return opps

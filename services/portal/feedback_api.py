@@ -160,3 +160,18 @@ def rep_feedback(args: Any) -> dict[str, Any]:
              r.opportunity_id] for r in reply.ratings]
     return {"ratings": reply.ratings, "next_token": reply.next_page_token, "summary": reply.summary,
             "csv_header": header, "csv_rows": rows}
+
+
+def asset_outcomes(asset_id: str, days: int) -> dict[str, Any] | None:
+    """Win rate (with the rep-adjusted effect) and scorecard of one asset; None when feedback cannot answer."""
+    if not available():
+        return None
+    pb = _pb()
+    try:
+        rates = rpc("feedback", "GetWinRates", pb.GetWinRatesRequest(
+            asset_ids=[asset_id], time_range=common_pb2.TimeRange(start=helpers.days_ago(days))), timeout=5.0)
+        cards = rpc("feedback", "GetAssetScorecards", pb.GetAssetScorecardsRequest(asset_ids=[asset_id]), timeout=5.0)
+    except grpc.RpcError:
+        return None
+    return {"rate": rates.rates[0] if rates.rates else None, "overall": rates.overall,
+            "card": cards.scorecards[0] if cards.scorecards else None}

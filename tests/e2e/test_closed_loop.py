@@ -76,3 +76,9 @@ def test_win_rates_and_attribution_reports(system, accounts, catalog, new_page):
     row = page.locator("#attribution-table tbody tr", has_text="Healthcare ROI Case Study")
     assert "78,000" in row.inner_text(), "influenced revenue: 50k + 20k + 8k won with the asset"
     screenshot(page, "report-attribution")
+
+    # The asset's own report puts its outcomes next to its usage.
+    page.goto(f"/reports/assets/{catalog['roi']}")
+    outcomes = page.locator("#outcomes").inner_text()
+    assert "75.0%" in outcomes and "78,000" in outcomes and "too few deals to tell" in outcomes
+    screenshot(page, "report-asset-outcomes")

@@ -114,7 +114,9 @@ def asset_usage(asset_id: str) -> Any:
                                                                             include_inactive=True)).shares
     name = titles([asset_id]).get(asset_id, "")
     totals = {k: count(reply.totals, k) for k, _ in COUNTED}
+    outcomes = feedback_api.asset_outcomes(asset_id, max(days, 365))
     return render_template("reports/asset_usage.html", reply=reply, asset_id=asset_id, title=name, days=days,
+                           outcomes=outcomes,
                            windows=WINDOWS, chart=chart, totals=totals, counted=COUNTED, shares=shares,
                            interval="week" if interval == usage_pb2.USAGE_INTERVAL_WEEK else "day",
                            usage_pb2=usage_pb2)
