@@ -180,3 +180,23 @@ def test_revoked_link_shows_friendly_410(system, accounts, catalog, new_page):
         urllib.request.urlopen(system.base_url + "/s/" + "x" * 30, timeout=10)
     assert err.value.code == 404
     assert b"Traceback" not in err.value.read()
+
+
+def test_expired_link_shows_friendly_410(system, accounts, catalog, new_page):
+    from datetime import datetime, timedelta, timezone
+
+    from google.protobuf import timestamp_pb2
+
+    from collateral.v1 import usage_pb2, usage_pb2_grpc
+
+    expires = timestamp_pb2.Timestamp()
+    expires.FromDatetime((datetime.now(timezone.utc) + timedelta(seconds=2)).replace(tzinfo=None))
+    stub = usage_pb2_grpc.UsageServiceStub(system.channel("usage"))
+    reply = stub.CreateShareLink(usage_pb2.CreateShareLinkRequest(
+        asset_id=catalog["roi"], account_id="acct-expiring", expires_at=expires),
+        metadata=system.metadata(accounts["rep"][0], "rep"), timeout=30)
+    customer = new_page(user_agent=DESKTOP_UA)
+    time.sleep(2.5)
+    response = customer.goto(f"/s/{reply.token}")
+    assert response.status == 410
+    assert "has expired" in customer.locator("#link-gone").inner_text()

@@ -130,7 +130,9 @@ def test_metrics_count_calls_by_method_and_code(echo):
     with pytest.raises(grpc.RpcError):
         call(b"hi", metadata=_metadata(settings, "rep"), timeout=5)
     assert counter._value.get() == before + 1
-    port = 19464
+    from scripts.local_services import free_port
+
+    port = free_port()
     metrics.serve(port)
     body = urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5).read().decode()
     assert 'collateral_grpc_requests_total{code="PERMISSION_DENIED",method="Echo",service="echo"}' in body
