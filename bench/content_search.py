@@ -129,6 +129,8 @@ def requests(rng: random.Random, count: int) -> list[content_pb2.SearchAssetsReq
 
 
 def percentile(values: list[float], p: float) -> float:
+    if not values:
+        return float("nan")
     values = sorted(values)
     return values[min(len(values) - 1, int(round(p / 100 * (len(values) - 1))))] * 1000
 
@@ -147,9 +149,11 @@ def hammer(clients: int, duration: float, call) -> tuple[list[float], int]:
             try:
                 call(rng)
                 local.append(time.perf_counter() - t0)
-            except Exception:  # noqa: BLE001 - counted
+            except Exception as exc:  # noqa: BLE001 - counted, the first one shown
                 with lock:
                     errors[0] += 1
+                    if errors[0] == 1:
+                        print(f"  first error: {exc!r}"[:300], flush=True)
         with lock:
             latencies.extend(local)
 

@@ -161,28 +161,36 @@ class Accumulator:
 
 # ---- data-driven: Markov-chain removal effect --------------------------------------------------
 
-START, CONVERSION, NULL = "(start)", "(conversion)", "(null)"
-MARKOV_MAX_STATES = 300  # removal effects are computed for the most frequent assets only (cost ~ states x edges)
+START, CONVERSION, NULL, OTHER = "(start)", "(conversion)", "(null)", "(other)"
+MARKOV_MAX_STATES = 100  # assets modelled as their own state; the rest share one OTHER state
 
 
 class MarkovPaths:
     """First-order Markov chain over closed deals' asset paths (Anderl et al., 2016).
 
     Each closed deal is a path start -> asset -> ... -> conversion (won) or null (lost),
-    with consecutive repeats of one asset collapsed. An asset's removal effect is the
+    with consecutive repeats of one state collapsed. An asset's removal effect is the
     relative drop in the probability of reaching conversion from start when every
     transition into it is sent to null instead; won revenue is shared in proportion to
     the removal effects. Unlike the position models it learns from lost deals too: an
     asset as common in lost paths as in won ones earns little.
+
+    Cost: one absorbing-chain solve per modelled state over at most (states + 4)^2
+    transitions, so only `states` (the most frequent assets, chosen by the caller) are
+    modelled individually; every other asset is the single OTHER state, which takes part
+    in the chain but is not credited. None models every asset (exact; small data only).
     """
 
-    def __init__(self) -> None:
+    def __init__(self, states: set[str] | None = None) -> None:
+        self.states = states
         self.transitions: dict[str, dict[str, int]] = {}
         self.state_counts: dict[str, int] = {}
 
     def add(self, assets_in_order: Sequence[str], converted: bool) -> None:
         path = [START]
         for a in assets_in_order:
+            if self.states is not None and a not in self.states:
+                a = OTHER
             if a != path[-1]:
                 path.append(a)
                 self.state_counts[a] = self.state_counts.get(a, 0) + 1
@@ -217,17 +225,16 @@ class MarkovPaths:
                 break
         return value.get(START, 0.0)
 
-    def removal_effects(self, max_states: int = MARKOV_MAX_STATES) -> dict[str, float]:
-        """{asset: removal effect in [0, 1]} for the `max_states` most frequent assets."""
+    def removal_effects(self) -> dict[str, float]:
+        """{asset: removal effect in [0, 1]} for every modelled asset (OTHER excluded)."""
         probs = self._probabilities()
         base = self._conversion(probs, None)
         if base <= 0:
             return {}
-        ranked = sorted(self.state_counts, key=lambda a: (-self.state_counts[a], a))[:max_states]
-        return {a: max(0.0, 1.0 - self._conversion(probs, a) / base) for a in ranked}
+        return {a: max(0.0, 1.0 - self._conversion(probs, a) / base) for a in sorted(self.state_counts) if a != OTHER}
 
-    def credit(self, total_revenue: float, max_states: int = MARKOV_MAX_STATES) -> dict[str, float]:
-        effects = self.removal_effects(max_states)
+    def credit(self, total_revenue: float) -> dict[str, float]:
+        effects = self.removal_effects()
         total = sum(effects.values())
         if total <= 0:
             return {}

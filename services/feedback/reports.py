@@ -226,9 +226,15 @@ class Reports:
         Returns the accumulator, {asset: (won deals touched, influenced revenue)} and the chain.
         """
         acc = attribution.Accumulator(half_life_days)
-        chain = attribution.MarkovPaths()
-        influenced: dict[str, tuple[int, float]] = {}
         clauses = filters.clauses() + [{"terms": {"stage": ["won", "lost"]}}]
+        # The Markov chain models the most frequent assets individually (see MarkovPaths).
+        top = self._client(timeout_s).search(
+            index=self.names.touches, size=0, track_total_hits=False, query={"bool": {"filter": clauses}},
+            aggs={"a": {"terms": {"field": "asset_id", "size": attribution.MARKOV_MAX_STATES,
+                                  "order": [{"_count": "desc"}, {"_key": "asc"}]}}},
+        )["aggregations"]["a"]["buckets"]
+        chain = attribution.MarkovPaths({b["key"] for b in top})
+        influenced: dict[str, tuple[int, float]] = {}
         current: str | None = None
         points: list[attribution.Touchpoint] = []
         deal: dict[str, Any] = {}

@@ -137,3 +137,14 @@ def test_markov_with_a_cycle_and_no_conversions():
     lost_only = attr.MarkovPaths()
     lost_only.add(["A"], False)
     assert lost_only.removal_effects() == {} and lost_only.credit(10.0) == {}
+
+
+def test_markov_other_state_takes_part_but_earns_nothing():
+    chain = attr.MarkovPaths(states={"A"})
+    chain.add(["A", "B", "C"], True)  # start -> A -> (other) -> won
+    chain.add(["B"], False)  # start -> (other) -> lost
+    assert chain.transitions[attr.START] == {"A": 1, attr.OTHER: 1}
+    effects = chain.removal_effects()
+    # other -> won 1/2, lost 1/2, so v(other) = v(A) = 1/2 and P = 1/2; without A: 1/2 * 1/2 = 1/4
+    assert effects == approx({"A": 0.5})
+    assert chain.credit(8.0) == approx({"A": 8.0})
