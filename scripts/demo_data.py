@@ -15,6 +15,7 @@ import io
 import random
 import sys
 import time
+from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta, timezone
 from typing import Any, Iterable
 
@@ -95,61 +96,62 @@ class Demo:
         self.admin = auth.bearer_metadata(auth.mint(settings, "demo-loader", "admin"))
         self.service = auth.bearer_metadata(auth.mint(settings, "demo-loader", "service"))
 
-    def metadata_for(self, rep: str) -> tuple[tuple[str, str], ...]:
-        return auth.bearer_metadata(auth.mint(self.settings, rep, "rep"))
-
     # ---- assets ------------------------------------------------------------------------
     def load_assets(self) -> list[tuple[str, float]]:
         """Create and publish the assets; returns (asset_id, how much it helps win)."""
         stub = content_pb2_grpc.ContentServiceStub(grpc_server.channel(self.settings.content_addr))
-        made: list[tuple[str, float]] = []
-        for i in tqdm(range(1, self.n_assets + 1), desc="assets", unit="asset"):
-            topic, words = TOPICS[i % len(TOPICS)]
-            industry = INDUSTRIES[i % len(INDUSTRIES)]
-            asset_type = TYPES[i % len(TYPES)]
-            type_name = content_pb2.AssetType.Name(asset_type).removeprefix("ASSET_TYPE_").replace("_", " ").lower()
-            title = f"{topic} for {industry.replace('-', ' ')} ({type_name} {i})"
-            body = (f"{title}. This {type_name} explains {words}. Written for {PERSONAS[i % len(PERSONAS)]} buyers "
-                    f"in {industry}. Covers {PRODUCTS[i % len(PRODUCTS)]} and {words.split()[0]} outcomes")
-            asset_id = f"demo-asset-{i:03d}"
-            lift = self.rng.choice([-0.15, 0.0, 0.0, 0.1, 0.25])
-            made.append((asset_id, lift))
-            expires = self.now + timedelta(days=365) if i % 37 else self.now - timedelta(days=3)
-            asset = content_pb2.Asset(
-                title=title,
-                description=f"{topic}: {words}.",
-                type=asset_type,
-                tags=words.split()[:3],
-                products=[PRODUCTS[i % len(PRODUCTS)]],
-                buying_stages=[STAGES[i % len(STAGES)], STAGES[(i + 2) % len(STAGES)]],
-                personas=[PERSONAS[i % len(PERSONAS)]],
-                industries=[industry],
-                regions=[REGIONS[i % len(REGIONS)]],
-                language="en",
-                owner="marketer@demo.local",
-                expires_at=ts(expires),
-                external_id=f"demo:{i}",
-            )
-            content = pdf_bytes(title, body, pages=1 + i % 4)
-            try:
-                stub.CreateAsset(
-                    content_pb2.CreateAssetRequest(
-                        asset_id=asset_id, asset=asset, file_content=content, file_name=f"{asset_id}.pdf",
-                        content_type="application/pdf", sha256=hashlib.sha256(content).hexdigest()),
-                    metadata=self.admin, timeout=60)
-            except grpc.RpcError as err:
-                if err.code() != grpc.StatusCode.ALREADY_EXISTS:
-                    raise
-            if i % 23 == 0:
-                continue  # left as a draft
-            try:
-                stub.PublishAsset(content_pb2.PublishAssetRequest(asset_id=asset_id), metadata=self.admin, timeout=30)
-                if i % 41 == 0:
-                    stub.RetireAsset(content_pb2.RetireAssetRequest(asset_id=asset_id), metadata=self.admin, timeout=30)
-            except grpc.RpcError as err:
-                if err.code() not in (grpc.StatusCode.FAILED_PRECONDITION, grpc.StatusCode.ALREADY_EXISTS):
-                    raise
-        return made
+        plan = [self._asset_plan(i) for i in range(1, self.n_assets + 1)]
+        # Every write waits for the index refresh (about a second): run them side by side.
+        with ThreadPoolExecutor(max_workers=16) as pool, tqdm(total=len(plan), desc="assets", unit="asset") as bar:
+            for _ in pool.map(lambda item: self._create_asset(stub, *item), plan):
+                bar.update(1)
+        return [(asset_id, lift) for asset_id, lift, *_ in plan]
+
+    def _asset_plan(self, i: int) -> tuple[str, float, int, content_pb2.Asset, bytes]:
+        topic, words = TOPICS[i % len(TOPICS)]
+        industry = INDUSTRIES[i % len(INDUSTRIES)]
+        asset_type = TYPES[i % len(TYPES)]
+        type_name = content_pb2.AssetType.Name(asset_type).removeprefix("ASSET_TYPE_").replace("_", " ").lower()
+        title = f"{topic} for {industry.replace('-', ' ')} ({type_name} {i})"
+        body = (f"{title}. This {type_name} explains {words}. Written for {PERSONAS[i % len(PERSONAS)]} buyers "
+                f"in {industry}. Covers {PRODUCTS[i % len(PRODUCTS)]} and {words.split()[0]} outcomes")
+        lift = self.rng.choice([-0.15, 0.0, 0.0, 0.1, 0.25])
+        expires = self.now + timedelta(days=365) if i % 37 else self.now - timedelta(days=3)
+        asset = content_pb2.Asset(
+            title=title,
+            description=f"{topic}: {words}.",
+            type=asset_type,
+            tags=words.split()[:3],
+            products=[PRODUCTS[i % len(PRODUCTS)]],
+            buying_stages=[STAGES[i % len(STAGES)], STAGES[(i + 2) % len(STAGES)]],
+            personas=[PERSONAS[i % len(PERSONAS)]],
+            industries=[industry],
+            regions=[REGIONS[i % len(REGIONS)]],
+            language="en",
+            owner="marketer@demo.local",
+            expires_at=ts(expires),
+            external_id=f"demo:{i}",
+        )
+        return f"demo-asset-{i:03d}", lift, i, asset, pdf_bytes(title, body, pages=1 + i % 4)
+
+    def _create_asset(self, stub: Any, asset_id: str, _lift: float, i: int, asset: content_pb2.Asset,
+                      content: bytes) -> None:
+        """Create, then publish (most), retire (a few) or leave as draft (a few); re-runs are no-ops."""
+        try:
+            stub.CreateAsset(
+                content_pb2.CreateAssetRequest(
+                    asset_id=asset_id, asset=asset, file_content=content, file_name=f"{asset_id}.pdf",
+                    content_type="application/pdf", sha256=hashlib.sha256(content).hexdigest()),
+                metadata=self.admin, timeout=60)
+        except grpc.RpcError as err:
+            if err.code() != grpc.StatusCode.ALREADY_EXISTS:
+                raise
+            return
+        if i % 23 == 0:
+            return  # left as a draft
+        stub.PublishAsset(content_pb2.PublishAssetRequest(asset_id=asset_id), metadata=self.admin, timeout=30)
+        if i % 41 == 0:
+            stub.RetireAsset(content_pb2.RetireAssetRequest(asset_id=asset_id), metadata=self.admin, timeout=30)
 
     # ---- deals and usage ------------------------------------------------------------------
     def plan_deals(self, assets: list[tuple[str, float]]) -> tuple[list[dict[str, Any]], list[usage_pb2.UsageEvent]]:

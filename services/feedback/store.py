@@ -115,8 +115,15 @@ def ensure(es: Elasticsearch, settings: config.Settings, names: Names | None = N
         (names.deals, DEALS), (names.usage, USAGE), (names.touches, TOUCHES), (names.ratings, RATINGS),
         (names.requests, REQUESTS), (names.misses, MISSES), (names.catalog, CATALOG),
     ):
-        es_util.ensure_alias(es, alias, es_util.index_body(settings, mapping))
+        extra = TOUCHES_INDEX_SORT if alias == names.touches else None
+        es_util.ensure_alias(es, alias, es_util.index_body(settings, mapping, extra))
     return names
+
+
+# Touches are stored sorted by (opportunity, asset): attribution pages through them in
+# exactly that order with search_after, which index sorting turns from a sort of every
+# matching touch per page into an early-terminating read.
+TOUCHES_INDEX_SORT = {"sort.field": ["opportunity_id", "asset_id"], "sort.order": ["asc", "asc"]}
 
 
 def scan(es: Elasticsearch, index: str, query: dict[str, Any], sort: list[Any], size: int = 1000,

@@ -126,8 +126,11 @@ def feedback_consumer(feedback_settings: config.Settings) -> Iterator[RunningCon
 
 
 @pytest.fixture(scope="session")
-def feedback_es(feedback_settings: config.Settings) -> Any:
-    return es_util.client(feedback_settings)
+def feedback_es(feedback_settings: config.Settings) -> Iterator[Any]:
+    es = es_util.client(feedback_settings)
+    yield es
+    # Leave the shared cluster as we found it (each run has its own namespace).
+    es.options(ignore_status=404).indices.delete(index=f"{feedback_settings.namespace}-feedback-*")
 
 
 @pytest.fixture(scope="session")

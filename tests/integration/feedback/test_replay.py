@@ -33,3 +33,17 @@ def test_replayed_batch_recomputes(feedback_settings, feedback_consumer):
     processor.es.indices.refresh(index=processor.names.touches)
     touch = processor.es.get(index=processor.names.touches, id="replay-asset|replay-opp")["_source"]
     assert touch["stage"] == "won" and touch["counts"] == {"download": 1}
+
+
+def test_elasticsearch_down_is_unavailable_not_a_crash(feedback_settings):
+    """The shared loop pauses and retries on errors.Unavailable; anything else would kill the consumer."""
+    import dataclasses
+
+    from services.common import errors
+
+    down = dataclasses.replace(feedback_settings, es_url="http://127.0.0.1:9", es_request_timeout_s=1.0)
+    processor = FeedbackProcessor(down)
+    usage = model.validate_usage({"event_id": "down-ev", "schema_version": 1, "occurred_at": "2026-01-10T00:00:00Z",
+                                  "type": "view", "asset_id": "a", "rep_id": "r", "opportunity_id": "o"})
+    with pytest.raises(errors.Unavailable):
+        processor.write([Parsed(Message("t", 0, 0, None, None, 0), UsageItem(usage, 0.0))])
