@@ -211,3 +211,20 @@ def bulk(es: Elasticsearch, operations: Sequence[Mapping[str, Any]], refresh: bo
     if retryable:
         raise errors.Unavailable(f"Elasticsearch rejected {len(retryable)} items for now: {retryable[0]}")
     return outcome
+
+
+def retry_until_available(step: Callable[[], Any], attempts: int = 60, max_delay_s: float = 5.0) -> Any:
+    """Run `step` (index creation at start-up), retrying while Elasticsearch is not up yet.
+
+    Processes start in any order (compose, Kubernetes); a consumer that starts before
+    Elasticsearch waits here instead of crash-looping. Other errors are raised at once.
+    """
+    for attempt in range(attempts):
+        try:
+            return step()
+        except Exception as exc:  # noqa: BLE001 - classified below
+            if not is_unavailable(exc) or attempt == attempts - 1:
+                raise
+            log.info("waiting for Elasticsearch", extra={"attempt": attempt + 1, "error": str(exc)[:200]})
+            time.sleep(min(max_delay_s, 0.5 * (attempt + 1)))
+    return None

@@ -19,16 +19,15 @@ from __future__ import annotations
 
 import logging
 import threading
-import time
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any, Sequence
 
 from elasticsearch import Elasticsearch
 
-from services.common import config, errors, es as es_util, events, topics
+from services.common import config, errors, es as es_util, events, periodic, topics
 from services.common.consumer import InvalidEvent, Message, Parsed, WriteResult, parse_json_object, run_forever
-from services.feedback import join, model, store
+from services.feedback import join, model, signals, store
 
 log = logging.getLogger(__name__)
 
@@ -206,42 +205,13 @@ def _unique(items: list[Parsed[Any]]) -> list[Parsed[Any]]:
     return out
 
 
-def start_signals_thread(settings: config.Settings, stop: threading.Event) -> threading.Thread | None:
-    """Publish win-rate signals every interval in the background (0 disables)."""
-    interval = settings.feedback_signals_interval_s
-    if interval <= 0:
-        return None
-
-    def loop() -> None:
-        from services.feedback import signals
-
-        publisher = signals.SignalPublisher(settings)
-        while not stop.wait(interval):
-            try:
-                publisher.publish()
-            except Exception:  # noqa: BLE001 - retried next interval
-                log.warning("publishing win-rate signals failed; retrying next interval", exc_info=True)
-        publisher.close()
-
-    thread = threading.Thread(target=loop, name="feedback-signals", daemon=True)
-    thread.start()
-    return thread
-
-
 def main() -> None:
     settings = config.load()
     processor = FeedbackProcessor(settings)
     topics.ensure_all(settings)
-    for attempt in range(60):  # wait for Elasticsearch at start, like the loop does later
-        try:
-            processor.ensure()
-            break
-        except Exception as exc:  # noqa: BLE001
-            if not es_util.is_unavailable(exc) or attempt == 59:
-                raise
-            time.sleep(min(5.0, 0.5 * (attempt + 1)))
+    es_util.retry_until_available(processor.ensure)
     stop = threading.Event()
-    start_signals_thread(settings, stop)
+    periodic.start("feedback-signals", settings.feedback_signals_interval_s, lambda: signals.SignalPublisher(settings), stop)
     try:
         run_forever(processor, settings, settings.metrics_port or METRICS_PORT)
     finally:

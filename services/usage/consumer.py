@@ -24,16 +24,15 @@ from __future__ import annotations
 import dataclasses
 import logging
 import threading
-import time
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any, Sequence
 
 from elasticsearch import Elasticsearch
 
-from services.common import config, errors, es as es_util, events, metrics, topics
+from services.common import config, errors, es as es_util, events, metrics, periodic, topics
 from services.common.consumer import InvalidEvent, Message, Parsed, WriteResult, parse_json_object, run_forever
-from services.usage import bots, model, rollups, store
+from services.usage import bots, model, rollups, signals, store
 
 log = logging.getLogger(__name__)
 
@@ -223,43 +222,15 @@ class UsageProcessor:
         result.newest_event_time_s = newest
 
 
-def start_signals_thread(settings: config.Settings, stop: threading.Event) -> threading.Thread | None:
-    """Publish usage signals every interval in the background (0 disables)."""
-    interval = settings.usage_signals_interval_s
-    if interval <= 0:
-        return None
-    from services.usage import signals
-
-    def loop() -> None:
-        publisher = signals.SignalPublisher(settings)
-        while not stop.wait(interval):
-            try:
-                publisher.publish()
-            except Exception:  # noqa: BLE001 - retried next interval
-                log.warning("publishing usage signals failed; retrying next interval", exc_info=True)
-        publisher.close()
-
-    thread = threading.Thread(target=loop, name="usage-signals", daemon=True)
-    thread.start()
-    return thread
-
-
 def main() -> None:
     settings = config.load()
     settings = dataclasses.replace(settings, consumer_batch_size=settings.usage_consumer_batch_size)
     processor = UsageProcessor(settings)
     topics.ensure_all(settings)
-    for attempt in range(60):  # wait for Elasticsearch at start, like the loop does later
-        try:
-            store.ensure(processor.es, settings)
-            processor._ensured = True
-            break
-        except Exception as exc:  # noqa: BLE001
-            if not es_util.is_unavailable(exc) or attempt == 59:
-                raise
-            time.sleep(min(5.0, 0.5 * (attempt + 1)))
+    es_util.retry_until_available(lambda: store.ensure(processor.es, settings))
+    processor._ensured = True
     stop = threading.Event()
-    start_signals_thread(settings, stop)
+    periodic.start("usage-signals", settings.usage_signals_interval_s, lambda: signals.SignalPublisher(settings), stop)
     try:
         run_forever(processor, settings, settings.metrics_port or METRICS_PORT)
     finally:

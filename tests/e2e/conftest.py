@@ -12,7 +12,6 @@ import importlib.util
 import io
 import os
 import time
-import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterator

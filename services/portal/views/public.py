@@ -17,7 +17,7 @@ import secrets
 from typing import Any
 
 import grpc
-from flask import Blueprint, Response, abort, current_app, render_template, request
+from flask import Blueprint, Response, abort, render_template, request
 
 from collateral.v1 import content_pb2, usage_pb2
 from services.common import metrics

@@ -13,7 +13,7 @@ from kafka import KafkaConsumer
 from collateral.v1 import common_pb2, feedback_pb2
 from services.common import events, grpc_server, topics
 from services.feedback import signals
-from tests.integration.feedback.conftest import produce, wait_until
+from tests.integration.feedback.conftest import produce
 
 pytestmark = pytest.mark.integration
 

@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import json
 import subprocess
 import sys
-import time
 import uuid
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -165,7 +163,7 @@ def test_importer_reports_row_errors(tmp_path, feedback_settings, feedback_consu
                           capture_output=True, text=True, timeout=120)
     assert proc.returncode == 1, proc.stderr
     assert "2 outcomes produced" in proc.stdout
-    assert f"row 3: amount: not a number: 'abc'" in proc.stderr
+    assert "row 3: amount: not a number: 'abc'" in proc.stderr
     assert "row 4: closed_at: 'closed_at' is a required property" in proc.stderr
     wait_until(lambda: get_deal(feedback_es, feedback_names, f"{opp}-1"), what="the imported deal")
     assert get_deal(feedback_es, feedback_names, f"{opp}-4")["stage"] == "open" or wait_until(

@@ -70,7 +70,7 @@ def test_consumer_publishes_signals_periodically(usage_env, consumer, stub, call
     import dataclasses
     import threading
 
-    from services.usage.consumer import start_signals_thread
+    from services.common import periodic
 
     asset = f"p-{uid}"
     stub.RecordEvents(usage_pb2.RecordEventsRequest(events=[
@@ -79,7 +79,8 @@ def test_consumer_publishes_signals_periodically(usage_env, consumer, stub, call
     wait_until(lambda: sum(d["events_total"] for d in rollup_docs(es, names, [asset])) == 1)
     started_ms = time.time() * 1000
     stop = threading.Event()
-    thread = start_signals_thread(dataclasses.replace(usage_env, usage_signals_interval_s=0.5), stop)
+    fast = dataclasses.replace(usage_env, usage_signals_interval_s=0.5)
+    thread = periodic.start("usage-signals", fast.usage_signals_interval_s, lambda: signals.SignalPublisher(fast), stop)
     assert thread is not None
     reader = KafkaConsumer(topics.SIGNALS.name(usage_env), bootstrap_servers=usage_env.kafka_bootstrap,
                            auto_offset_reset="earliest", consumer_timeout_ms=1000, group_id=None)
