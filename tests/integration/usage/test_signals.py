@@ -86,7 +86,10 @@ def test_consumer_publishes_signals_periodically(usage_env, consumer, stub, call
                            auto_offset_reset="earliest", consumer_timeout_ms=1000, group_id=None)
     try:
         def published():
-            return [json.loads(r.value) for r in reader if r.key == asset.encode() and r.timestamp >= started_ms]
+            # One poll, not iteration: rounds every 0.5 s never leave the iterator a quiet second to stop on.
+            batches = reader.poll(timeout_ms=1000).values()
+            return [json.loads(r.value) for batch in batches for r in batch
+                    if r.key == asset.encode() and r.timestamp >= started_ms]
 
         seen: list = []
         wait_until(lambda: seen.extend(published()) or len({s["computed_at"] for s in seen}) >= 2, timeout_s=60,
