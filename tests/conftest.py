@@ -8,6 +8,7 @@ never collide with another run's or with the demo data.
 
 from __future__ import annotations
 
+import dataclasses
 import socket
 import uuid
 from typing import Callable, Iterator
@@ -39,6 +40,16 @@ def settings() -> config.Settings:
         consumer_max_backoff_s=2.0,
         log_format="text",
     )
+
+
+def isolated(settings: config.Settings, suffix: str) -> config.Settings:
+    """The same servers under a namespace of a suite's own.
+
+    Suites that run consumers (usage, feedback, end to end) each get one, so one
+    suite's consumer group never takes another suite's partitions or events.
+    """
+    namespace = f"{settings.namespace}{suffix}"
+    return dataclasses.replace(settings, namespace=namespace, s3_bucket=f"{namespace}-files")
 
 
 @pytest.fixture(scope="session")

@@ -23,6 +23,7 @@ from collateral.v1 import content_pb2, content_pb2_grpc
 from scripts.local_services import PROCESSES, Supervisor, free_port
 from services.common import auth, config
 from services.portal.users import UserStore
+from tests.conftest import isolated
 
 ROOT = Path(__file__).resolve().parents[2]
 CHROMIUM = "/usr/bin/chromium"
@@ -78,7 +79,7 @@ def _module_present(module: str) -> bool:
 
 @pytest.fixture(scope="session")
 def system(stack: config.Settings, tmp_path_factory: pytest.TempPathFactory) -> Iterator[System]:
-    settings = stack
+    settings = isolated(stack, "e")
     ports = {p.name: free_port() for p in PROCESSES}
     metrics_ports = {name: free_port() for name in ("content", "usage", "feedback")}
     env = dict(os.environ)

@@ -21,7 +21,7 @@ from services.common.consumer import ConsumerLoop
 from services.feedback import store
 from services.feedback.consumer import FeedbackProcessor
 from services.feedback.server import build_spec
-from tests.conftest import wait_serving
+from tests.conftest import isolated, wait_serving
 
 
 def wait_until(check: Callable[[], Any], timeout_s: float = 90.0, interval_s: float = 0.3, what: str = "") -> Any:
@@ -101,7 +101,7 @@ def produce(settings: config.Settings, topic: topics.Topic, items: Iterable[tupl
 
 @pytest.fixture(scope="session")
 def feedback_settings(stack: config.Settings) -> config.Settings:
-    return stack
+    return isolated(stack, "f")
 
 
 @pytest.fixture(scope="session")

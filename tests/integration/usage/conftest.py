@@ -22,7 +22,7 @@ from collateral.v1 import usage_pb2_grpc
 from services.common import config, es as es_util, topics
 from services.usage import store
 from services.usage.server import build_spec
-from tests.conftest import wait_serving
+from tests.conftest import isolated, wait_serving
 
 ROOT = Path(__file__).resolve().parents[3]
 
@@ -95,9 +95,10 @@ class ConsumerProcess:
 
 @pytest.fixture(scope="session")
 def usage_env(stack: config.Settings) -> config.Settings:
-    topics.ensure_all(stack)
-    store.ensure(es_util.client(stack), stack)
-    return stack
+    settings = isolated(stack, "u")
+    topics.ensure_all(settings)
+    store.ensure(es_util.client(settings), settings)
+    return settings
 
 
 @pytest.fixture(scope="session")
