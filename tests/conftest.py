@@ -11,7 +11,7 @@ from __future__ import annotations
 import dataclasses
 import socket
 import uuid
-from typing import Callable, Iterator
+from typing import Any, Callable, Iterator
 from urllib.parse import urlparse
 
 import grpc
@@ -124,3 +124,24 @@ def wait_serving(address: str, service: str = "", timeout_s: float = 30.0) -> No
                 pass
             time.sleep(0.2)
     raise TimeoutError(f"{address} {service or '(server)'} not SERVING after {timeout_s}s")
+
+
+def wait_until(check: Callable[[], Any], timeout_s: float = 90.0, interval_s: float = 0.3, what: str = "") -> Any:
+    """Poll `check` until it returns something truthy; fail naming `what` and the last value.
+
+    Consumers and index refreshes make results visible asynchronously; an exception from
+    `check` (a page not rendered yet, a 404 before a refresh) counts as "not yet".
+    """
+    import time
+
+    deadline = time.monotonic() + timeout_s
+    last: Any = None
+    while time.monotonic() < deadline:
+        try:
+            last = check()
+            if last:
+                return last
+        except Exception as exc:  # noqa: BLE001 - retried until the deadline
+            last = exc
+        time.sleep(interval_s)
+    raise AssertionError(f"timed out after {timeout_s}s waiting for {what or check}; last value {last!r}")

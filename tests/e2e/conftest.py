@@ -11,7 +11,6 @@ from __future__ import annotations
 import importlib.util
 import io
 import os
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterator
@@ -23,7 +22,7 @@ from collateral.v1 import content_pb2, content_pb2_grpc
 from scripts.local_services import PROCESSES, Supervisor, free_port
 from services.common import auth, config
 from services.portal.users import UserStore
-from tests.conftest import isolated
+from tests.conftest import isolated, wait_until  # noqa: F401 - re-exported to the tests
 
 ROOT = Path(__file__).resolve().parents[2]
 CHROMIUM = "/usr/bin/chromium"
@@ -183,22 +182,8 @@ def catalog(system: System) -> dict[str, str]:
         ids[key] = created.asset_id
     mine = content_pb2.SearchAssetsRequest(query="", filters=content_pb2.SearchFilters(tags=[CATALOG_TAG]))
     wait_until(lambda: stub.SearchAssets(mine, metadata=md, timeout=10).total_size == len(specs),
-               "catalog searchable")
+               what="catalog searchable")
     return ids
-
-
-def wait_until(check: Callable[[], Any], what: str, timeout_s: float = 60.0, every_s: float = 0.5) -> Any:
-    deadline = time.monotonic() + timeout_s
-    last: Any = None
-    while time.monotonic() < deadline:
-        try:
-            last = check()
-            if last:
-                return last
-        except Exception as exc:  # noqa: BLE001 - retried until the deadline
-            last = exc
-        time.sleep(every_s)
-    raise AssertionError(f"timed out waiting for {what} (last: {last!r})")
 
 
 @pytest.fixture(scope="session")
@@ -261,4 +246,4 @@ def wait_page_image(page: Any, contains: str = "") -> None:
     """
     img = page.locator("[data-page-img]")
     wait_until(lambda: img.evaluate("(el, part) => el.complete && el.naturalWidth > 0 && el.src.includes(part)",
-                                    contains), f"page image {contains or ''} loaded", timeout_s=30, every_s=0.2)
+                                    contains), what=f"page image {contains or ''} loaded", timeout_s=30, interval_s=0.2)

@@ -58,7 +58,7 @@ def test_win_rates_and_attribution_reports(system, accounts, catalog, new_page):
         return table.count() == 1 and "Healthcare ROI Case Study" in table.inner_text() and \
             "Competitive Battle Card" in table.inner_text()
 
-    wait_until(win_rows, "assets in the win-rate report", timeout_s=90, every_s=2)
+    wait_until(win_rows, what="assets in the win-rate report", timeout_s=90, interval_s=2)
     row = page.locator("#win-rates-table tbody tr", has_text="Healthcare ROI Case Study")
     assert row.locator("td").nth(2).inner_text().startswith("3 / 1"), row.inner_text()
     assert "75.0%" in row.inner_text(), "3 of 4 closed deals won"
@@ -72,7 +72,7 @@ def test_win_rates_and_attribution_reports(system, accounts, catalog, new_page):
         page.goto("/reports/attribution")
         return page.locator("#attribution-table tbody tr").count() >= 2
 
-    wait_until(attributed, "assets in the attribution report", timeout_s=60, every_s=2)
+    wait_until(attributed, what="assets in the attribution report", timeout_s=60, interval_s=2)
     row = page.locator("#attribution-table tbody tr", has_text="Healthcare ROI Case Study")
     assert "78,000" in row.inner_text(), "influenced revenue: 50k + 20k + 8k won with the asset"
     screenshot(page, "report-attribution")

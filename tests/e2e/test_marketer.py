@@ -49,7 +49,7 @@ def test_marketer_uploads_publishes_and_finds_by_inner_word(system, accounts, ca
         page.goto(f"/search?q={word}")
         return page.locator("article.result h3", has_text="Pricing Guide 2027").count() == 1
 
-    wait_until(found, "the new asset searchable by its text", timeout_s=30, every_s=1)
+    wait_until(found, what="the new asset searchable by its text", timeout_s=30, interval_s=1)
     assert page.locator("article.result .snippet em").first.inner_text().lower() == word
     page.locator("article.result h3 a").first.click()
     assert page.locator("#asset-title").inner_text() == "Pricing Guide 2027"
@@ -78,7 +78,7 @@ def test_marketer_uploads_publishes_and_finds_by_inner_word(system, accounts, ca
         page.goto("/reports/unused")
         return page.locator("#unused-table tr", has_text="Pricing Guide 2027").count() == 1
 
-    wait_until(unused, "the new asset in the unused report", timeout_s=60, every_s=2)
+    wait_until(unused, what="the new asset in the unused report", timeout_s=60, interval_s=2)
     assert page.locator("#unused-table tr", has_text="Pricing Guide 2027").locator(".badge-reason").inner_text()
     screenshot(page, "report-unused")
     assert "Pricing Guide 2027" in page.request.get("/reports/unused?format=csv").text()
@@ -134,7 +134,7 @@ def test_feedback_from_reps_reaches_marketer_reports(system, accounts, catalog, 
         marketer.goto("/reports/feedback")
         return marketer.locator("#feedback-table", has_text="Great for the Acme bake-off").count() == 1
 
-    wait_until(rated, "the rating in rep feedback", timeout_s=30, every_s=1)
+    wait_until(rated, what="the rating in rep feedback", timeout_s=30, interval_s=1)
     screenshot(marketer, "report-feedback")
     marketer.goto(f"/assets/{catalog['battle']}")
     assert "4.0 ★ average from 1 rating" in marketer.locator("#feedback").inner_text()
@@ -145,7 +145,7 @@ def test_feedback_from_reps_reaches_marketer_reports(system, accounts, catalog, 
         marketer.goto("/reports/gaps?days=7")
         return marketer.locator("#gaps-table", has_text="quasarware").count() >= 1
 
-    wait_until(gap, "the request in content gaps", timeout_s=60, every_s=2)
+    wait_until(gap, what="the request in content gaps", timeout_s=60, interval_s=2)
     screenshot(marketer, "report-gaps")
     for path in ("/reports/win-rates", "/reports/attribution", "/reports/top", "/reports/unused", "/reports/"):
         response = marketer.goto(path)

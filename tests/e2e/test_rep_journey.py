@@ -125,7 +125,7 @@ def test_rep_search_download_share_and_customer_open(system, accounts, catalog, 
         return row.locator("td.opens").inner_text().startswith("1") and "p.2" in row.locator(
             "td.pages-read").inner_text()
 
-    wait_until(opened, "the customer open in My shares", timeout_s=60, every_s=1.5)
+    wait_until(opened, what="the customer open in My shares", timeout_s=60, interval_s=1.5)
     row = rep.locator("#shares-table tbody tr", has_text="opp-e2e-1").first
     assert "Not opened" not in row.inner_text()
     assert "Dana <b>CFO</b>" in row.inner_text(), "user text is escaped, not rendered as HTML"
@@ -148,7 +148,7 @@ def test_rep_search_download_share_and_customer_open(system, accounts, catalog, 
         return int(marketer.locator("#kpi-customer_open").inner_text()) >= 1 and \
             int(marketer.locator("#kpi-download").inner_text()) >= 1
 
-    wait_until(reported, "the open in the marketer's report", timeout_s=60, every_s=1.5)
+    wait_until(reported, what="the open in the marketer's report", timeout_s=60, interval_s=1.5)
     assert marketer.locator("svg.chart polyline").count() == 4
     assert "opp-e2e-1" in marketer.locator("#asset-shares").inner_text()
     screenshot(marketer, "report-asset-usage")

@@ -7,7 +7,6 @@ from __future__ import annotations
 import dataclasses
 import json
 import threading
-import time
 from typing import Any, Callable, Iterable, Iterator
 
 import grpc
@@ -21,18 +20,7 @@ from services.common.consumer import ConsumerLoop
 from services.feedback import store
 from services.feedback.consumer import FeedbackProcessor
 from services.feedback.server import build_spec
-from tests.conftest import isolated, wait_serving
-
-
-def wait_until(check: Callable[[], Any], timeout_s: float = 90.0, interval_s: float = 0.3, what: str = "") -> Any:
-    deadline = time.monotonic() + timeout_s
-    last: Any = None
-    while time.monotonic() < deadline:
-        last = check()
-        if last:
-            return last
-        time.sleep(interval_s)
-    raise AssertionError(f"timed out after {timeout_s}s waiting for {what or check}; last value {last!r}")
+from tests.conftest import isolated, wait_serving, wait_until  # noqa: F401 - re-exported to the tests
 
 
 class RunningConsumer:

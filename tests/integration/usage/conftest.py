@@ -6,10 +6,8 @@ from __future__ import annotations
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
-import time
 import uuid
 from pathlib import Path
 from typing import Any, Callable, Iterator
@@ -22,26 +20,10 @@ from collateral.v1 import usage_pb2_grpc
 from services.common import config, es as es_util, topics
 from services.usage import store
 from services.usage.server import build_spec
-from tests.conftest import isolated, wait_serving
+from scripts.local_services import free_port
+from tests.conftest import isolated, wait_serving, wait_until  # noqa: F401 - re-exported to the tests
 
 ROOT = Path(__file__).resolve().parents[3]
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def wait_until(check: Callable[[], Any], timeout_s: float = 60.0, interval_s: float = 0.3, what: str = "") -> Any:
-    deadline = time.monotonic() + timeout_s
-    last: Any = None
-    while time.monotonic() < deadline:
-        last = check()
-        if last:
-            return last
-        time.sleep(interval_s)
-    raise AssertionError(f"timed out after {timeout_s}s waiting for {what or check}; last value {last!r}")
 
 
 class ConsumerProcess:
