@@ -52,6 +52,16 @@ def isolated(settings: config.Settings, suffix: str) -> config.Settings:
     return dataclasses.replace(settings, namespace=namespace, s3_bucket=f"{namespace}-files")
 
 
+def process_env(settings: config.Settings, **extra: str) -> dict[str, str]:
+    """The environment a subprocess (an importer, a consumer) needs to run with exactly `settings`."""
+    import os
+
+    env = dict(os.environ)
+    env.update({config.env_name(f.name): str(getattr(settings, f.name)) for f in dataclasses.fields(settings)})
+    env.update(extra)
+    return env
+
+
 @pytest.fixture(scope="session")
 def stack(settings: config.Settings) -> config.Settings:
     """Fail fast, naming the server, when the local stack is not running."""

@@ -15,6 +15,7 @@ from kafka import KafkaConsumer
 
 from collateral.v1 import feedback_pb2
 from services.common import grpc_server, topics
+from tests.conftest import process_env
 from tests.integration.feedback.conftest import produce, wait_until
 
 pytestmark = pytest.mark.integration
@@ -158,7 +159,7 @@ def test_importer_reports_row_errors(tmp_path, feedback_settings, feedback_consu
         f"{opp}-3,acc-3,rep-2,won,10,USD,2025-01-01T00:00:00Z,,2025-02-01T00:00:00Z,,\n"
         f"{opp}-4,acc-4,rep-2,open,10,USD,2025-01-01T00:00:00Z,,2025-02-01T00:00:00Z,,\n"
     )
-    env = {"COLLATERAL_NAMESPACE": feedback_settings.namespace, "PATH": "/usr/bin:/bin"}
+    env = process_env(feedback_settings)
     proc = subprocess.run([sys.executable, "-m", "services.feedback.importer", str(csv_path)], cwd=ROOT, env=env,
                           capture_output=True, text=True, timeout=120)
     assert proc.returncode == 1, proc.stderr

@@ -15,6 +15,7 @@ from kafka import KafkaConsumer
 from collateral.v1 import usage_pb2
 from services.common import events, topics
 from services.usage import signals
+from tests.conftest import process_env
 from tests.integration.usage.conftest import ROOT, count_events, rollup_docs, wait_until
 
 pytestmark = pytest.mark.integration
@@ -45,7 +46,7 @@ def test_signals_one_shot_publishes_schema_valid_30_day_aggregates(usage_env, co
     wait_until(lambda: count_events(es, names, {"term": {"asset_id": asset}}) == len(evs))
     wait_until(lambda: sum(d["events_total"] for d in rollup_docs(es, names, [asset])) == len(evs))
     started = time.time()
-    env = {"COLLATERAL_NAMESPACE": usage_env.namespace, "COLLATERAL_LOG_FORMAT": "text", "PATH": "/usr/bin:/bin"}
+    env = process_env(usage_env, COLLATERAL_LOG_FORMAT="text")
     out = subprocess.run([sys.executable, "-m", "services.usage.signals"], cwd=ROOT, env=env, check=True,
                          capture_output=True, text=True, timeout=120)
     assert int(out.stdout.strip().splitlines()[-1]) >= 1
