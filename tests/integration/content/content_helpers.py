@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import io
 import json
 import time
 from typing import Any, Callable
@@ -11,44 +10,11 @@ import grpc
 from kafka import KafkaConsumer, TopicPartition
 
 from services.common import config, grpc_server
+from tests.documents import make_docx, make_pdf, make_pptx  # noqa: F401 - used by the content tests
 
 PDF = "application/pdf"
 PPTX = "application/vnd.openxmlformats-officedocument.presentationml.presentation"
 DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
-
-
-def make_pdf(text: str, pages: int = 1) -> bytes:
-    from reportlab.pdfgen import canvas
-
-    buf = io.BytesIO()
-    c = canvas.Canvas(buf)
-    for i in range(pages):
-        c.drawString(72, 720, f"{text} page {i + 1}")
-        c.showPage()
-    c.save()
-    return buf.getvalue()
-
-
-def make_pptx(text: str) -> bytes:
-    from pptx import Presentation
-
-    deck = Presentation()
-    slide = deck.slides.add_slide(deck.slide_layouts[1])
-    slide.shapes.title.text = "Overview"
-    slide.placeholders[1].text = text
-    buf = io.BytesIO()
-    deck.save(buf)
-    return buf.getvalue()
-
-
-def make_docx(text: str) -> bytes:
-    import docx
-
-    document = docx.Document()
-    document.add_paragraph(text)
-    buf = io.BytesIO()
-    document.save(buf)
-    return buf.getvalue()
 
 
 def read_topic(settings: config.Settings, topic: str, predicate: Callable[[dict[str, Any]], bool],
