@@ -172,18 +172,22 @@ class ConsumerLoop:
                 self._run_pipelined()
                 return
             while not self._stop.is_set():
-                polled = self._consumer.poll(timeout_ms=500, max_records=self.settings.consumer_batch_size)
-                messages = [
-                    Message(r.topic, r.partition, r.offset, r.key, r.value, r.timestamp,
-                            tuple((k, v) for k, v in (r.headers or [])))
-                    for records in polled.values()
-                    for r in records
-                ]
+                messages = self._poll(timeout_ms=500)
                 if messages:
                     self._process(messages)
                 self._maybe_update_lag()
         finally:
             self._close()
+
+    def _poll(self, timeout_ms: int) -> list[Message]:
+        assert self._consumer is not None
+        polled = self._consumer.poll(timeout_ms=timeout_ms, max_records=self.settings.consumer_batch_size)
+        return [
+            Message(r.topic, r.partition, r.offset, r.key, r.value, r.timestamp,
+                    tuple((k, v) for k, v in (r.headers or [])))
+            for records in polled.values()
+            for r in records
+        ]
 
     def _run_pipelined(self) -> None:
         """Like run(), but batch N+1 is polled and parsed while batch N is written.
@@ -198,14 +202,7 @@ class ConsumerLoop:
         pending: tuple[Future[WriteResult], _Batch] | None = None
         try:
             while not self._stop.is_set():
-                polled = self._consumer.poll(timeout_ms=500 if pending is None else 0,
-                                             max_records=self.settings.consumer_batch_size)
-                messages = [
-                    Message(r.topic, r.partition, r.offset, r.key, r.value, r.timestamp,
-                            tuple((k, v) for k, v in (r.headers or [])))
-                    for records in polled.values()
-                    for r in records
-                ]
+                messages = self._poll(timeout_ms=500 if pending is None else 0)
                 batch = self._parse_batch(messages) if messages else None
                 if pending is not None:
                     if batch is None:
