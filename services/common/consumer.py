@@ -32,6 +32,7 @@ import time
 from concurrent.futures import Future, ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass, field
+from datetime import datetime, timezone
 from typing import Any, Generic, Protocol, Sequence, TypeVar
 
 from kafka import KafkaConsumer
@@ -57,6 +58,13 @@ class Message:
     value: bytes | None
     timestamp_ms: int
     headers: tuple[tuple[str, bytes], ...] = ()
+
+    @property
+    def appended_at(self) -> datetime:
+        """When the broker appended the message: an event's received_at when its producer left it out."""
+        if self.timestamp_ms > 0:
+            return datetime.fromtimestamp(self.timestamp_ms / 1000, timezone.utc)
+        return datetime.now(timezone.utc)
 
 
 class InvalidEvent(Exception):

@@ -20,7 +20,6 @@ from __future__ import annotations
 import logging
 import threading
 from dataclasses import dataclass
-from datetime import datetime, timezone
 from typing import Any, Sequence
 
 from elasticsearch import Elasticsearch
@@ -63,12 +62,6 @@ _CATALOG_FIELDS = ("asset_id", "title", "type", "status", "created_at", "updated
                    "version")
 
 
-def _received(message: Message) -> str:
-    ts = datetime.fromtimestamp(message.timestamp_ms / 1000, timezone.utc) if message.timestamp_ms > 0 \
-        else datetime.now(timezone.utc)
-    return model.iso(ts)
-
-
 class FeedbackProcessor:
     """Processor of the shared ConsumerLoop; dispatches by topic."""
 
@@ -92,7 +85,7 @@ class FeedbackProcessor:
         if message.topic == self.deals_topic:
             raw = parse_json_object(message, model.MAX_DEAL_BYTES)
             doc = model.validate_deal(raw)
-            doc.setdefault("received_at", _received(message))
+            doc.setdefault("received_at", model.iso(message.appended_at))
             return DealItem(doc)
         if message.topic == self.usage_topic:
             raw = parse_json_object(message, model.MAX_USAGE_BYTES)

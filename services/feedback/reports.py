@@ -18,7 +18,7 @@ from typing import Any, Iterable, Mapping, Sequence
 
 from elasticsearch import Elasticsearch
 
-from services.common import config
+from services.common import config, es as es_util
 from services.feedback import attribution, model, stats, store
 
 COMPOSITE_PAGE = 1000
@@ -151,21 +151,11 @@ class Reports:
         if asset_ids is not None:
             clauses.append({"terms": {"asset_id": list(asset_ids)}})
         out: dict[str, Counts] = {}
-        after = None
-        while True:
-            composite: dict[str, Any] = {"size": COMPOSITE_PAGE, "sources": [{"asset": {"terms": {"field": "asset_id"}}}]}
-            if after:
-                composite["after"] = after
-            response = self._client(timeout_s).search(
-                index=self.names.touches, size=0, query={"bool": {"filter": clauses}},
-                aggs={"assets": {"composite": composite, "aggs": {"stages": STAGE_AGG}}}, track_total_hits=False,
-            )
-            agg = response["aggregations"]["assets"]
-            for bucket in agg["buckets"]:
-                out[bucket["key"]["asset"]] = _stage_counts(bucket["stages"]["buckets"])
-            after = agg.get("after_key")
-            if not after or len(agg["buckets"]) < COMPOSITE_PAGE:
-                return out
+        for bucket in es_util.composite_buckets(
+                self._client(timeout_s), self.names.touches, {"bool": {"filter": clauses}},
+                [es_util.terms_source("asset_id", "asset")], {"stages": STAGE_AGG}, page=COMPOSITE_PAGE):
+            out[bucket["key"]["asset"]] = _stage_counts(bucket["stages"]["buckets"])
+        return out
 
     def win_rates(self, filters: Filters, asset_ids: Sequence[str] | None = None,
                   timeout_s: float | None = None) -> tuple[Counts, list[WinRate]]:
@@ -182,16 +172,16 @@ class Reports:
             return
         client = self._client(timeout_s)
         per_rep: dict[str, Counts] = {}
-        for bucket in self._composite(client, self.names.deals, filters.clauses(),
-                                      [{"rep": {"terms": {"field": "owner_rep_id"}}}, {"stage": {"terms": {"field": "stage"}}}]):
+        by_rep_stage = [es_util.terms_source("owner_rep_id", "rep"), es_util.terms_source("stage", "stage")]
+        for bucket in es_util.composite_buckets(client, self.names.deals, {"bool": {"filter": filters.clauses()}},
+                                                by_rep_stage, page=COMPOSITE_PAGE):
             c = per_rep.setdefault(bucket["key"]["rep"], Counts())
             setattr(c, bucket["key"]["stage"], bucket["doc_count"])
         with_asset: dict[tuple[str, str], Counts] = {}
         clauses = filters.clauses() + [{"terms": {"asset_id": [r.asset_id for r in rows]}}]
-        for bucket in self._composite(client, self.names.touches, clauses,
-                                      [{"asset": {"terms": {"field": "asset_id"}}},
-                                       {"rep": {"terms": {"field": "owner_rep_id"}}},
-                                       {"stage": {"terms": {"field": "stage"}}}]):
+        for bucket in es_util.composite_buckets(client, self.names.touches, {"bool": {"filter": clauses}},
+                                                [es_util.terms_source("asset_id", "asset"), *by_rep_stage],
+                                                page=COMPOSITE_PAGE):
             c = with_asset.setdefault((bucket["key"]["asset"], bucket["key"]["rep"]), Counts())
             setattr(c, bucket["key"]["stage"], bucket["doc_count"])
         for row in rows:
@@ -202,20 +192,6 @@ class Reports:
             ratio, p = stats.mantel_haenszel(strata)
             row.rep_odds_ratio = ratio if math.isfinite(ratio) else 0.0
             row.rep_p_value = p
-
-    @staticmethod
-    def _composite(client: Elasticsearch, index: str, clauses: list[dict[str, Any]], sources: list[dict[str, Any]]):
-        after = None
-        while True:
-            composite: dict[str, Any] = {"size": COMPOSITE_PAGE, "sources": sources}
-            if after:
-                composite["after"] = after
-            agg = client.search(index=index, size=0, query={"bool": {"filter": clauses}},
-                                aggs={"c": {"composite": composite}}, track_total_hits=False)["aggregations"]["c"]
-            yield from agg["buckets"]
-            after = agg.get("after_key")
-            if not after or len(agg["buckets"]) < COMPOSITE_PAGE:
-                return
 
     # ---- attribution ---------------------------------------------------------------------------
     def attribution(self, filters: Filters, half_life_days: float, timeout_s: float | None = None

@@ -95,9 +95,7 @@ class UsageProcessor:
         event = model.validate(raw)
         if "received_at" not in event:
             # Written straight to the topic: the broker's append time is when we received it.
-            ts = datetime.fromtimestamp(message.timestamp_ms / 1000, timezone.utc) if message.timestamp_ms > 0 \
-                else datetime.now(timezone.utc)
-            event["received_at"] = model.iso(ts)
+            event["received_at"] = model.iso(message.appended_at)
         return UsageItem(event)
 
     def _parse_catalog(self, message: Message) -> CatalogItem:

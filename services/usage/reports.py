@@ -18,6 +18,7 @@ from typing import Any, Iterator
 
 from elasticsearch import Elasticsearch
 
+from services.common import es as es_util
 from services.usage import model
 from services.usage.store import Names
 
@@ -105,22 +106,10 @@ def asset_usage(es: Elasticsearch, names: Names, asset_id: str, start: datetime,
 
 
 def composite_buckets(es: Elasticsearch, index: str, query: dict[str, Any], field: str, aggs: dict[str, Any],
-                      timeout_s: float, page: int = 1000) -> Iterator[dict[str, Any]]:
-    after: dict[str, Any] | None = None
-    target = es.options(request_timeout=timeout_s)
-    while True:
-        composite: dict[str, Any] = {"size": page, "sources": [{"k": {"terms": {"field": field}}}]}
-        if after:
-            composite["after"] = after
-        response = target.search(index=index, size=0, query=query, ignore_unavailable=True, allow_no_indices=True,
-                                 aggs={"c": {"composite": composite, "aggs": aggs}})
-        agg = response.get("aggregations", {}).get("c")
-        if not agg:
-            return
-        yield from agg["buckets"]
-        after = agg.get("after_key")
-        if not after or len(agg["buckets"]) < page:
-            return
+                      timeout_s: float) -> Iterator[dict[str, Any]]:
+    """Buckets per value of `field` (key "k"), within the call's deadline."""
+    return iter(es_util.composite_buckets(es.options(request_timeout=timeout_s), index, query,
+                                          [es_util.terms_source(field)], aggs))
 
 
 def matching_assets(es: Elasticsearch, names: Names, filters: list[dict[str, Any]], timeout_s: float) -> list[str]:

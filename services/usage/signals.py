@@ -17,7 +17,7 @@ import hashlib
 import json
 import logging
 from datetime import datetime, timezone
-from typing import Any, Iterator
+from typing import Any
 
 from elasticsearch import Elasticsearch
 
@@ -34,25 +34,6 @@ def usage_score(usage: dict[str, int]) -> float:
     return float(sum(weight * usage.get(name, 0) for name, weight in WEIGHTS.items()))
 
 
-def _composite(es: Elasticsearch, index: str, query: dict[str, Any], field: str,
-               aggs: dict[str, Any]) -> Iterator[dict[str, Any]]:
-    """Every bucket of a composite aggregation over `field` (exact past 10k assets)."""
-    after: dict[str, Any] | None = None
-    while True:
-        composite: dict[str, Any] = {"size": 1000, "sources": [{"k": {"terms": {"field": field}}}]}
-        if after:
-            composite["after"] = after
-        response = es.search(index=index, size=0, query=query, ignore_unavailable=True, allow_no_indices=True,
-                             aggs={"c": {"composite": composite, "aggs": aggs}})
-        agg = response.get("aggregations", {}).get("c")
-        if not agg:
-            return
-        yield from agg["buckets"]
-        after = agg.get("after_key")
-        if not after or len(agg["buckets"]) < 1000:
-            return
-
-
 def compute(es: Elasticsearch, names: store.Names, now: datetime | None = None) -> dict[str, dict[str, int]]:
     """asset_id -> the 30-day usage object of its signal."""
     start = model.window_start(WINDOW_DAYS, now)
@@ -65,7 +46,7 @@ def compute(es: Elasticsearch, names: store.Names, now: datetime | None = None) 
             "shares": {"sum": {"field": "share"}}, "attaches": {"sum": {"field": "email_attach"}},
             "opens": {"sum": {"field": "customer_opens"}}}
     day_query = {"range": {"day": {"gte": start.date().isoformat(), "format": "strict_date"}}}
-    for b in _composite(es, names.rollups, day_query, "asset_id", sums):
+    for b in es_util.composite_buckets(es, names.rollups, day_query, [es_util.terms_source("asset_id")], sums):
         e = entry(b["key"]["k"])
         e["views_30d"] = int(b["views"]["value"])
         e["downloads_30d"] = int(b["downloads"]["value"])
@@ -74,10 +55,10 @@ def compute(es: Elasticsearch, names: store.Names, now: datetime | None = None) 
     raw_query = {"bool": {"filter": [{"range": {"occurred_at": {"gte": model.iso(start)}}},
                                      {"term": {"is_bot": False}}]}}
     reps = {"reps": {"cardinality": {"field": "rep_id", "precision_threshold": 3000}}}
-    for b in _composite(es, names.events, raw_query, "asset_id", reps):
+    for b in es_util.composite_buckets(es, names.events, raw_query, [es_util.terms_source("asset_id")], reps):
         entry(b["key"]["k"])["unique_reps_30d"] = int(b["reps"]["value"])
     published = {"term": {"status": "published"}}
-    for b in _composite(es, names.catalog, published, "asset_id", {}):
+    for b in es_util.composite_buckets(es, names.catalog, published, [es_util.terms_source("asset_id")], {}):
         entry(b["key"]["k"])
     return usage
 
