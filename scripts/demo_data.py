@@ -32,7 +32,7 @@ from collateral.v1 import (
     usage_pb2,
     usage_pb2_grpc,
 )
-from services.common import auth, config, grpc_server
+from services.common import auth, cli, config, grpc_server
 
 SEED = 20261123
 DEMO_PASSWORD = "demo-password"
@@ -278,10 +278,10 @@ def _wait_for_services(settings: config.Settings, timeout_s: float) -> None:
 
 
 def main(argv: Iterable[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--assets", type=int, default=300)
-    parser.add_argument("--deals", type=int, default=600)
-    parser.add_argument("--events", type=int, default=4000)
+    parser = argparse.ArgumentParser(prog="python -m scripts.demo_data", description=__doc__.splitlines()[0])
+    parser.add_argument("--assets", type=cli.positive_int, default=300, help="assets with PDF files (default 300)")
+    parser.add_argument("--deals", type=cli.positive_int, default=600, help="opportunities with outcomes (default 600)")
+    parser.add_argument("--events", type=cli.positive_int, default=4000, help="usage events (default 4000)")
     parser.add_argument("--wait", action="store_true", help="wait up to 5 minutes for the services")
     args = parser.parse_args(list(argv) if argv is not None else None)
     settings = config.load()

@@ -41,10 +41,11 @@ def generate(out: Path) -> None:
             stale.unlink()
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--out", type=Path, default=OUT)
-    generate(parser.parse_args().out)
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="scripts/gen_protos.py", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--out", type=Path, default=OUT, help=f"output folder (default {OUT})")
+    generate(parser.parse_args(argv).out)
 
 
 if __name__ == "__main__":

@@ -3,7 +3,7 @@
 `./dev up` uses it after the local stack is up; the end-to-end tests use `Supervisor`
 with their own namespace, ports and state folder. Each process runs detached with its
 log in the state folder, and `start` returns only once every process answers its health
-check (gRPC health for servers, /metrics for consumers, /healthz for the portal).
+check (gRPC health for servers, /healthz for consumers and the portal).
 """
 
 from __future__ import annotations
@@ -126,7 +126,7 @@ class Supervisor:
                 with grpc.insecure_channel(f"127.0.0.1:{port}") as channel:
                     reply = health_pb2_grpc.HealthStub(channel).Check(health_pb2.HealthCheckRequest(), timeout=2)
                     return reply.status == health_pb2.HealthCheckResponse.SERVING
-            path = "/metrics" if proc.kind == "consumer" else "/healthz"
+            path = "/healthz"  # consumers: the loop makes progress; portal: the process serves
             with urllib.request.urlopen(f"http://127.0.0.1:{port}{path}", timeout=2) as response:
                 return response.status == 200
         except (grpc.RpcError, OSError):
@@ -174,11 +174,15 @@ def _default() -> Supervisor:
     return Supervisor(state)
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description="Collateral's processes on this machine")
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="scripts/local_services.py", description="Collateral's processes on this machine")
     parser.add_argument("command", choices=["start", "stop", "status", "logs", "urls"])
-    parser.add_argument("names", nargs="*")
-    args = parser.parse_args()
+    parser.add_argument("names", nargs="*", metavar="NAME",
+                        help=f"processes to act on (default all): {', '.join(p.name for p in PROCESSES)}")
+    args = parser.parse_args(argv)
+    unknown = sorted(set(args.names) - {p.name for p in PROCESSES})
+    if unknown:
+        parser.error(f"unknown process {', '.join(unknown)}; choose from {', '.join(p.name for p in PROCESSES)}")
     sup = _default()
     names = args.names or None
     if args.command == "start":

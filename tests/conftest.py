@@ -11,7 +11,7 @@ from __future__ import annotations
 import dataclasses
 import socket
 import uuid
-from typing import Any, Callable, Iterator
+from typing import Any, Callable, Iterable, Iterator
 from urllib.parse import urlparse
 
 import grpc
@@ -155,6 +155,82 @@ def wait_until(check: Callable[[], Any], timeout_s: float = 90.0, interval_s: fl
             last = exc
         time.sleep(interval_s)
     raise AssertionError(f"timed out after {timeout_s}s waiting for {what or check}; last value {last!r}")
+
+
+def consumer_lag(settings: config.Settings, group: str, topics: Iterable[str]) -> int:
+    """Messages of `topics` that `group` has not committed yet (end offset minus committed, summed).
+
+    Consumers commit only after their writes succeeded, so a lag of 0 means everything
+    produced so far is in the stores: the point after which counting proves "nothing more".
+    """
+    from kafka import KafkaAdminClient, KafkaConsumer, TopicPartition
+
+    bootstrap = settings.kafka_bootstrap.split(",")
+    reader = KafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
+    admin = KafkaAdminClient(bootstrap_servers=bootstrap, client_id="tests-lag")
+    try:
+        partitions = [TopicPartition(topic, p) for topic in topics for p in sorted(reader.partitions_for_topic(topic) or ())]
+        end = reader.end_offsets(partitions, timeout_ms=10_000)
+        committed = admin.list_group_offsets({group: partitions}).get(group, {})
+    finally:
+        admin.close()
+        reader.close()
+    lag = 0
+    for tp in partitions:
+        done = committed.get(tp)
+        lag += end[tp] - max(0, done.offset if done is not None else 0)
+    return lag
+
+
+def wait_consumed(settings: config.Settings, group: str, topics: Iterable[str], timeout_s: float = 90.0) -> None:
+    """Block until `group` has committed every message produced so far to `topics`."""
+    topics = list(topics)
+    wait_until(lambda: consumer_lag(settings, group, topics) == 0, timeout_s=timeout_s, interval_s=0.5,
+               what=f"consumer group {group} caught up on {', '.join(topics)}")
+
+
+def metric_value(port: int, name: str, **labels: str) -> float | None:
+    """A sample of a process's Prometheus /metrics on loopback; None when it is not exposed (yet)."""
+    import urllib.request
+
+    from prometheus_client.parser import text_string_to_metric_families
+
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5) as response:
+        text = response.read().decode()
+    for family in text_string_to_metric_families(text):
+        for sample in family.samples:
+            if sample.name == name and all(sample.labels.get(k) == v for k, v in labels.items()):
+                return sample.value
+    return None
+
+
+def in_ci() -> bool:
+    """CI sets CI to a non-empty value; there a missing server or browser is a failure, never a skip."""
+    import os
+
+    return bool(os.environ.get("CI"))
+
+
+def skip_or_fail(reason: str) -> None:
+    """Skip on a developer's machine; fail in CI, where every test must run."""
+    if in_ci():
+        pytest.fail(f"{reason} (CI is set: this must not be skipped)", pytrace=False)
+    pytest.skip(reason)
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Iterator[None]:
+    """With CI set, any skip (pytest.skip, skipif, importorskip) is reported as a failure.
+
+    A green CI run must mean every test ran: a browser that failed to install or a
+    module that is missing would otherwise turn into skips nobody reads.
+    """
+    outcome = yield
+    report = outcome.get_result()  # type: ignore[attr-defined]
+    if in_ci() and report.skipped and not hasattr(report, "wasxfail"):
+        reason = report.longrepr[2] if isinstance(report.longrepr, tuple) else str(report.longrepr)
+        report.outcome = "failed"
+        report.longrepr = f"skipped, but CI is set and every test must run: {reason}"
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 import jwt
 
-from services.common import config
+from services.common import cli, config
 
 
 class Role(str, enum.Enum):
@@ -106,7 +106,7 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="collateral-token", description="Mint a bearer token for local use.")
     parser.add_argument("--sub", required=True, help="subject (user or integration id)")
     parser.add_argument("--role", required=True, choices=[r.value for r in Role])
-    parser.add_argument("--ttl", type=int, default=None, help="lifetime in seconds (default COLLATERAL_TOKEN_TTL_S)")
+    parser.add_argument("--ttl", type=cli.positive_int, default=None, help="lifetime in seconds (default COLLATERAL_TOKEN_TTL_S)")
     args = parser.parse_args(argv)
     print(mint(config.load(), args.sub, args.role, args.ttl))
 

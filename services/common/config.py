@@ -32,6 +32,10 @@ class Settings:
     kafka_bootstrap: str = _setting("127.0.0.1:9092", "Kafka bootstrap servers, comma separated.")
     kafka_topic_partitions: int = _setting(3, "Partitions of the topics the services create.")
     kafka_replication_factor: int = _setting(1, "Replication factor of the topics the services create.")
+    kafka_produce_timeout_s: float = _setting(
+        5.0, "Longest an RPC waits for Kafka to acknowledge its events (at most half the call's remaining deadline) "
+        "before it answers UNAVAILABLE so the client retries."
+    )
 
     es_url: str = _setting("http://127.0.0.1:9200", "Elasticsearch URL(s), comma separated.")
     es_request_timeout_s: float = _setting(10.0, "Default timeout of one Elasticsearch request, in seconds.")
@@ -59,11 +63,23 @@ class Settings:
     metrics_port: int = _setting(0, "Prometheus /metrics port; 0 picks the process's default (9464..9468, portal serves its own).")
     metrics_host: str = _setting("127.0.0.1", "Address /metrics binds to (0.0.0.0 in containers).")
     health_check_interval_s: float = _setting(5.0, "How often dependencies are probed for the health status.")
+    health_probe_timeout_s: float = _setting(
+        2.0, "Hard deadline of one dependency probe (probes run in parallel, without client retries); no answer in time means down."
+    )
 
     content_max_file_bytes: int = _setting(100 * 1024 * 1024, "Largest asset file the content service accepts, in bytes.")
     content_upload_url_ttl_s: int = _setting(900, "Lifetime of presigned upload (PUT) URLs, in seconds.")
     content_download_url_ttl_s: int = _setting(300, "Lifetime of presigned download (GET) URLs, in seconds.")
     content_max_extracted_chars: int = _setting(1_000_000, "Extracted document text kept in the search index per asset.")
+    content_worker_processes: int = _setting(2, "Sandboxed worker processes that parse uploaded files and render PDF pages.")
+    content_worker_cpu_s: int = _setting(30, "CPU seconds one text extraction or page render may use before its worker is killed (the upload is refused).")
+    content_worker_timeout_s: float = _setting(120.0, "Wall-clock seconds one extraction or page render may take before its worker is killed (UNAVAILABLE: retry).")
+    content_worker_memory_bytes: int = _setting(1024 * 1024 * 1024, "Address-space limit (RLIMIT_AS) of each sandboxed worker process, in bytes.")
+    content_zip_max_uncompressed_bytes: int = _setting(256 * 1024 * 1024, "Most bytes a DOCX, PPTX or XLSX may inflate to (sum of its members' sizes).")
+    content_zip_max_ratio: int = _setting(100, "Highest compression ratio of one member (over 1 MiB inflated) of a DOCX, PPTX or XLSX.")
+    content_zip_max_entries: int = _setting(10_000, "Most members a DOCX, PPTX or XLSX may have.")
+    content_pdf_max_pages: int = _setting(10_000, "Most pages an uploaded PDF may have.")
+    content_render_max_pixels: int = _setting(16_000_000, "Largest rendered page bitmap, in pixels; taller or wider pages are rendered smaller.")
 
     usage_max_batch: int = _setting(1000, "Most events one RecordEvents call accepts.")
     usage_consumer_batch_size: int = _setting(5000, "Most messages the usage consumer processes per batch (larger batches amortise the per-batch rollup recompute).")
@@ -71,6 +87,12 @@ class Settings:
     usage_signals_interval_s: float = _setting(300.0, "How often the usage consumer publishes per-asset usage signals; 0 disables.")
     usage_bot_fast_open_s: float = _setting(10.0, "A customer open this soon after its share was created is a link scanner.")
     usage_share_ttl_days: int = _setting(30, "Default lifetime of share links, in days.")
+    usage_share_opens_per_client_day: int = _setting(
+        10, "Customer opens of one share link counted per client (IP) and UTC day; later ones are flagged beacon_flood."
+    )
+    usage_share_opens_per_link_day: int = _setting(
+        100, "Customer opens of one share link counted per UTC day over all clients; later ones are flagged beacon_flood."
+    )
 
     feedback_touch_grace_days: float = _setting(
         7.0, "Usage up to this many days after a deal closed still counts as touching it (the join window's grace)."
@@ -88,6 +110,9 @@ class Settings:
     consumer_session_timeout_s: float = _setting(30.0, "Kafka consumer session timeout: how soon a crashed consumer's partitions move to another.")
     consumer_max_backoff_s: float = _setting(30.0, "Longest pause between retries while a downstream store is down.")
     dlq_max_consecutive: int = _setting(1000, "Consecutive dead-lettered messages after which a consumer stops (bad deploy guard).")
+    consumer_liveness_timeout_s: float = _setting(
+        120.0, "Seconds a consumer loop may go without progress (a poll returned, a write finished) before its /healthz fails."
+    )
 
     portal_host: str = _setting("127.0.0.1", "Address the portal binds to.")
     portal_port: int = _setting(8080, "Portal HTTP port.")
@@ -105,6 +130,23 @@ class Settings:
     )
     portal_trusted_proxies: str = _setting(
         "", "Comma-separated IPs or CIDRs of proxies whose identity headers and X-Forwarded-For the portal believes."
+    )
+    portal_session_idle_timeout_s: int = _setting(
+        7200, "A portal session ends after this many seconds without a request (checked within a minute)."
+    )
+    portal_session_max_age_s: int = _setting(43200, "A portal session ends this many seconds after sign-in, however active.")
+    portal_signin_window_s: int = _setting(300, "Window over which failed sign-ins are counted, in seconds.")
+    portal_signin_free_failures: int = _setting(
+        3, "Failed sign-ins a client may make for one account before each further attempt is delayed."
+    )
+    portal_signin_max_delay_s: float = _setting(
+        5.0, "Longest delay a failing client waits between sign-in attempts for one account (the delay doubles up to it)."
+    )
+    portal_signin_address_max_failures: int = _setting(
+        30, "Failed sign-ins from one client address within the window after which that address gets 429."
+    )
+    portal_signin_checks_per_s: float = _setting(
+        10.0, "Password checks one portal process makes per second at most (scrypt is CPU-bound); more get 429."
     )
 
     log_level: str = _setting("INFO", "Log level of every process.")
@@ -188,9 +230,13 @@ def _update_readme(path: str) -> None:
 
 
 if __name__ == "__main__":
-    import sys
+    from services.common import cli
 
-    if sys.argv[1:2] == ["--readme"]:
-        _update_readme(sys.argv[2] if len(sys.argv) > 2 else "README.md")
+    command = cli.parser("python -m services.common.config", __doc__)
+    command.add_argument("--readme", nargs="?", const="README.md", metavar="PATH",
+                         help="rewrite the configuration table of this README (default README.md) instead of printing it")
+    args = command.parse_args()
+    if args.readme:
+        _update_readme(args.readme)
     else:
         print(reference_table())

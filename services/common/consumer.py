@@ -26,6 +26,8 @@ from __future__ import annotations
 
 import json
 import logging
+import math
+import re
 import signal
 import threading
 import time
@@ -41,7 +43,7 @@ from kafka.errors import (CommitFailedError, IllegalGenerationError, KafkaError,
                           UnknownMemberIdError)
 from kafka.structs import OffsetAndMetadata, TopicPartition
 
-from services.common import config, errors, logs, metrics
+from services.common import config, errors, health, logs, metrics
 from services.common.kafka_io import Producer, Record
 
 log = logging.getLogger(__name__)
@@ -70,8 +72,11 @@ class Message:
 class InvalidEvent(Exception):
     """A message that can never be processed: it is dead-lettered, not retried.
 
-    `reason` is a short machine-readable code (bad_json, schema, unknown_type,
-    future_event_time, too_large, ...) used as a metric label; `detail` is for humans.
+    `reason` is a short machine-readable code (empty, too_large, bad_encoding, too_deep,
+    bad_json, bad_number, schema, unknown_type, future_event_time, ...) used as a metric
+    label and the `dlq.reason` header; `detail` is for humans. A parse step that fails in
+    a way nobody foresaw is dead-lettered as INTERNAL_PARSE_ERROR rather than stopping the
+    consumer (see ConsumerLoop._parse_batch).
     """
 
     def __init__(self, reason: str, detail: str) -> None:
@@ -146,6 +151,8 @@ class ConsumerLoop:
         self._consecutive_dead_letters = 0
         self._last_lag_update = 0.0
         self._consumer: KafkaConsumer | None = None
+        # Beaten whenever the loop makes progress; liveness (/healthz) fails when it stops.
+        self.heartbeat = health.Heartbeat(processor.name)
 
     # ---- lifecycle ------------------------------------------------------------------
     def stop(self) -> None:
@@ -181,6 +188,7 @@ class ConsumerLoop:
                 return
             while not self._stop.is_set():
                 messages = self._poll(timeout_ms=500)
+                self.heartbeat.beat()
                 if messages:
                     self._process(messages)
                 self._maybe_update_lag()
@@ -211,6 +219,8 @@ class ConsumerLoop:
         try:
             while not self._stop.is_set():
                 messages = self._poll(timeout_ms=500 if pending is None else 0)
+                if pending is None:  # a write in flight is progress only once it finishes
+                    self.heartbeat.beat()
                 batch = self._parse_batch(messages) if messages else None
                 if pending is not None:
                     if batch is None:
@@ -223,6 +233,7 @@ class ConsumerLoop:
                         pending = None
                         break
                     pending = None
+                    self.heartbeat.beat()
                 if batch is not None:
                     if batch.parsed:
                         pending = (executor.submit(self.processor.write, batch.parsed), batch)
@@ -269,7 +280,21 @@ class ConsumerLoop:
                 batch.parsed.append(Parsed(message, self.processor.parse(message)))
             except InvalidEvent as exc:
                 batch.dead.append((message, exc))
+            except Exception as exc:  # noqa: BLE001 - one message must never stop the consumer
+                batch.dead.append((message, self._unforeseen(message, exc)))
         return batch
+
+    def _unforeseen(self, message: Message, exc: Exception) -> InvalidEvent:
+        """An exception the parse step did not anticipate, as a dead letter.
+
+        Parsing is a pure function of the message, so retrying cannot help; letting the
+        exception escape would stop the consumer before the commit, and every restart would
+        die again on the same offset. The traceback is logged because this is a bug to fix.
+        """
+        source = f"{message.topic}/{message.partition}/{message.offset}"
+        log.warning("unexpected error parsing a message; dead-lettering it", exc_info=exc,
+                    extra={"source": source, "error_type": type(exc).__name__})
+        return InvalidEvent(INTERNAL_PARSE_ERROR, f"{type(exc).__name__}: {str(exc)[:300]}")
 
     def _complete(self, batch: "_Batch", result: WriteResult) -> bool:
         """Dead-letter, commit and count a written batch; False if stopping before the commit."""
@@ -319,6 +344,7 @@ class ConsumerLoop:
             if self._consumer is not None:
                 # Paused partitions return nothing; the poll keeps max_poll_interval happy.
                 leaked = self._consumer.poll(timeout_ms=min(200, int((deadline - time.monotonic()) * 1000) + 1))
+                self.heartbeat.beat()  # paused for an outage, not stuck
                 if any(leaked.values()):  # a newly assigned partition is not paused yet
                     self._consumer.pause(*self._consumer.assignment())
                     for tp in leaked:
@@ -404,29 +430,143 @@ class ConsumerLoop:
             log.debug("lag update failed", exc_info=True)
 
 
+MAX_JSON_DEPTH = 64
+"""Deepest nesting of arrays and objects an event may have; no contract needs more than 3."""
+
+INTERNAL_PARSE_ERROR = "internal_parse_error"
+_UTF8_BOM = b"\xef\xbb\xbf"
+_INT64 = (-(2**63), 2**63 - 1)
+# A JSON string (an unterminated one runs to the end, so the pattern never fails and never
+# rescans: linear time whatever the input) and the characters that open or close nesting.
+_STRING_OR_BRACKET = re.compile(r'"(?:[^"\\]|\\.?)*+(?:"|\Z)|[\[\]{}]', re.DOTALL)
+
+
 def parse_json_object(message: Message, max_bytes: int) -> dict[str, Any]:
-    """The shared first step of every JSON event processor."""
-    if message.value is None:
-        raise InvalidEvent("empty", "message has no value (tombstone)")
-    if len(message.value) > max_bytes:
-        raise InvalidEvent("too_large", f"{len(message.value)} bytes, limit {max_bytes}")
+    """The shared first step of every JSON event processor: bytes to a plain JSON object.
+
+    Every way the bytes can be unusable becomes an InvalidEvent with its own reason:
+    `empty` (no value, or zero bytes), `too_large`, `bad_encoding` (not UTF-8 - RFC 8259
+    section 8.1 - or a lone UTF-16 surrogate in a \\u escape), `too_deep` (nesting beyond
+    MAX_JSON_DEPTH), `bad_json` (not JSON, or not an object at the top), `bad_number`
+    (NaN, Infinity, a float that overflows, an integer outside 64 bits). What comes out
+    holds only finite floats, 64-bit integers and strings encodable as UTF-8, so no later
+    step (schema, Elasticsearch's serializer, version arithmetic) trips over a value.
+    A leading UTF-8 byte order mark is tolerated and ignored (RFC 8259 allows parsers to).
+    """
+    value = message.value
+    if not value:
+        raise InvalidEvent("empty", "message has no value (tombstone)" if value is None else "message value is empty")
+    if len(value) > max_bytes:
+        raise InvalidEvent("too_large", f"{len(value)} bytes, limit {max_bytes}")
+    text = _decode_utf8(value)
+    _check_depth(text)
     try:
-        value = json.loads(message.value)
-    except (ValueError, UnicodeDecodeError) as exc:
+        parsed = json.loads(text, parse_constant=_reject_constant, parse_float=_finite_float, parse_int=_int64)
+    except RecursionError:  # unreachable after _check_depth, kept as a second line of defence
+        raise InvalidEvent("too_deep", "nesting exceeds the parser's recursion limit") from None
+    except ValueError as exc:
         raise InvalidEvent("bad_json", str(exc)[:200]) from None
-    if not isinstance(value, dict):
-        raise InvalidEvent("bad_json", "expected a JSON object")
-    return value
+    if not isinstance(parsed, dict):
+        raise InvalidEvent("bad_json", f"expected a JSON object, got a JSON {_json_kind(parsed)}")
+    if "\\u" in text:  # lone surrogates can only come from \\u escapes: the bytes were strict UTF-8
+        _check_encodable(parsed)
+    return parsed
+
+
+def _decode_utf8(value: bytes) -> str:
+    """Strict UTF-8 only; UTF-16 and UTF-32 (which json.loads would guess from bytes) are refused."""
+    if b"\x00" in value[:4]:
+        raise InvalidEvent("bad_encoding", "looks like UTF-16 or UTF-32 (NUL in the first bytes); send UTF-8")
+    if value.startswith(_UTF8_BOM):
+        value = value[len(_UTF8_BOM):]
+    try:
+        return value.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise InvalidEvent("bad_encoding", f"not UTF-8: {exc.reason} at byte {exc.start}") from None
+
+
+def _check_depth(text: str) -> None:
+    """Refuse nesting deeper than MAX_JSON_DEPTH before the parser recurses into it.
+
+    Brackets inside strings do not count. Events with few brackets (nearly all) skip the scan.
+    """
+    if text.count("[") + text.count("{") <= MAX_JSON_DEPTH:
+        return
+    depth = 0
+    for token in _STRING_OR_BRACKET.finditer(text):
+        char = token.group()[0]
+        if char in "[{":
+            depth += 1
+            if depth > MAX_JSON_DEPTH:
+                raise InvalidEvent("too_deep", f"nesting deeper than {MAX_JSON_DEPTH} at char {token.start()}")
+        elif char in "]}":
+            depth -= 1
+
+
+def _reject_constant(name: str) -> Any:
+    raise InvalidEvent("bad_number", f"{name} is not a JSON number")
+
+
+def _finite_float(literal: str) -> float:
+    number = float(literal)
+    if not math.isfinite(number):
+        raise InvalidEvent("bad_number", f"{literal[:40]} overflows a double")
+    return number
+
+
+def _int64(literal: str) -> int:
+    if len(literal) > 20:  # more digits than any 64-bit integer: refuse before converting
+        raise InvalidEvent("bad_number", f"integer with {len(literal)} digits is outside 64 bits")
+    number = int(literal)
+    if not _INT64[0] <= number <= _INT64[1]:
+        raise InvalidEvent("bad_number", f"{literal} is outside 64 bits")
+    return number
+
+
+def _check_encodable(value: Any) -> None:
+    """Refuse strings (keys included) holding lone surrogates: they cannot be written as UTF-8."""
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, dict):
+            stack.extend(item.keys())
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
+        elif isinstance(item, str):
+            try:
+                item.encode("utf-8")
+            except UnicodeEncodeError as exc:
+                raise InvalidEvent("bad_encoding", f"lone surrogate {item[exc.start]!r} in a \\u escape") from None
+
+
+def _json_kind(value: Any) -> str:
+    if isinstance(value, list):
+        return "array"
+    if isinstance(value, str):
+        return "string"
+    if isinstance(value, bool):
+        return "boolean"
+    if value is None:
+        return "null"
+    return "number"
+
+
+def serve_liveness(loop: ConsumerLoop, settings: config.Settings, port: int) -> "health.WSGIServer":
+    """/metrics and /healthz on `port`; /healthz answers 503 once the loop has gone
+    `consumer_liveness_timeout_s` without a heartbeat (a stuck write or a stuck loop)."""
+    liveness = health.heartbeat_liveness(loop.heartbeat, settings.consumer_liveness_timeout_s)
+    return health.serve_http(port, settings.metrics_host, liveness)
 
 
 def run_forever(processor: Processor[Any], settings: config.Settings, metrics_port: int) -> None:
-    """Process entry point: logs, /metrics, SIGTERM handling, then the loop.
+    """Process entry point: logs, /metrics and /healthz, SIGTERM handling, then the loop.
 
     `metrics_port` is the process's default; COLLATERAL_METRICS_PORT overrides it.
     """
     logs.configure(processor.name, settings.log_level, settings.log_format)
-    metrics.serve(settings.metrics_port or metrics_port, settings.metrics_host)
     loop = ConsumerLoop(processor, settings)
+    serve_liveness(loop, settings, settings.metrics_port or metrics_port)
 
     def on_signal(signum: int, _frame: Any) -> None:
         log.info("signal received, finishing the batch", extra={"signal": signal.Signals(signum).name})

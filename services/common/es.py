@@ -33,10 +33,16 @@ def client(settings: config.Settings) -> Elasticsearch:
     )
 
 
-def reachable(es: Elasticsearch) -> bool:
-    """Liveness through `_cluster/health` (the minimal distribution may lack `GET /`)."""
+def reachable(es: Elasticsearch, timeout_s: float = 2.0) -> bool:
+    """Health probe through `_cluster/health` (the minimal distribution may lack `GET /`).
+
+    One request with no client retries and `timeout_s` as its whole budget: the shared
+    client's retries (three attempts of ten seconds) would keep a hung cluster looking
+    healthy for half a minute.
+    """
     try:
-        health = es.cluster.health(timeout="2s")
+        once = es.options(request_timeout=timeout_s, max_retries=0, retry_on_timeout=False)
+        health = once.cluster.health(timeout=f"{max(1, int(timeout_s * 1000))}ms")
         return health.get("status") in {"green", "yellow"}
     except Exception:  # noqa: BLE001 - a health probe: any failure means down
         return False

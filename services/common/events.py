@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import functools
 import json
+import math
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterable, Mapping
 
 import jsonschema
 
@@ -39,13 +40,31 @@ def validate(schema_name: str, event: dict[str, Any]) -> None:
 
 def parse_time(value: str, field: str) -> datetime:
     """An RFC 3339 timestamp with a zone, as an aware UTC datetime."""
+    if not isinstance(value, str):
+        raise InvalidEvent("schema", f"{field}: not an RFC 3339 timestamp: {str(value)[:40]!r}")
     try:
         parsed = datetime.fromisoformat(value.replace("Z", "+00:00").replace("z", "+00:00"))
-    except (ValueError, AttributeError):
-        raise InvalidEvent("schema", f"{field}: not an RFC 3339 timestamp: {value!r}") from None
+    except ValueError:
+        raise InvalidEvent("schema", f"{field}: not an RFC 3339 timestamp: {value[:40]!r}") from None
     if parsed.tzinfo is None:
-        raise InvalidEvent("schema", f"{field}: timestamp needs a zone offset or Z: {value!r}")
-    return parsed.astimezone(timezone.utc)
+        raise InvalidEvent("schema", f"{field}: timestamp needs a zone offset or Z: {value[:40]!r}")
+    try:
+        return parsed.astimezone(timezone.utc)
+    except OverflowError:  # 0001-01-01T00:00:00+01:00 or 9999-12-31T23:59:59-01:00 leave datetime's range in UTC
+        raise InvalidEvent("schema", f"{field}: timestamp out of range in UTC: {value[:40]!r}") from None
+
+
+def check_finite(event: Mapping[str, Any], fields: Iterable[str]) -> None:
+    """Raise InvalidEvent('schema') for a NaN or infinite number in `fields`.
+
+    JSON from Kafka cannot carry them (parse_json_object refuses), but dicts built from
+    protobuf doubles can, and JSON Schema's minimum/maximum let NaN through (every
+    comparison with NaN is false).
+    """
+    for name in fields:
+        value = event.get(name)
+        if isinstance(value, float) and not math.isfinite(value):
+            raise InvalidEvent("schema", f"{name}: must be a finite number, got {value!r}")
 
 
 def check_not_future(when: datetime, field: str, now: datetime | None = None) -> None:

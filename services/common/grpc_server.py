@@ -1,8 +1,9 @@
 """The one gRPC bootstrap every service starts through.
 
 It gives each service, without the service writing any of it: the standard health
-service (NOT_SERVING while a dependency is down, NOT_SERVING for everything once
-shutdown begins), server reflection for grpcurl, bearer-token auth with per-method
+service with a status per capability (see `services.common.health`: parallel probes
+with deadlines, dependency set-up that waits for a dependency down at boot, NOT_SERVING
+for everything once shutdown begins), server reflection for grpcurl, bearer-token auth with per-method
 roles, Prometheus metrics per method and status code, mapping of domain errors to
 status codes with `google.rpc.BadRequest` details, the call deadline made available to
 storage code, structured logs, and graceful shutdown on SIGTERM.
@@ -25,13 +26,17 @@ from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 from grpc_status import rpc_status
 
-from services.common import auth, config, errors, logs, metrics
+from services.common import auth, config, errors, health as health_mod, logs, metrics
 
 log = logging.getLogger(__name__)
 
 OPEN_SERVICES = frozenset({"grpc.health.v1.Health", "grpc.reflection.v1alpha.ServerReflection", "grpc.reflection.v1.ServerReflection"})
 
 DependencyProbe = Callable[[], bool]
+Capability = health_mod.Capability
+# A dependency's set-up (indices, topics, bucket) may take this long in the first health
+# round, so a server whose dependencies are up is fully ready when start() returns.
+STARTUP_SET_UP_WAIT_S = 30.0
 
 
 @dataclass
@@ -41,6 +46,13 @@ class ServiceSpec:
     `access` maps each method name of the service to the roles allowed to call it; a
     method missing from the map is refused (PERMISSION_DENIED), so a new RPC is closed
     until someone decides who may call it.
+
+    Health: `probes` check each dependency; `set_up` creates what a dependency must hold
+    (indices, topics, bucket) and is retried by the health loop until it succeeds, so
+    the server starts even when the dependency is down; `capabilities` name groups of
+    methods and the dependencies they need (health name `<full_name>/<capability>`), and
+    `core` is the capability the server's overall status ("" and `full_name`) follows
+    (empty: every dependency).
     """
 
     name: str  # short name, used for metrics and logs: "content"
@@ -51,6 +63,9 @@ class ServiceSpec:
     default_metrics_port: int
     probes: Mapping[str, DependencyProbe] = field(default_factory=dict)
     on_shutdown: list[Callable[[], None]] = field(default_factory=list)
+    set_up: Mapping[str, Callable[[], None]] = field(default_factory=dict)
+    capabilities: Mapping[str, health_mod.Capability] = field(default_factory=dict)
+    core: str = ""
 
 
 _call_context: contextvars.ContextVar[grpc.ServicerContext | None] = contextvars.ContextVar("grpc_ctx", default=None)
@@ -104,9 +119,10 @@ def _unavailable_types() -> tuple[type[BaseException], ...]:
 class _CallInterceptor(grpc.ServerInterceptor):
     """Authenticates, times and counts every call, and maps errors to status codes."""
 
-    def __init__(self, spec: ServiceSpec, settings: config.Settings) -> None:
+    def __init__(self, spec: ServiceSpec, settings: config.Settings, service_health: health_mod.ServiceHealth) -> None:
         self._spec = spec
         self._settings = settings
+        self._health = service_health
         self._unavailable = _unavailable_types()
 
     def intercept_service(self, continuation: Callable, details: grpc.HandlerCallDetails) -> Any:
@@ -118,20 +134,21 @@ class _CallInterceptor(grpc.ServerInterceptor):
             return handler
         metadata = dict(details.invocation_metadata or ())
         wrap = lambda fn, streaming: self._wrap(fn, method, metadata, streaming)  # noqa: E731
+        decode = _tolerant(handler.request_deserializer)
         if handler.unary_unary:
             return grpc.unary_unary_rpc_method_handler(
-                wrap(handler.unary_unary, False), handler.request_deserializer, handler.response_serializer
+                wrap(_checked(handler.unary_unary, False), False), decode, handler.response_serializer
             )
         if handler.unary_stream:
             return grpc.unary_stream_rpc_method_handler(
-                wrap(handler.unary_stream, True), handler.request_deserializer, handler.response_serializer
+                wrap(_checked(handler.unary_stream, False), True), decode, handler.response_serializer
             )
         if handler.stream_unary:
             return grpc.stream_unary_rpc_method_handler(
-                wrap(handler.stream_unary, False), handler.request_deserializer, handler.response_serializer
+                wrap(_checked(handler.stream_unary, True), False), decode, handler.response_serializer
             )
         return grpc.stream_stream_rpc_method_handler(
-            wrap(handler.stream_stream, True), handler.request_deserializer, handler.response_serializer
+            wrap(_checked(handler.stream_stream, True), True), decode, handler.response_serializer
         )
 
     def _authenticate(self, method: str, metadata: Mapping[str, str]) -> auth.Principal:
@@ -147,6 +164,12 @@ class _CallInterceptor(grpc.ServerInterceptor):
         if not allowed or principal.role not in allowed:
             raise errors.PermissionDenied(f"role {principal.role.value!r} may not call {method}")
         return principal
+
+    def _require_set_up(self, method: str) -> None:
+        """Fail fast while a dependency the method needs has not been set up (down since boot)."""
+        missing = self._health.not_set_up(method)
+        if missing:
+            raise errors.Unavailable(f"{', '.join(missing)} not available yet; retry later")
 
     def _wrap(self, fn: Callable, method: str, metadata: Mapping[str, str], streaming: bool) -> Callable:
         service = self._spec.name
@@ -174,6 +197,7 @@ class _CallInterceptor(grpc.ServerInterceptor):
             principal_token = None
             try:
                 principal_token = auth.set_principal(self._authenticate(method, metadata))
+                self._require_set_up(method)
                 response = fn(request_or_iterator, context)
                 code = context.code() or grpc.StatusCode.OK
                 return response
@@ -196,6 +220,7 @@ class _CallInterceptor(grpc.ServerInterceptor):
             metrics.GRPC_IN_FLIGHT.labels(service).inc()
             try:
                 principal = self._authenticate(method, metadata)
+                self._require_set_up(method)
                 principal_token = auth.set_principal(principal)
                 ctx_token = _call_context.set(context)
                 try:
@@ -217,6 +242,45 @@ class _CallInterceptor(grpc.ServerInterceptor):
         return stream if streaming else unary
 
 
+class _Undecodable:
+    """Request bytes that are not a valid message: the call then fails INVALID_ARGUMENT.
+
+    grpc itself answers INTERNAL when a deserializer raises; a client sending garbage is
+    bad input, not a server fault, so the deserializer never raises and the handler
+    wrapper reports it instead (after authentication, like any other bad input).
+    """
+
+    def __init__(self, error: str) -> None:
+        self.error = error
+
+
+def _tolerant(deserializer: Callable[[bytes], Any] | None) -> Callable[[bytes], Any] | None:
+    if deserializer is None:
+        return None
+
+    def decode(data: bytes) -> Any:
+        try:
+            return deserializer(data)
+        except Exception as exc:  # noqa: BLE001 - DecodeError and whatever a custom deserializer raises
+            return _Undecodable(str(exc))
+
+    return decode
+
+
+def _decoded(request: Any) -> Any:
+    """The request; raises InvalidArgument when its bytes did not decode."""
+    if isinstance(request, _Undecodable):
+        raise errors.InvalidArgument("(request)", f"not a valid protobuf message: {request.error[:200]}")
+    return request
+
+
+def _checked(fn: Callable, client_streaming: bool) -> Callable:
+    """`fn` receiving decoded requests (for client streams, each message as it is read)."""
+    if client_streaming:
+        return lambda requests, context: fn((_decoded(r) for r in requests), context)
+    return lambda request, context: fn(_decoded(request), context)
+
+
 def _is_abort(exc: BaseException) -> bool:
     # grpc raises a bare Exception from context.abort(); recognise it by its origin.
     return type(exc) is Exception and exc.args == ()
@@ -234,41 +298,39 @@ class RunningServer:
     """A started server; `stop()` performs the same graceful shutdown as SIGTERM."""
 
     def __init__(self, spec: ServiceSpec, settings: config.Settings, server: grpc.Server, port: int,
-                 health_servicer: health.HealthServicer) -> None:
+                 health_servicer: health.HealthServicer, service_health: health_mod.ServiceHealth) -> None:
         self.spec = spec
         self.settings = settings
         self.server = server
         self.port = port
         self.address = f"{settings.grpc_host}:{port}"
         self.health = health_servicer
+        self.service_health = service_health
         self._stopping = threading.Event()
+        self._last: dict[str, bool] = {}
+        # The first round may also set dependencies up; later rounds are probes only.
+        first_wait = STARTUP_SET_UP_WAIT_S if service_health.set_up_pending else settings.health_probe_timeout_s
+        self._check(max(first_wait, settings.health_probe_timeout_s))
         self._prober = threading.Thread(target=self._probe_loop, name=f"{spec.name}-health", daemon=True)
         self._prober.start()
 
-    def _probe_once(self) -> bool:
-        healthy = True
-        for name, probe in self.spec.probes.items():
-            try:
-                ok = bool(probe())
-            except Exception:  # noqa: BLE001 - a probe that throws means "down"
-                ok = False
-            metrics.DEPENDENCY_UP.labels(self.spec.name, name).set(1 if ok else 0)
-            healthy = healthy and ok
-        return healthy
+    def _check(self, deadline_s: float) -> None:
+        """One round of probes, published to the health service (unless shutdown began)."""
+        statuses = self.service_health.check(deadline_s)
+        if self._stopping.is_set():
+            return
+        for name, serving in statuses.items():
+            status = health_pb2.HealthCheckResponse.SERVING if serving else health_pb2.HealthCheckResponse.NOT_SERVING
+            self.health.set(name, status)
+            if self._last.get(name) != serving:
+                log.log(logging.INFO if serving else logging.WARNING, "health changed",
+                        extra={"health_name": name or "(server)", "serving": serving,
+                               "down": self.service_health.down_detail()})
+        self._last = statuses
 
     def _probe_loop(self) -> None:
-        last: bool | None = None
-        while not self._stopping.is_set():
-            healthy = self._probe_once()
-            if self._stopping.is_set():
-                break
-            status = health_pb2.HealthCheckResponse.SERVING if healthy else health_pb2.HealthCheckResponse.NOT_SERVING
-            self.health.set(self.spec.full_name, status)
-            self.health.set("", status)
-            if healthy != last:
-                log.info("health changed", extra={"serving": healthy})
-                last = healthy
-            self._stopping.wait(self.settings.health_check_interval_s)
+        while not self._stopping.wait(self.settings.health_check_interval_s):
+            self._check(self.settings.health_probe_timeout_s)
 
     def stop(self, grace: float | None = None) -> None:
         if self._stopping.is_set():
@@ -291,17 +353,24 @@ class RunningServer:
 
 def start(spec: ServiceSpec, settings: config.Settings, port: int | None = None,
           metrics_port: int | None = None) -> RunningServer:
-    """Start serving `spec`; port 0 binds a free port (tests use it)."""
+    """Start serving `spec`; port 0 binds a free port (tests use it).
+
+    Returns after the first health round: with every dependency up, the server is then
+    set up and SERVING; a dependency that is down leaves it answering NOT_SERVING (and
+    UNAVAILABLE for the methods needing it) until the health loop sees it come up.
+    """
+    service_health = health_mod.ServiceHealth(spec.name, spec.full_name, spec.probes, spec.set_up,
+                                              spec.capabilities, spec.core)
     server = grpc.server(
         futures.ThreadPoolExecutor(max_workers=settings.grpc_workers, thread_name_prefix=spec.name),
-        interceptors=[_CallInterceptor(spec, settings)],
+        interceptors=[_CallInterceptor(spec, settings, service_health)],
         options=[("grpc.max_receive_message_length", 64 * 1024 * 1024), ("grpc.so_reuseport", 0)],
     )
     health_servicer = health.HealthServicer(experimental_non_blocking=True)
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
-    # Until the first probe succeeds the service is not ready for traffic.
-    health_servicer.set("", health_pb2.HealthCheckResponse.NOT_SERVING)
-    health_servicer.set(spec.full_name, health_pb2.HealthCheckResponse.NOT_SERVING)
+    # Until the first probe round the service, and each capability, is not ready for traffic.
+    for name in service_health.names:
+        health_servicer.set(name, health_pb2.HealthCheckResponse.NOT_SERVING)
     spec.register(server)
     reflection.enable_server_reflection(
         (spec.full_name, health.SERVICE_NAME, reflection.SERVICE_NAME), server
@@ -315,7 +384,7 @@ def start(spec: ServiceSpec, settings: config.Settings, port: int | None = None,
     if mport:
         metrics.serve(mport, settings.metrics_host)
     log.info("serving", extra={"service": spec.full_name, "port": bound, "metrics_port": mport})
-    return RunningServer(spec, settings, server, bound, health_servicer)
+    return RunningServer(spec, settings, server, bound, health_servicer, service_health)
 
 
 def run(spec: ServiceSpec, settings: config.Settings) -> None:

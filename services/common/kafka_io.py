@@ -3,6 +3,15 @@
 Producers use `acks=all` with idempotence (kafka-python 3.x defaults, set explicitly
 here so nobody weakens them by accident), and `send_and_wait` returns only once the
 broker has acknowledged every record: an ingest RPC that returns OK has been stored.
+
+Waiting for Kafka is bounded by `produce_budget`: `COLLATERAL_KAFKA_PRODUCE_TIMEOUT_S`
+(or what the caller asks for) and, inside a gRPC call, at most half of the call's
+remaining deadline. Connecting, waiting for topic metadata and waiting for
+acknowledgements all count against it. An RPC whose events Kafka did not acknowledge
+in time therefore answers UNAVAILABLE while the client still listens, instead of the
+client running into DEADLINE_EXCEEDED without knowing whether to retry. Records already
+handed to the client library may still be written after that answer, which is why
+ingest events carry ids that make a retry idempotent.
 """
 
 from __future__ import annotations
@@ -11,15 +20,30 @@ import logging
 import threading
 import time
 from dataclasses import dataclass
-from typing import Iterable, Sequence
+from typing import Any, Iterable, Sequence
 
 from kafka import KafkaAdminClient, KafkaProducer
 from kafka.admin import NewTopic
 from kafka.errors import KafkaError, TopicAlreadyExistsError
+from kafka.net.compat import KafkaNetClient
 
-from services.common import config, errors, metrics
+from services.common import config, errors, grpc_server, metrics
 
 log = logging.getLogger(__name__)
+
+PROBE_TIMEOUT_S = 2.0  # health probes connect within this
+DEADLINE_SHARE = 0.5  # of a gRPC call's remaining deadline that waiting for Kafka may use
+
+
+def produce_budget(timeout_s: float) -> float:
+    """`timeout_s`, capped inside a gRPC call at half of the call's remaining deadline.
+
+    The other half is left for the answer to reach the client, so it sees UNAVAILABLE
+    (retry) rather than DEADLINE_EXCEEDED (outcome unknown). Outside a call, or for a
+    call without a deadline, `timeout_s` applies unchanged.
+    """
+    remaining = grpc_server.remaining_timeout(float("inf"))
+    return max(0.05, min(timeout_s, DEADLINE_SHARE * remaining))
 
 
 @dataclass(frozen=True)
@@ -33,7 +57,7 @@ class Record:
 
 
 class Producer:
-    """A thread-safe producer that waits for acknowledgements."""
+    """A thread-safe producer that waits for acknowledgements, within a bounded time."""
 
     def __init__(self, settings: config.Settings, client_id: str) -> None:
         self._settings = settings
@@ -41,42 +65,85 @@ class Producer:
         self._producer: KafkaProducer | None = None
         self._lock = threading.Lock()
 
-    def _get(self) -> KafkaProducer:
-        with self._lock:
-            if self._producer is None:
-                try:
-                    self._producer = KafkaProducer(
-                        bootstrap_servers=self._settings.kafka_bootstrap.split(","),
-                        client_id=self._client_id,
-                        acks="all",
-                        enable_idempotence=True,
-                        linger_ms=5,
-                        max_request_size=2 * 1024 * 1024,
-                        request_timeout_ms=15000,
-                        retry_backoff_ms=200,
-                    )
-                except KafkaError as exc:
-                    raise errors.Unavailable(f"Kafka unavailable: {exc}") from None
-            return self._producer
+    def _get(self, budget_s: float) -> KafkaProducer:
+        """The shared client, connecting first if needed, within `budget_s` seconds.
 
-    def send_and_wait(self, records: Sequence[Record], timeout_s: float = 15.0) -> None:
-        """Produce `records` and block until all are acknowledged, or raise Unavailable."""
+        Connecting (bootstrap) blocks; a call that cannot even get the lock in time,
+        because another call is connecting to an unreachable cluster, gives up too.
+        """
+        if not self._lock.acquire(timeout=budget_s):
+            raise errors.Unavailable(f"Kafka unavailable: not connected within {budget_s:.1f}s")
+        try:
+            if self._producer is None:
+                self._producer = self._connect(budget_s)
+            return self._producer
+        finally:
+            self._lock.release()
+
+    def _connect(self, budget_s: float) -> KafkaProducer:
+        """A connected client; a failed attempt closes its network client (sockets, selector)
+        instead of leaking it, since calls retry the connection while Kafka is down.
+
+        Brokers that refuse connections outright are detected first with a plain TCP
+        connect: that answers at once, and spares the client library's bootstrap loop,
+        which leaves the socket of each refused attempt open until garbage collection.
+        """
+        if not brokers_reachable(self._settings, min(PROBE_TIMEOUT_S, budget_s)):
+            metrics.DEPENDENCY_ERRORS.labels("kafka", "connect").inc()
+            raise errors.Unavailable(f"Kafka unavailable: no broker of {self._settings.kafka_bootstrap} "
+                                     "accepts connections")
+        clients: list[KafkaNetClient] = []
+
+        def network_client(**configs: object) -> KafkaNetClient:
+            clients.append(KafkaNetClient(**configs))
+            return clients[-1]
+
+        try:
+            return KafkaProducer(
+                kafka_client=network_client,
+                bootstrap_servers=self._settings.kafka_bootstrap.split(","),
+                client_id=self._client_id,
+                acks="all",
+                enable_idempotence=True,
+                linger_ms=5,
+                max_request_size=2 * 1024 * 1024,
+                request_timeout_ms=15000,
+                retry_backoff_ms=200,
+                # send() waits this long at most for topic metadata or buffer space.
+                max_block_ms=int(self._settings.kafka_produce_timeout_s * 1000),
+                bootstrap_timeout_ms=max(50, int(budget_s * 1000)),
+            )
+        except KafkaError as exc:
+            for client in clients:
+                client.close()
+            metrics.DEPENDENCY_ERRORS.labels("kafka", "connect").inc()
+            raise errors.Unavailable(f"Kafka unavailable: {exc}") from None
+
+    def send_and_wait(self, records: Sequence[Record], timeout_s: float | None = None) -> None:
+        """Produce `records` and block until all are acknowledged, or raise Unavailable.
+
+        `timeout_s` defaults to COLLATERAL_KAFKA_PRODUCE_TIMEOUT_S; inside a gRPC call it
+        is capped at half the call's remaining deadline (see `produce_budget`).
+        """
         if not records:
             return
-        producer = self._get()
+        budget = produce_budget(self._settings.kafka_produce_timeout_s if timeout_s is None else timeout_s)
+        deadline = time.monotonic() + budget
         started = time.perf_counter()
         try:
+            producer = self._get(budget)
             pending = [
                 (r.topic, producer.send(r.topic, key=r.key.encode(), value=r.value, headers=list(r.headers)))
                 for r in records
             ]
-            deadline = time.monotonic() + timeout_s
             for topic, future in pending:
-                future.get(timeout=max(0.1, deadline - time.monotonic()))
+                future.get(timeout=max(0.01, deadline - time.monotonic()))
                 metrics.EVENTS_PRODUCED.labels(topic).inc()
         except KafkaError as exc:
             metrics.DEPENDENCY_ERRORS.labels("kafka", "produce").inc()
-            raise errors.Unavailable(f"Kafka did not acknowledge the events: {exc}") from None
+            raise errors.Unavailable(
+                f"Kafka did not acknowledge the records within {budget:.1f}s ({exc}); "
+                "some may still be written later") from None
         finally:
             metrics.DEPENDENCY_DURATION.labels("kafka", "produce").observe(time.perf_counter() - started)
 
@@ -85,7 +152,7 @@ class Producer:
         metadata, so `bootstrap_connected()` is usually False on a healthy producer; fall
         back to reaching a bootstrap broker over TCP."""
         try:
-            if self._get().bootstrap_connected():
+            if self._get(PROBE_TIMEOUT_S).bootstrap_connected():
                 return True
         except errors.Unavailable:
             return False
@@ -97,6 +164,86 @@ class Producer:
                 self._producer.flush(timeout=timeout_s)
                 self._producer.close(timeout=timeout_s)
                 self._producer = None
+
+
+class TopicsProbe:
+    """Health probe: a real metadata request for the topics a service produces to.
+
+    Up only when a broker answers within `timeout_s` and every topic exists with a
+    leader for each partition: what a produce needs. A TCP connect alone says nothing
+    about a broker that accepts and never answers. The admin client is kept between
+    probes and rebuilt after a failure; the caller runs one probe at a time.
+    """
+
+    def __init__(self, settings: config.Settings, topic_names: Sequence[str], timeout_s: float) -> None:
+        self._settings = settings
+        self._topics = list(topic_names)
+        self._timeout_ms = max(100, int(timeout_s * 1000))
+        self._admin: KafkaAdminClient | None = None
+
+    def __call__(self) -> bool:
+        try:
+            if self._admin is None:
+                self._admin = admin_client(self._settings, "collateral-health", self._timeout_ms)
+            described = self._admin.describe_topics(self._topics)
+        except Exception:
+            self.close()
+            raise
+        return _all_led(described, self._topics)
+
+    def close(self) -> None:
+        admin, self._admin = self._admin, None
+        if admin is not None:
+            try:
+                admin.close()
+            except Exception:  # noqa: BLE001 - closing a broken client
+                log.debug("closing the health admin client failed", exc_info=True)
+
+
+def admin_client(settings: config.Settings, client_id: str, timeout_ms: int | None = None) -> KafkaAdminClient:
+    """A KafkaAdminClient that leaves nothing behind when Kafka is down.
+
+    kafka-python starts a network thread and opens sockets before it bootstraps in the
+    constructor, and keeps both when the bootstrap fails; retried every health round
+    while Kafka is down, that would leak a thread each time. So: no attempt while no
+    broker accepts a connection, and a failed bootstrap stops what it started.
+    """
+    connect_s = timeout_ms / 1000 if timeout_ms else 2.0
+    if not brokers_reachable(settings, connect_s):
+        raise errors.Unavailable(f"no Kafka broker at {settings.kafka_bootstrap} accepts connections")
+    options: dict[str, Any] = {"bootstrap_servers": settings.kafka_bootstrap.split(","), "client_id": client_id}
+    if timeout_ms:
+        options.update(request_timeout_ms=timeout_ms, bootstrap_timeout_ms=timeout_ms)
+    admin = KafkaAdminClient.__new__(KafkaAdminClient)
+    try:
+        admin.__init__(**options)
+    except Exception:
+        _release_unstarted(admin)
+        raise
+    return admin
+
+
+def _release_unstarted(admin: KafkaAdminClient) -> None:
+    """Close the connections and stop the network thread of an admin client whose bootstrap failed."""
+    client, network = getattr(admin, "_client", None), getattr(admin, "_net", None)
+    for release in (client.close if client else None, network.stop if network else None):
+        try:
+            if release is not None:
+                release()
+        except Exception:  # noqa: BLE001 - best effort on a client that never started
+            log.debug("releasing a failed Kafka admin client", exc_info=True)
+
+
+def _all_led(described: Sequence[dict], wanted: Sequence[str]) -> bool:
+    """Every wanted topic is known (error code 0) and each of its partitions has a leader."""
+    by_name = {t.get("name"): t for t in described}
+    for name in wanted:
+        topic = by_name.get(name)
+        if topic is None or topic.get("error_code") or not topic.get("partitions"):
+            return False
+        if any(p.get("error_code") or p.get("leader_id", -1) < 0 for p in topic["partitions"]):
+            return False
+    return True
 
 
 def brokers_reachable(settings: config.Settings, timeout_s: float = 2.0) -> bool:
@@ -115,7 +262,7 @@ def brokers_reachable(settings: config.Settings, timeout_s: float = 2.0) -> bool
 
 def ensure_topics(settings: config.Settings, names: Iterable[str], partitions: int | None = None) -> None:
     """Create the topics that do not exist yet (idempotent, safe to run at every start)."""
-    admin = KafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap.split(","), client_id="collateral-admin")
+    admin = admin_client(settings, "collateral-admin")
     try:
         existing = set(admin.list_topics())
         missing = [n for n in names if n not in existing]

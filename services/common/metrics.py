@@ -24,6 +24,11 @@ GRPC_IN_FLIGHT = Gauge("collateral_grpc_requests_in_flight", "gRPC calls being h
 DEPENDENCY_UP = Gauge(
     "collateral_dependency_up", "1 when the last health probe of a dependency succeeded.", ["service", "dependency"]
 )
+HEALTH_SERVING = Gauge(
+    "collateral_health_serving",
+    "1 while a health name is SERVING: (server), the gRPC service, or one of its capabilities.",
+    ["service", "name"],
+)
 
 # ---- calls to Elasticsearch, S3, Kafka ----------------------------------------------
 DEPENDENCY_DURATION = Histogram(
@@ -66,6 +71,11 @@ CONSUMER_RETRIES = Counter(
     "collateral_consumer_downstream_retries", "Batches retried because a downstream store was unavailable.", ["consumer"]
 )
 CONSUMER_PAUSED = Gauge("collateral_consumer_paused", "1 while consumption is paused for backoff.", ["consumer"])
+CONSUMER_HEARTBEAT = Gauge(
+    "collateral_consumer_heartbeat_timestamp_seconds",
+    "Unix time the consumer loop last made progress (a poll returned or a write finished); liveness follows it.",
+    ["consumer"],
+)
 
 # ---- content service ------------------------------------------------------------------
 CONTENT_SEARCHES = Counter(
@@ -75,6 +85,16 @@ CONTENT_EXTRACTIONS = Counter(
     "collateral_content_extractions", "Text extractions from uploaded files, by outcome (ok, failed, unsupported).", ["status"]
 )
 CONTENT_UPLOAD_BYTES = Counter("collateral_content_upload_bytes", "Bytes of asset files stored in S3.")
+CONTENT_FILES_REFUSED = Counter(
+    "collateral_content_files_refused",
+    "Uploaded files refused for breaking a processing limit, by limit (bounds, cpu, memory, crash).",
+    ["limit"],
+)
+CONTENT_WORKER_KILLS = Counter(
+    "collateral_content_worker_kills",
+    "Sandboxed file workers killed or lost and replaced, by reason (cpu, memory, crash, timeout, start).",
+    ["reason"],
+)
 CONTENT_SIGNALS = Counter(
     "collateral_content_signals", "Ranking signals consumed, by outcome (applied, stale, unknown_asset).", ["outcome"]
 )
@@ -128,9 +148,19 @@ PORTAL_BACKEND_ERRORS = Counter(
     "collateral_portal_backend_errors", "Failed gRPC calls from the portal, by service and status code.", ["service", "code"]
 )
 PORTAL_SIGN_INS = Counter("collateral_portal_sign_ins", "Sign-in attempts, by outcome (ok, failed, throttled).", ["outcome"])
+PORTAL_SIGN_IN_THROTTLED = Counter(
+    "collateral_portal_sign_in_throttled",
+    "Sign-in attempts answered 429 before the password was checked, by rule (delay, address, global).",
+    ["rule"],
+)
+PORTAL_SESSIONS_ENDED = Counter(
+    "collateral_portal_sessions_ended",
+    "Portal sessions ended, by reason (sign_out, replaced, idle, expired, revoked).",
+    ["reason"],
+)
 PORTAL_SHARE_VISITS = Counter(
     "collateral_portal_share_visits",
-    "Share link visits, by outcome (shown, beacon_open, page_view, expired, revoked, not_found).",
+    "Share link visits, by outcome (shown, beacon_open, beacon_over_cap, page_view, expired, revoked, not_found).",
     ["outcome"],
 )
 

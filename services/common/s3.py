@@ -42,6 +42,28 @@ def ensure_bucket(s3: BaseClient, bucket: str) -> None:
                 raise
 
 
+def probe_client(settings: config.Settings, timeout_s: float) -> BaseClient:
+    """A client for health probes: one attempt, `timeout_s` to connect and to read.
+
+    The serving client retries three times with a 60 s read timeout, right for uploads
+    but far too patient for a probe that must notice a hung endpoint.
+    """
+    return boto3.client(
+        "s3",
+        endpoint_url=settings.s3_endpoint or None,
+        region_name=settings.s3_region,
+        aws_access_key_id=settings.s3_access_key,
+        aws_secret_access_key=settings.s3_secret_key,
+        config=Config(
+            signature_version="s3v4",
+            s3={"addressing_style": "path"},
+            retries={"total_max_attempts": 1, "mode": "standard"},
+            connect_timeout=timeout_s,
+            read_timeout=timeout_s,
+        ),
+    )
+
+
 def reachable(s3: BaseClient, bucket: str) -> bool:
     try:
         s3.head_bucket(Bucket=bucket)

@@ -42,7 +42,8 @@ def ensure_all(settings: config.Settings) -> list[str]:
 
 
 if __name__ == "__main__":
-    from services.common import logs
+    from services.common import cli, logs
 
+    cli.parse_no_arguments("python -m services.common.topics", __doc__)
     logs.configure("topics", fmt="text")
     print("\n".join(ensure_all(config.load())))

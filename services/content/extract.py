@@ -4,7 +4,11 @@ Content types are checked twice: the declared MIME type must be on the allow-lis
 the first bytes must look like that type (a renamed executable is not a PDF). Text is
 extracted from PDF, PPTX, DOCX and plain text so search finds words inside documents;
 an extraction failure is recorded, never fatal, so a scanned or odd file can still be
-published.
+published. Breaking a processing limit is different: a zip container that inflates
+beyond its bounds (checked before python-docx or python-pptx see it), a PDF with more
+pages than allowed, or running out of memory raises, and the upload is refused. The
+content service calls `extract` inside a sandboxed worker process (`sandbox.py`), which
+adds CPU-time and memory limits.
 """
 
 from __future__ import annotations
@@ -15,6 +19,7 @@ from dataclasses import dataclass
 from typing import BinaryIO
 
 from services.common.errors import InvalidArgument
+from services.content.zipguard import LimitExceeded, ZipLimits, check_zip
 
 PDF = "application/pdf"
 PPTX = "application/vnd.openxmlformats-officedocument.presentationml.presentation"
@@ -77,11 +82,21 @@ class Extraction:
     error: str = ""
 
 
-def extract(content_type: str, data: BinaryIO, max_chars: int) -> Extraction:
-    """Text and page count of a file; never raises."""
+PARSED_TYPES = {PDF, PPTX, DOCX, XLSX}  # run third-party parsers: the service runs them sandboxed
+
+
+def extract(content_type: str, data: BinaryIO, max_chars: int, zip_limits: ZipLimits | None = None,
+            max_pages: int = 0) -> Extraction:
+    """Text and page count of a file.
+
+    A parser failure is returned as a "failed" Extraction; only a broken limit raises
+    (LimitExceeded, MemoryError), because such a file is refused rather than stored.
+    """
     try:
+        if content_type in _OOXML_PART:
+            check_zip(data, zip_limits or ZipLimits())
         if content_type == PDF:
-            return _pdf(data, max_chars)
+            return _pdf(data, max_chars, max_pages)
         if content_type == PPTX:
             return _pptx(data, max_chars)
         if content_type == DOCX:
@@ -92,6 +107,8 @@ def extract(content_type: str, data: BinaryIO, max_chars: int) -> Extraction:
         if content_type == XLSX:
             _check_ooxml(data, XLSX)
         return Extraction("unsupported")
+    except (LimitExceeded, MemoryError):
+        raise
     except Exception as exc:  # noqa: BLE001 - any parser failure is recorded, not raised
         return Extraction("failed", error=f"{type(exc).__name__}: {exc}"[:500])
 
@@ -115,7 +132,7 @@ class _Collector:
         return "\n".join(self.parts)
 
 
-def _pdf(data: BinaryIO, max_chars: int) -> Extraction:
+def _pdf(data: BinaryIO, max_chars: int, max_pages: int = 0) -> Extraction:
     import logging
 
     from pypdf import PdfReader
@@ -123,6 +140,8 @@ def _pdf(data: BinaryIO, max_chars: int) -> Extraction:
     logging.getLogger("pypdf").setLevel(logging.ERROR)
     reader = PdfReader(data)
     pages = len(reader.pages)
+    if max_pages and pages > max_pages:
+        raise LimitExceeded(f"the PDF has {pages} pages; at most {max_pages} are accepted")
     out = _Collector(max_chars)
     for page in reader.pages:
         if not out.add(page.extract_text()):
@@ -169,5 +188,6 @@ def _check_ooxml(data: BinaryIO, content_type: str) -> None:
             raise ValueError("not an Office Open XML spreadsheet")
 
 
-def extract_bytes(content_type: str, payload: bytes, max_chars: int) -> Extraction:
-    return extract(content_type, io.BytesIO(payload), max_chars)
+def extract_bytes(content_type: str, payload: bytes, max_chars: int, zip_limits: ZipLimits | None = None,
+                  max_pages: int = 0) -> Extraction:
+    return extract(content_type, io.BytesIO(payload), max_chars, zip_limits, max_pages)

@@ -1,4 +1,4 @@
-"""Asset files in S3: checked uploads, presigned URLs and rendered PDF pages.
+"""Asset files in S3: checked uploads, presigned URLs; rendered PDF pages come from render.py.
 
 An upload is first spooled (memory, then a temporary file) while its size, SHA-256 and
 magic bytes are checked, so a bad file is refused before S3 sees a byte; the stored
@@ -13,8 +13,8 @@ import hashlib
 import io
 import re
 import tempfile
-import threading
 import time
+import unicodedata
 import uuid
 from dataclasses import dataclass
 from typing import IO, Any, Iterable
@@ -25,21 +25,43 @@ from botocore.exceptions import ClientError
 from services.common import config, errors, metrics, s3
 from services.common.errors import InvalidArgument
 from services.content import extract
+from services.content.render import UnreadablePdf, render_pdf_page  # noqa: F401 - part of this module's API
 
 PART_SIZE = 8 * 1024 * 1024
 SPOOL_MEMORY = 8 * 1024 * 1024
 _TRANSFER = TransferConfig(multipart_threshold=PART_SIZE, multipart_chunksize=PART_SIZE, max_concurrency=4)
 _SHA_RE = re.compile(r"^[0-9a-f]{64}$")
-_PDFIUM_LOCK = threading.Lock()  # pdfium is not thread-safe
+
+
+# One path component on common filesystems (S3Proxy and MinIO store keys as files); the
+# stored name is ASCII, so this is also its length in bytes.
+MAX_NAME_CHARS = 255
+_UNSAFE_NAME_CHARS = re.compile(r"[^A-Za-z0-9._ -]")
 
 
 def safe_name(file_name: str, field: str = "file_name") -> str:
-    name = file_name.replace("\\", "/").rsplit("/", 1)[-1].strip()
+    """The stored name of an uploaded file, or INVALID_ARGUMENT naming `field`.
+
+    A file name is a base name, never a path: it becomes the last component of the S3
+    key and the download's Content-Disposition, where `..`, separators or control
+    characters would address another object or break the header. Such names are
+    refused; any other character outside [A-Za-z0-9._ -] is replaced by `_` (one
+    character each, so the same name always maps to the same stored name), and the
+    stored name has at most 255 characters.
+    """
+    if any(unicodedata.category(c) == "Cc" for c in file_name):
+        raise InvalidArgument(field, "must not contain NUL or other control characters")
+    name = file_name.strip()
     if not name:
         raise InvalidArgument(field, "is required")
-    if len(name) > 200:
-        raise InvalidArgument(field, "at most 200 characters")
-    return re.sub(r"[^A-Za-z0-9._ -]", "_", name)
+    if "/" in name or "\\" in name:
+        raise InvalidArgument(field, "must be a file name, not a path (no / or \\)")
+    if not name.strip("."):
+        raise InvalidArgument(field, f"{name!r} is not a file name")
+    stored = _UNSAFE_NAME_CHARS.sub("_", name)
+    if len(stored) > MAX_NAME_CHARS:
+        raise InvalidArgument(field, f"at most {MAX_NAME_CHARS} characters")
+    return stored
 
 
 def check_sha(value: str, field: str = "sha256") -> str:
@@ -227,27 +249,3 @@ class FileStore:
             Params={"Bucket": self.bucket, "Key": key, "ResponseContentType": content_type,
                     "ResponseContentDisposition": f'attachment; filename="{file_name}"'},
             ExpiresIn=ttl_s)
-
-
-def render_pdf_page(pdf: bytes, page: int, width: int) -> tuple[bytes, int]:
-    """PNG of 1-based `page` scaled to `width` pixels, and the page count."""
-    import pypdfium2 as pdfium
-
-    with _PDFIUM_LOCK:
-        document = pdfium.PdfDocument(pdf)
-        try:
-            count = len(document)
-            if page < 1 or page > count:
-                raise InvalidArgument("page", f"must be between 1 and {count}")
-            pdf_page = document[page - 1]
-            try:
-                scale = width / max(1.0, pdf_page.get_width())
-                bitmap = pdf_page.render(scale=scale)
-                image = bitmap.to_pil()
-            finally:
-                pdf_page.close()
-        finally:
-            document.close()
-    buffer = io.BytesIO()
-    image.save(buffer, format="PNG", optimize=False)
-    return buffer.getvalue(), count

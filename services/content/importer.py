@@ -18,13 +18,18 @@ published, retired; default from --status).
 
 Token: COLLATERAL_TOKEN, or one minted locally for subject `importer` with role admin
 (needs COLLATERAL_AUTH_SECRET, as the servers do).
+
+A metadata file that cannot be read (missing, not UTF-8 text, malformed JSON, a CSV
+header without `path` or with unknown columns) stops the import before anything is
+written, naming the file and line. A bad row is skipped and reported with every problem
+found in it; the run ends with a summary and exits 1 when anything failed.
 """
 
 from __future__ import annotations
 
-import argparse
 import csv
 import hashlib
+import io
 import json
 import mimetypes
 import os
@@ -42,7 +47,7 @@ from google.protobuf import field_mask_pb2, timestamp_pb2
 from tqdm import tqdm
 
 from collateral.v1 import content_pb2, content_pb2_grpc
-from services.common import auth, config, grpc_server
+from services.common import auth, cli, config, grpc_server
 from services.common.errors import InvalidArgument
 from services.content import extract, model
 
@@ -58,13 +63,25 @@ COMPARED = ("title", "description", "type", "tags", "products", "buying_stages",
             "regions", "language", "owner", "expires_at", "external_id")
 
 
+KNOWN_COLUMNS = ("path", "external_id", "title", "description", "type", *LIST_FIELDS, "language", "owner",
+                 "expires_at", "status")
+
+
+class MetadataError(Exception):
+    """The metadata file as a whole cannot be used; the message names the file and the line."""
+
+
 class RowError(Exception):
-    """A row that cannot be imported; the message says why."""
+    """A row that cannot be imported; carries every problem found in it, each as `column: reason`."""
+
+    def __init__(self, problems: str | list[str]) -> None:
+        self.problems = [problems] if isinstance(problems, str) else list(problems)
+        super().__init__("; ".join(self.problems))
 
 
 @dataclass
 class Row:
-    number: int
+    number: int  # CSV: the line the row starts on (the header is line 1); JSON: the item's position, from 1
     path: str
     values: dict[str, Any]
 
@@ -92,14 +109,82 @@ def asset_id_for(external_id: str, path: str) -> str:
 
 
 def read_rows(metadata: Path) -> list[Row]:
+    """Every row of a metadata file; raises MetadataError when the file as a whole is unusable."""
+    text = _read_text(metadata)
     if metadata.suffix.lower() == ".json":
-        data = json.loads(metadata.read_text())
-        items = data.get("assets", []) if isinstance(data, dict) else data
-        if not isinstance(items, list):
-            raise SystemExit(f"{metadata}: expected a list of objects or {{\"assets\": [...]}}")
-        return [Row(i + 1, str(item.get("path", "")), item) for i, item in enumerate(items) if isinstance(item, dict)]
-    with metadata.open(newline="", encoding="utf-8-sig") as handle:
-        return [Row(i + 2, row.get("path", "") or "", dict(row)) for i, row in enumerate(csv.DictReader(handle))]
+        return _json_rows(metadata, text)
+    return _csv_rows(metadata, text)
+
+
+def _read_text(metadata: Path) -> str:
+    """The file as text; a spreadsheet or other binary file saved under .csv fails here, not as 0 rows."""
+    try:
+        data = metadata.read_bytes()
+    except FileNotFoundError:
+        raise MetadataError(f"{metadata}: no such file") from None
+    except OSError as exc:
+        raise MetadataError(f"{metadata}: cannot be read: {exc.strerror or exc}") from None
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = data[:exc.start].count(b"\n") + 1
+        raise MetadataError(f"{metadata}: line {line}: not UTF-8 text (binary file? save the metadata as CSV "
+                            "or JSON in UTF-8)") from None
+    if "\x00" in text:
+        line = text[:text.index("\x00")].count("\n") + 1
+        raise MetadataError(f"{metadata}: line {line}: contains NUL bytes (binary file? save the metadata as CSV "
+                            "or JSON in UTF-8)")
+    return text
+
+
+def _json_rows(metadata: Path, text: str) -> list[Row]:
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise MetadataError(f"{metadata}: line {exc.lineno} column {exc.colno}: not valid JSON: {exc.msg}") from None
+    items = data.get("assets") if isinstance(data, dict) else data
+    if not isinstance(items, list):
+        raise MetadataError(f"{metadata}: expected a list of objects or {{\"assets\": [...]}}")
+    not_objects = [str(i + 1) for i, item in enumerate(items) if not isinstance(item, dict)]
+    if not_objects:
+        raise MetadataError(f"{metadata}: item {', '.join(not_objects[:10])}: not an object")
+    unknown = sorted({key for item in items for key in item} - set(KNOWN_COLUMNS))
+    if unknown:
+        raise MetadataError(f"{metadata}: unknown key {', '.join(map(repr, unknown))} "
+                            f"(known: {', '.join(KNOWN_COLUMNS)})")
+    return [Row(i + 1, str(item.get("path") or ""), item) for i, item in enumerate(items)]
+
+
+def _csv_rows(metadata: Path, text: str) -> list[Row]:
+    reader = csv.DictReader(io.StringIO(text, newline=""), strict=True)
+    start = 1  # the line the record being read starts on
+    try:
+        header = [name.strip() for name in reader.fieldnames or []]
+        _check_header(metadata, header)
+        reader.fieldnames = header
+        rows = []
+        start = reader.line_num + 1
+        for values in reader:
+            extra = values.pop(None, None)  # cells beyond the header
+            if extra and any(cell.strip() for cell in extra):
+                raise MetadataError(f"{metadata}: line {start}: {len(header) + len(extra)} cells but the header "
+                                    f"has {len(header)} columns")
+            rows.append(Row(start, (values.get("path") or "").strip(), dict(values)))
+            start = reader.line_num + 1
+    except csv.Error as exc:
+        raise MetadataError(f"{metadata}: line {start}: not valid CSV: {exc}") from None
+    return rows
+
+
+def _check_header(metadata: Path, header: list[str]) -> None:
+    if not any(header):
+        raise MetadataError(f"{metadata}: line 1: no header (the first line names the columns, `path` among them)")
+    if "path" not in header:
+        raise MetadataError(f"{metadata}: line 1: missing column 'path' (header: {', '.join(header)})")
+    unknown = [name for name in header if name not in KNOWN_COLUMNS]
+    if unknown:
+        raise MetadataError(f"{metadata}: line 1: unknown column {', '.join(map(repr, unknown))} "
+                            f"(known: {', '.join(KNOWN_COLUMNS)})")
 
 
 def _list(value: Any) -> list[str]:
@@ -110,41 +195,78 @@ def _list(value: Any) -> list[str]:
     return [v.strip() for v in str(value).replace("|", ";").split(";") if v.strip()]
 
 
-def _enum(value: str, values: dict[str, int], prefix: str, column: str) -> int:
+def _enum(value: str, values: dict[str, int], prefix: str, column: str, problems: list[str]) -> int:
+    """The enum number of `value`, or 0 with the problem appended (so the row's other checks still run)."""
     key = value.strip().lower().replace(" ", "_").replace("-", "_")
     if key.upper().startswith(prefix):
         key = key[len(prefix):].lower()
     if key not in values:
-        raise RowError(f"{column}: unknown value {value!r} (one of {', '.join(sorted(values))})")
+        problems.append(f"{column}: unknown value {value!r} (one of {', '.join(sorted(values))})")
+        return 0
     return values[key]
 
 
+def _expires_at(value: Any, problems: list[str]) -> timestamp_pb2.Timestamp | None:
+    try:
+        parsed = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+    except ValueError:
+        problems.append(f"expires_at: not an RFC 3339 time: {value!r}")
+        return None
+    if parsed.tzinfo is None:
+        problems.append("expires_at: needs a zone (Z or +hh:mm)")
+        return None
+    return timestamp_pb2.Timestamp(seconds=int(parsed.timestamp()))
+
+
 def to_asset(row: Row) -> content_pb2.Asset:
+    """The row as an Asset; raises RowError listing every bad column, not just the first."""
     v = row.values
+    problems: list[str] = []
+    stages = [_enum(s, model.STAGE_VALUES, "BUYING_STAGE_", "buying_stages", problems) for s in _list(v.get("buying_stages"))]
     asset = content_pb2.Asset(
         title=str(v.get("title") or Path(row.path).stem.replace("_", " ").replace("-", " ")),
         description=str(v.get("description") or ""),
-        type=_enum(str(v.get("type") or "other"), model.TYPE_VALUES, "ASSET_TYPE_", "type"),
+        type=_enum(str(v.get("type") or "other"), model.TYPE_VALUES, "ASSET_TYPE_", "type", problems),
         tags=_list(v.get("tags")), products=_list(v.get("products")), personas=_list(v.get("personas")),
         industries=_list(v.get("industries")), regions=_list(v.get("regions")),
-        buying_stages=[_enum(s, model.STAGE_VALUES, "BUYING_STAGE_", "buying_stages") for s in _list(v.get("buying_stages"))],
-        language=str(v.get("language") or ""), owner=str(v.get("owner") or ""),
+        buying_stages=[s for s in stages if s], language=str(v.get("language") or ""), owner=str(v.get("owner") or ""),
         external_id=str(v.get("external_id") or ""),
     )
     if v.get("expires_at"):
+        expires = _expires_at(v["expires_at"], problems)
+        if expires is not None:
+            asset.expires_at.CopyFrom(expires)
+    reported = {p.split(":", 1)[0] for p in problems}
+    for name in COMPARED:  # the same checks as the server, so a bad row fails before any upload
+        if name in reported:
+            continue
         try:
-            parsed = datetime.fromisoformat(str(v["expires_at"]).replace("Z", "+00:00"))
-        except ValueError:
-            raise RowError(f"expires_at: not an RFC 3339 time: {v['expires_at']!r}") from None
-        if parsed.tzinfo is None:
-            raise RowError("expires_at: needs a zone (Z or +hh:mm)")
-        asset.expires_at.CopyFrom(timestamp_pb2.Timestamp(seconds=int(parsed.timestamp())))
-    try:  # the same checks as the server, so a bad row fails before any upload
-        for name in COMPARED:
             model.field_value(asset, name)
-    except InvalidArgument as exc:
-        raise RowError(exc.message) from None
+        except InvalidArgument as exc:
+            problems.append(exc.message.removeprefix("asset."))
+    if problems:
+        raise RowError(problems)
     return asset
+
+
+def check_file(folder: Path, path: str) -> tuple[Path | None, str, list[str]]:
+    """(resolved file, content type, problems) of a row's `path`."""
+    if not path:
+        return None, "", ["path: is required"]
+    file_path = (folder / path).resolve()
+    if not file_path.is_file():
+        return None, "", [f"path: no such file {file_path}"]
+    content_type = EXTENSIONS.get(file_path.suffix.lower()) or (mimetypes.guess_type(file_path.name)[0] or "")
+    if content_type not in extract.ALLOWED:
+        return None, "", [f"path: file type {file_path.suffix or '?'} is not allowed"]
+    return file_path, content_type, []
+
+
+def check_status(row: Row, default_status: str) -> tuple[str, list[str]]:
+    status = str(row.values.get("status") or default_status).strip().lower()
+    if status not in (model.DRAFT, model.PUBLISHED, model.RETIRED):
+        return status, [f"status: unknown value {status!r} (one of draft, published, retired)"]
+    return status, []
 
 
 def changed_fields(desired: content_pb2.Asset, current: content_pb2.Asset) -> list[str]:
@@ -169,19 +291,21 @@ class Importer:
     def _call(self, method: Any, request: Any) -> Any:
         return method(request, metadata=self.metadata, timeout=self.timeout_s)
 
+    def check(self, row: Row) -> tuple[content_pb2.Asset, Path, str, str]:
+        """(asset, file, content type, status) of a valid row; RowError lists every problem of a bad one."""
+        file_path, content_type, problems = check_file(self.folder, row.path)
+        status, status_problems = check_status(row, self.default_status)
+        problems += status_problems
+        try:
+            desired = to_asset(row)
+        except RowError as exc:
+            problems += exc.problems
+        if problems or file_path is None:
+            raise RowError(problems)
+        return desired, file_path, content_type, status
+
     def import_row(self, row: Row) -> str:
-        if not row.path:
-            raise RowError("path: is required")
-        file_path = (self.folder / row.path).resolve()
-        if not file_path.is_file():
-            raise RowError(f"path: no such file {file_path}")
-        content_type = EXTENSIONS.get(file_path.suffix.lower()) or (mimetypes.guess_type(file_path.name)[0] or "")
-        if content_type not in extract.ALLOWED:
-            raise RowError(f"path: file type {file_path.suffix or '?'} is not allowed")
-        desired = to_asset(row)
-        status = str(row.values.get("status") or self.default_status).strip().lower()
-        if status not in (model.DRAFT, model.PUBLISHED, model.RETIRED):
-            raise RowError(f"status: unknown value {status!r}")
+        desired, file_path, content_type, status = self.check(row)
         payload = file_path.read_bytes()
         sha = hashlib.sha256(payload).hexdigest()
         asset_id = asset_id_for(desired.external_id, row.path)
@@ -261,8 +385,9 @@ def _reason(exc: BaseException) -> str:
 
 
 def run(folder: Path, metadata_file: Path, address: str, token: str, workers: int = 4, default_status: str = "draft",
-        show_progress: bool = True) -> Summary:
-    rows = read_rows(metadata_file)
+        show_progress: bool = True, rows: list[Row] | None = None) -> Summary:
+    """Import every row (read from `metadata_file` unless given); raises MetadataError for an unusable file."""
+    rows = read_rows(metadata_file) if rows is None else rows
     summary = Summary()
     channel = grpc_server.channel(address)
     try:
@@ -283,23 +408,40 @@ def run(folder: Path, metadata_file: Path, address: str, token: str, workers: in
     return summary
 
 
+def report(summary: Summary, metadata: Path, rows: int) -> str:
+    """The closing summary: rows read, imported by outcome, failed."""
+    imported = sum(n for outcome, n in summary.outcomes.items() if outcome != "failed")
+    detail = ", ".join(f"{k} {v}" for k, v in sorted(summary.outcomes.items()) if k != "failed")
+    return (f"{metadata}: {rows} rows, {imported} imported" + (f" ({detail})" if detail else "")
+            + f", {summary.outcomes.get('failed', 0)} failed")
+
+
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(prog="python -m services.content.importer",
-                                     description="Bulk-import collateral files with their metadata.")
+    parser = cli.parser("python -m services.content.importer", __doc__)
     parser.add_argument("folder", type=Path, help="folder holding the files named by the metadata's `path`")
     parser.add_argument("metadata", type=Path, help="metadata.csv or metadata.json")
     parser.add_argument("--addr", default=None, help="content service address (default COLLATERAL_CONTENT_ADDR)")
-    parser.add_argument("--workers", type=int, default=4, help="parallel imports (default 4)")
+    parser.add_argument("--workers", type=cli.positive_int, default=4, help="parallel imports (default 4)")
     parser.add_argument("--status", default="draft", choices=["draft", "published", "retired"],
                         help="status of rows without a status column (default draft)")
     args = parser.parse_args(argv)
+    if not args.folder.is_dir():
+        cli.fail(f"{args.folder}: no such folder")
+    try:
+        rows = read_rows(args.metadata)
+    except MetadataError as exc:
+        cli.fail(str(exc))
+    if not rows:
+        cli.fail(f"{args.metadata}: no rows to import")
     settings = config.load()
     token = os.environ.get("COLLATERAL_TOKEN") or auth.mint(settings, "importer", auth.Role.ADMIN)
-    summary = run(args.folder, args.metadata, args.addr or settings.content_addr, token, args.workers, args.status)
-    print("\n" + ", ".join(f"{k}: {v}" for k, v in sorted(summary.outcomes.items())) or "nothing to import")
+    summary = run(args.folder, args.metadata, args.addr or settings.content_addr, token, args.workers, args.status,
+                  rows=rows)
+    where = "line" if args.metadata.suffix.lower() != ".json" else "item"
     for number, path, reason in sorted(summary.failures):
-        print(f"  row {number} ({path or 'no path'}): {reason}", file=sys.stderr)
-    sys.exit(1 if summary.failures else 0)
+        print(f"{args.metadata}: {where} {number} ({path or 'no path'}): {reason}", file=sys.stderr)
+    print(report(summary, args.metadata, len(rows)))
+    sys.exit(cli.INPUT_ERROR if summary.failures else 0)
 
 
 if __name__ == "__main__":

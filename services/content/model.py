@@ -15,6 +15,7 @@ from typing import Any, Iterable
 from google.protobuf import timestamp_pb2
 
 from collateral.v1 import common_pb2, content_pb2
+from services.common import validation
 from services.common.errors import InvalidArgument
 
 ASSET_ID_RE = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
@@ -53,8 +54,9 @@ def now_iso() -> str:
     return datetime.now(timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
-def ts_to_iso(ts: timestamp_pb2.Timestamp) -> str:
-    return ts.ToDatetime(tzinfo=timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+def ts_to_iso(ts: timestamp_pb2.Timestamp, field: str) -> str:
+    """A request Timestamp as stored; INVALID_ARGUMENT on `field` outside the Timestamp range."""
+    return validation.timestamp(ts, field).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 def iso_to_ts(value: str | None) -> timestamp_pb2.Timestamp | None:
@@ -145,7 +147,7 @@ def field_value(asset: content_pb2.Asset, name: str, prefix: str = "asset") -> A
             raise InvalidArgument(f, f"at most {MAX_ITEM_CHARS} characters")
         return owner
     if name == "expires_at":
-        return ts_to_iso(asset.expires_at) if asset.HasField("expires_at") else None
+        return ts_to_iso(asset.expires_at, f) if asset.HasField("expires_at") else None
     if name == "external_id":
         if len(asset.external_id) > 256:
             raise InvalidArgument(f, "at most 256 characters")

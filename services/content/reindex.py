@@ -9,12 +9,11 @@ alias at the end and is kept for rollback (delete it by hand).
 
 from __future__ import annotations
 
-import argparse
 from typing import Any, Callable
 
 from tqdm import tqdm
 
-from services.common import config, es as es_common, logs
+from services.common import cli, config, es as es_common, logs
 from services.content import store
 
 
@@ -43,8 +42,8 @@ def run(settings: config.Settings, batch_size: int = 500, show_progress: bool = 
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(prog="python -m services.content.reindex", description=__doc__.splitlines()[0])
-    parser.add_argument("--batch-size", type=int, default=500, help="documents per scan page and bulk request")
+    parser = cli.parser("python -m services.content.reindex", __doc__)
+    parser.add_argument("--batch-size", type=cli.positive_int, default=500, help="documents per scan page and bulk request")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
     args = parser.parse_args(argv)
     settings = config.load()

@@ -17,11 +17,12 @@ from typing import Any, Callable, Iterator
 import grpc
 
 from collateral.v1 import content_pb2, content_pb2_grpc
-from services.common import auth, config, errors, kafka_io, metrics, pagination, topics
+from services.common import auth, config, errors, kafka_io, metrics, pagination, topics, validation
 from services.common import es as es_common
 from services.common.errors import FailedPrecondition, InvalidArgument, NotFound, PermissionDenied
-from services.common.grpc_server import ServiceSpec
-from services.content import extract, files, model, publish, store
+from services.common import s3 as s3_common
+from services.common.grpc_server import Capability, ServiceSpec
+from services.content import extract, files, model, publish, sandbox, store
 
 log = logging.getLogger(__name__)
 
@@ -51,11 +52,12 @@ def _bump(doc: dict[str, Any]) -> dict[str, Any]:
 
 class ContentService(content_pb2_grpc.ContentServiceServicer):
     def __init__(self, settings: config.Settings, index: store.Store, file_store: files.FileStore,
-                 publisher: publish.Publisher) -> None:
+                 publisher: publish.Publisher, processor: sandbox.FileProcessor | None = None) -> None:
         self.settings = settings
         self.store = index
         self.files = file_store
         self.publisher = publisher
+        self.processor = processor or sandbox.FileProcessor.from_settings(settings)
 
     # ---- helpers ---------------------------------------------------------------------
     def _visible(self, asset_id: str) -> dict[str, Any]:
@@ -93,23 +95,23 @@ class ContentService(content_pb2_grpc.ContentServiceServicer):
         doc["page_count"] = extraction.page_count
         return doc
 
-    def _extract(self, spooled: files.Spooled) -> extract.Extraction:
+    def _extract(self, spooled: files.Spooled, file_field: str) -> extract.Extraction:
+        """Text of the file, parsed in a sandboxed worker; a file breaking a limit is refused on `file_field`."""
         spooled.data.seek(0)
-        result = extract.extract(spooled.content_type, spooled.data, self.settings.content_max_extracted_chars)
+        result = self.processor.extract(spooled.content_type, spooled.data, file_field)
         spooled.data.seek(0)
         metrics.CONTENT_EXTRACTIONS.labels(result.status).inc()
         if result.status == "failed":
             log.info("text extraction failed", extra={"error": result.error})
         return result
 
-    def _add_file(self, asset_id: str, spooled: files.Spooled, expected_version: int,
-                  stored_key: str | None = None) -> dict[str, Any]:
+    def _add_file(self, asset_id: str, spooled: files.Spooled, expected_version: int, file_field: str
+                  ) -> dict[str, Any]:
         """Store a checked file as the asset's new current version (S3, then index)."""
         uploader = auth.current_principal().subject
-        extraction = self._extract(spooled)
-        key = stored_key or files.FileStore.key_for(asset_id, spooled.file_name)
-        if stored_key is None:
-            self.files.put(key, spooled)
+        extraction = self._extract(spooled, file_field)  # a refused file never reaches S3
+        key = files.FileStore.key_for(asset_id, spooled.file_name)
+        self.files.put(key, spooled)
         try:
             def mutate(doc: dict[str, Any]) -> dict[str, Any]:
                 _check_version(doc, expected_version)
@@ -145,7 +147,7 @@ class ContentService(content_pb2_grpc.ContentServiceServicer):
                 raise errors.AlreadyExists(f"asset {asset_id} already exists")
             key = None
             if spooled is not None:
-                extraction = self._extract(spooled)
+                extraction = self._extract(spooled, "file_content")
                 key = files.FileStore.key_for(asset_id, spooled.file_name)
                 self._file_entry(doc, spooled, key, extraction, principal.subject)
                 self.files.put(key, spooled)
@@ -231,10 +233,11 @@ class ContentService(content_pb2_grpc.ContentServiceServicer):
         principal = auth.current_principal()
         curator = _sees_all(principal)
         size = pagination.clamp_page_size(request.page_size)
-        statuses = [model.enum_name(s, model.STATUS_NAMES, f"statuses[{i}]") for i, s in enumerate(request.statuses)]
+        statuses = [model.enum_name(s, model.STATUS_NAMES, f"statuses[{i}]")
+                    for i, s in enumerate(validation.bounded(request.statuses, "statuses", validation.MAX_FILTER_VALUES))]
         if not curator and any(s != model.PUBLISHED for s in statuses):
             raise PermissionDenied("reps only see published assets")
-        owner = request.owner.strip()
+        owner = validation.text(request.owner, "owner", model.MAX_ITEM_CHARS)
         fp = store.fingerprint("list", curator, sorted(statuses), owner)
         after = self._cursor(request.page_token, fp)
         result = self.store.search(store.build_list(curator, statuses, owner, size, after))
@@ -278,7 +281,7 @@ class ContentService(content_pb2_grpc.ContentServiceServicer):
 
         spooled = files.spool(chunks(), content_type, name, limit, sha, header.size_bytes, field_prefix="header.")
         try:
-            doc = self._add_file(asset_id, spooled, header.expected_version)
+            doc = self._add_file(asset_id, spooled, header.expected_version, "chunk")
         finally:
             spooled.close()
         return content_pb2.UploadFileResponse(asset=model.doc_to_proto(doc))
@@ -322,9 +325,7 @@ class ContentService(content_pb2_grpc.ContentServiceServicer):
             spooled = files.spool(self.files.stream(incoming), ticket["ct"], ticket["n"],
                                   self.settings.content_max_file_bytes, ticket["h"], ticket["s"])
             try:
-                key = files.FileStore.key_for(asset_id, ticket["n"])
-                self.files.put(key, spooled)
-                doc = self._add_file(asset_id, spooled, request.expected_version, stored_key=key)
+                doc = self._add_file(asset_id, spooled, request.expected_version, "upload_id")
             finally:
                 spooled.close()
         finally:
@@ -367,7 +368,7 @@ class ContentService(content_pb2_grpc.ContentServiceServicer):
             pdf = self.files.read(entry["s3_key"])
             if pdf is None:
                 raise errors.Unavailable(f"file of asset {doc['asset_id']} is missing from storage")
-            png, pages = files.render_pdf_page(pdf, request.page, width)
+            png, pages = self.processor.render(pdf, request.page, width, f"file version {entry['version']}")
             self.files.put_bytes(cache_key, png, "image/png")
         return content_pb2.RenderPageResponse(png=png, page_count=pages, file_version=entry["version"])
 
@@ -477,12 +478,27 @@ def ensure_resources(settings: config.Settings, index: store.Store, file_store: 
                                                                  topics.CONTENT_DLQ)])
 
 
+# Health names `collateral.v1.ContentService/<capability>`; the server's status follows
+# search (finding and reading assets), which needs only Elasticsearch.
+CAPABILITIES = {
+    "search": Capability.of({"elasticsearch"}, {"SearchAssets", "Suggest", "GetAsset", "ListAssets", "GetDownloadUrl"}),
+    "catalog": Capability.of({"elasticsearch", "kafka"},
+                             {"CreateAsset", "UpdateAsset", "PublishAsset", "RetireAsset", "RestoreAsset"}),
+    "files": Capability.of({"elasticsearch", "s3", "kafka"},
+                           {"UploadFile", "CreateUploadUrl", "CompleteUpload", "RenderPage"}),
+}
+
+
 def build_spec(settings: config.Settings) -> ServiceSpec:
+    """The content server; it contacts no dependency here (the health loop sets them up)."""
     index = store.Store(settings)
     file_store = files.FileStore(settings)
     publisher = publish.Publisher(settings)
-    ensure_resources(settings, index, file_store)
-    servicer = ContentService(settings, index, file_store, publisher)
+    processor = sandbox.FileProcessor.from_settings(settings)
+    servicer = ContentService(settings, index, file_store, publisher, processor)
+    timeout_s = settings.health_probe_timeout_s
+    s3_probe = s3_common.probe_client(settings, timeout_s)
+    kafka_probe = kafka_io.TopicsProbe(settings, [t.name(settings) for t in (topics.CATALOG, topics.SEARCHES)], timeout_s)
     return ServiceSpec(
         name="content",
         full_name="collateral.v1.ContentService",
@@ -491,9 +507,17 @@ def build_spec(settings: config.Settings) -> ServiceSpec:
         default_port=50051,
         default_metrics_port=9464,
         probes={
-            "elasticsearch": lambda: es_common.reachable(index.es),
-            "s3": file_store.reachable,
-            "kafka": publisher.connected,
+            "elasticsearch": lambda: es_common.reachable(index.es, timeout_s),
+            "s3": lambda: s3_common.reachable(s3_probe, settings.s3_bucket),
+            "kafka": kafka_probe,
         },
-        on_shutdown=[publisher.close, index.es.close],
+        set_up={
+            "elasticsearch": index.ensure,
+            "s3": file_store.ensure,
+            "kafka": lambda: kafka_io.ensure_topics(settings, [t.name(settings) for t in (
+                topics.CATALOG, topics.SEARCHES, topics.SIGNALS, topics.CONTENT_DLQ)]),
+        },
+        capabilities=CAPABILITIES,
+        core="search",
+        on_shutdown=[publisher.close, index.es.close, kafka_probe.close, processor.close],
     )

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Sequence
 
-from services.common import config, errors, es as es_common, events, metrics, topics
+from services.common import cli, config, errors, es as es_common, events, metrics, topics
 from services.common.consumer import Message, Parsed, WriteResult, parse_json_object, run_forever
 from services.content.store import Store
 
@@ -149,7 +149,8 @@ class SignalsProcessor:
             return False
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> None:
+    cli.parse_no_arguments("python -m services.content.signals_consumer", __doc__, argv)
     settings = config.load()
     processor = SignalsProcessor(settings)
     processor.store.ensure()

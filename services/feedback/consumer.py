@@ -24,7 +24,7 @@ from typing import Any, Sequence
 
 from elasticsearch import Elasticsearch
 
-from services.common import config, errors, es as es_util, events, periodic, topics
+from services.common import cli, config, errors, es as es_util, events, periodic, topics
 from services.common.consumer import InvalidEvent, Message, Parsed, WriteResult, parse_json_object, run_forever
 from services.feedback import join, model, signals, store
 
@@ -198,7 +198,8 @@ def _unique(items: list[Parsed[Any]]) -> list[Parsed[Any]]:
     return out
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> None:
+    cli.parse_no_arguments("python -m services.feedback.consumer", __doc__, argv)
     settings = config.load()
     processor = FeedbackProcessor(settings)
     topics.ensure_all(settings)

@@ -28,6 +28,7 @@ STAGES = ("open", "won", "lost")
 SEGMENT_FIELDS = ("industry", "region", "product_line", "deal_size_band", "team")
 # Customer-side event types: classified for bots (link scanners) before they count.
 CUSTOMER_TYPES = frozenset({"customer_open", "page_view", "customer_download"})
+EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 
 
 def iso(when: datetime) -> str:
@@ -59,8 +60,11 @@ def validate_deal(raw: Mapping[str, Any], now: datetime | None = None) -> dict[s
     future, closed_at is not before created_at, and open deals carry no closed_at.
     """
     events.validate(DEAL_SCHEMA, dict(raw))
+    events.check_finite(raw, ("amount",))
     created = events.parse_time(raw["created_at"], "created_at")
     updated = events.parse_time(raw["updated_at"], "updated_at")
+    if updated < EPOCH:
+        raise InvalidEvent("schema", "updated_at: before 1970-01-01 (it is the snapshot's version, in ms since then)")
     occurred = events.parse_time(raw["occurred_at"], "occurred_at")
     events.check_not_future(updated, "updated_at", now)
     events.check_not_future(occurred, "occurred_at", now)
@@ -112,6 +116,7 @@ def field_of(exc: InvalidEvent) -> tuple[str, str]:
 def validate_usage(raw: Mapping[str, Any], now: datetime | None = None) -> dict[str, Any]:
     """A usage event (the usage engineer's contract) reduced to what the join needs."""
     events.validate(USAGE_SCHEMA, dict(raw))
+    events.check_finite(raw, ("seconds",))
     occurred = events.parse_time(raw["occurred_at"], "occurred_at")
     events.check_not_future(occurred, "occurred_at", now)
     doc: dict[str, Any] = {
@@ -179,6 +184,23 @@ def matches(event: Mapping[str, Any], deal: Mapping[str, Any]) -> bool:
     return bool(event.get("account_id")) and event.get("account_id") == deal["account_id"]
 
 
+def repeat_open(event: Mapping[str, Any], opened: set[tuple[str, str]]) -> bool:
+    """True for a customer open of a share link that already has an open that UTC day.
+
+    Anyone holding a link can post opens with fresh visit ids; the usage service caps
+    them per client, which needs the client's address hash this join does not keep.
+    So here a link's opens are one touchpoint per day: the earliest (events are seen
+    in time order), whatever the flood. Records the open in `opened`.
+    """
+    if event.get("type") != "customer_open" or not event.get("share_id"):
+        return False
+    key = (str(event["share_id"]), str(event["occurred_at"])[:10])
+    if key in opened:
+        return True
+    opened.add(key)
+    return False
+
+
 def touch_id(asset_id: str, opportunity_id: str) -> str:
     return f"{asset_id}|{opportunity_id}"
 
@@ -197,12 +219,13 @@ def compute_touches(deal: Mapping[str, Any], raw_events: Iterable[Mapping[str, A
     win = window(deal, grace)
     per_asset: dict[str, dict[str, Any]] = {}
     seen: set[str] = set()
-    for ev in raw_events:
+    opened: set[tuple[str, str]] = set()
+    for ev in sorted(raw_events, key=lambda e: (e["occurred_at"], e["event_id"])):
         if ev["event_id"] in seen or ev.get("is_bot") or not matches(ev, deal):
             continue
         seen.add(ev["event_id"])
         at = parse_iso(ev["occurred_at"])
-        if not in_window(at, win):
+        if not in_window(at, win) or repeat_open(ev, opened):
             continue
         entry = per_asset.setdefault(ev["asset_id"], {"times": [], "counts": {}})
         entry["times"].append(at)

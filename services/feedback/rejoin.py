@@ -10,11 +10,12 @@ from __future__ import annotations
 
 from tqdm import tqdm
 
-from services.common import config, es as es_util, logs
+from services.common import cli, config, es as es_util, logs
 from services.feedback import join, store
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> None:
+    cli.parse_no_arguments("python -m services.feedback.rejoin", __doc__, argv)
     settings = config.load()
     logs.configure("feedback-rejoin", settings.log_level, "text")
     es = es_util.client(settings)

@@ -19,7 +19,8 @@ import grpc
 from google.protobuf.timestamp_pb2 import Timestamp
 
 from collateral.v1 import common_pb2, feedback_pb2, feedback_pb2_grpc
-from services.common import auth, config, errors, es as es_util, grpc_server, kafka_io, metrics, pagination, topics
+from services.common import (auth, config, errors, es as es_util, grpc_server, kafka_io, metrics, pagination, topics,
+                             validation)
 from services.common.consumer import InvalidEvent
 from services.common.grpc_server import remaining_timeout
 from services.feedback import attribution, model, reports, store
@@ -28,8 +29,7 @@ log = logging.getLogger(__name__)
 
 ES_TIMEOUT_S = 30.0
 KAFKA_TIMEOUT_S = 15.0
-MAX_ID = 128
-MAX_FILTER_VALUES = 50
+MAX_ID = validation.MAX_ID_CHARS
 STAGES = {feedback_pb2.DEAL_STAGE_OPEN: "open", feedback_pb2.DEAL_STAGE_WON: "won", feedback_pb2.DEAL_STAGE_LOST: "lost"}
 STAGE_NAMES = {v: common_pb2.BuyingStage.Name(v).removeprefix("BUYING_STAGE_").lower()
                for v in common_pb2.BuyingStage.values() if v}
@@ -68,22 +68,22 @@ def _ts_iso(value: str | None) -> Timestamp | None:
     return _ts(model.parse_iso(value)) if value else None
 
 
-def _dt(ts: Timestamp) -> datetime:
-    return ts.ToDatetime(tzinfo=timezone.utc)
-
-
 def _text(value: str, field: str, limit: int, required: bool = False) -> str:
-    value = value.strip()
-    if required and not value:
-        raise errors.InvalidArgument(field, "is required")
-    if len(value) > limit:
-        raise errors.InvalidArgument(field, f"at most {limit} characters")
-    return value
+    return validation.text(value, field, limit, required)
 
 
-def outcome_dict(o: feedback_pb2.DealOutcome, received: datetime) -> dict[str, Any]:
-    """The JSON contract form of a proto outcome (then validated by model.validate_deal)."""
-    updated = model.iso(_dt(o.updated_at)) if o.HasField("updated_at") else None
+def _iso(o: feedback_pb2.DealOutcome, name: str, field: str) -> str | None:
+    when = validation.optional_timestamp(o, name, f"{field}.{name}")
+    return model.iso(when) if when else None
+
+
+def outcome_dict(o: feedback_pb2.DealOutcome, received: datetime, field: str = "outcome") -> dict[str, Any]:
+    """The JSON contract form of a proto outcome (then validated by model.validate_deal).
+
+    `field` is the outcome's path in the request (`outcomes[3]`), for INVALID_ARGUMENT on its times.
+    """
+    validation.finite(o.amount, f"{field}.amount")
+    updated = _iso(o, "updated_at", field)
     d: dict[str, Any] = {
         "event_id": o.event_id or _EVENT_ID_UNSAFE.sub("_", f"{o.opportunity_id}@{updated}")[:128],
         "schema_version": model.SCHEMA_VERSION,
@@ -97,11 +97,11 @@ def outcome_dict(o: feedback_pb2.DealOutcome, received: datetime) -> dict[str, A
         "currency": o.currency,
     }
     if o.HasField("created_at"):
-        d["created_at"] = model.iso(_dt(o.created_at))
+        d["created_at"] = _iso(o, "created_at", field)
     if updated:
         d["updated_at"] = updated
     if o.HasField("closed_at") and o.stage != feedback_pb2.DEAL_STAGE_OPEN:
-        d["closed_at"] = model.iso(_dt(o.closed_at))
+        d["closed_at"] = _iso(o, "closed_at", field)
     if o.lost_reason:
         d["lost_reason"] = o.lost_reason
     for name in model.SEGMENT_FIELDS:
@@ -117,29 +117,35 @@ def invalid_field(exc: InvalidEvent, prefix: str) -> errors.InvalidArgument:
 
 
 def _filters(time_range: common_pb2.TimeRange, segment: common_pb2.SegmentFilter) -> reports.Filters:
-    start = _dt(time_range.start) if time_range.HasField("start") else None
-    end = _dt(time_range.end) if time_range.HasField("end") else None
+    start = validation.optional_timestamp(time_range, "start", "time_range.start")
+    end = validation.optional_timestamp(time_range, "end", "time_range.end")
     if start and end and start >= end:
         raise errors.InvalidArgument("time_range", "start must be before end")
     seg: dict[str, list[str]] = {}
     for proto_name, field_name in reports.SEGMENT_FIELDS.items():
-        values = list(getattr(segment, proto_name))
-        if len(values) > MAX_FILTER_VALUES:
-            raise errors.InvalidArgument(f"segment.{proto_name}", f"at most {MAX_FILTER_VALUES} values")
-        for v in values:
-            _text(v, f"segment.{proto_name}", MAX_ID, required=True)
+        values = validation.labels(getattr(segment, proto_name), f"segment.{proto_name}")
         if values:
             seg[field_name] = values
     return reports.Filters(start, end, seg)
 
 
-def _asset_ids(values: Any, field: str = "asset_ids", limit: int = 100) -> list[str]:
-    ids = [_text(v, field, MAX_ID, required=True) for v in values]
-    if not ids:
+def _asset_ids(values: Any, field: str = "asset_ids", limit: int = validation.MAX_BATCH_IDS) -> list[str]:
+    if not values:
         raise errors.InvalidArgument(field, "at least one asset id is required")
-    if len(ids) > limit:
+    if len(values) > limit:
         raise errors.InvalidArgument(field, f"at most {limit} asset ids")
-    return ids
+    return [validation.identifier(v, f"{field}[{i}]") for i, v in enumerate(values)]
+
+
+def _offset(secret: str, token: str) -> int:
+    """The row offset inside a report page token (0 for the first page)."""
+    cursor = pagination.decode(secret, token)
+    if cursor is None:
+        return 0
+    offset = cursor.get("o") if isinstance(cursor, dict) else None
+    if type(offset) is not int or offset < 0:
+        raise errors.InvalidArgument("page_token", "malformed page token")
+    return offset
 
 
 def win_rate_pb(row: reports.WinRate, title: str = "") -> feedback_pb2.AssetWinRate:
@@ -181,7 +187,7 @@ class FeedbackServicer(feedback_pb2_grpc.FeedbackServiceServicer):
         records = []
         ids = []
         for i, outcome in enumerate(request.outcomes):
-            d = outcome_dict(outcome, now)
+            d = outcome_dict(outcome, now, f"outcomes[{i}]")
             try:
                 model.validate_deal(d, now)
             except InvalidEvent as exc:
@@ -206,8 +212,7 @@ class FeedbackServicer(feedback_pb2_grpc.FeedbackServiceServicer):
     def ListAssetWinRates(self, request: feedback_pb2.ListAssetWinRatesRequest, context: grpc.ServicerContext):
         filters = _filters(request.time_range, request.segment)
         size = pagination.clamp_page_size(request.page_size)
-        cursor = pagination.decode(self.settings.auth_secret, request.page_token) or {}
-        offset = int(cursor.get("o", 0)) if isinstance(cursor, dict) else 0
+        offset = _offset(self.settings.auth_secret, request.page_token)
         timeout = remaining_timeout(ES_TIMEOUT_S)
         overall, rows = self.reports.win_rates(filters, None, timeout)
         if request.significant_positive_only:
@@ -237,8 +242,7 @@ class FeedbackServicer(feedback_pb2_grpc.FeedbackServiceServicer):
         if request.order_by not in MODEL_NAMES:
             raise errors.InvalidArgument("order_by", "unknown attribution model")
         size = pagination.clamp_page_size(request.page_size)
-        cursor = pagination.decode(self.settings.auth_secret, request.page_token) or {}
-        offset = int(cursor.get("o", 0)) if isinstance(cursor, dict) else 0
+        offset = _offset(self.settings.auth_secret, request.page_token)
         timeout = remaining_timeout(ES_TIMEOUT_S)
         acc, influenced, chain = self.reports.attribution(filters, half_life, timeout)
         revenue = dict(acc.revenue)
@@ -359,7 +363,9 @@ class FeedbackServicer(feedback_pb2_grpc.FeedbackServiceServicer):
         kwargs: dict[str, Any] = {"index": index, "query": query, "size": size + 1,
                                   "sort": [{sort_field: "desc"}, *({f: "asc"} for f in tiebreak)]}
         if after:
-            if not isinstance(after, list):
+            # The sort values of the previous page's last hit: the date in ms, then the tiebreak ids.
+            if not (isinstance(after, list) and len(after) == 1 + len(tiebreak) and type(after[0]) is int
+                    and all(isinstance(v, str) and len(v) <= MAX_ID for v in after[1:])):
                 raise errors.InvalidArgument("page_token", "malformed page token")
             kwargs["search_after"] = after
         hits = self.es.options(request_timeout=remaining_timeout(ES_TIMEOUT_S)).search(**kwargs)["hits"]["hits"]
@@ -409,10 +415,21 @@ class FeedbackServicer(feedback_pb2_grpc.FeedbackServiceServicer):
         ])
 
 
+# Health names `collateral.v1.FeedbackService/<capability>`; the server's status follows
+# ingest (CRM outcomes), which needs only Kafka.
+CAPABILITIES = {
+    "ingest": grpc_server.Capability.of({"kafka"}, {"RecordDealOutcomes"}),
+    "reports": grpc_server.Capability.of({"elasticsearch"}, {
+        "GetWinRates", "ListAssetWinRates", "GetAttribution", "GetAssetScorecards", "GetContentGaps",
+        "ListFeedback", "ListContentRequests"}),
+    "feedback": grpc_server.Capability.of({"elasticsearch"}, {"SubmitRating", "SubmitContentRequest"}),
+}
+
+
 def build_spec(settings: config.Settings) -> grpc_server.ServiceSpec:
+    """The feedback server; it contacts no dependency here (the health loop sets them up)."""
     servicer = FeedbackServicer(settings)
-    topics.ensure_all(settings)
-    store.ensure(servicer.es, settings, servicer.names)
+    kafka_probe = kafka_io.TopicsProbe(settings, [servicer.deals_topic], settings.health_probe_timeout_s)
 
     def register(server: grpc.Server) -> None:
         feedback_pb2_grpc.add_FeedbackServiceServicer_to_server(servicer, server)
@@ -424,6 +441,11 @@ def build_spec(settings: config.Settings) -> grpc_server.ServiceSpec:
         access=ACCESS,
         default_port=50053,
         default_metrics_port=9466,
-        probes={"elasticsearch": lambda: es_util.reachable(servicer.es), "kafka": servicer.producer.connected},
-        on_shutdown=[servicer.producer.close],
+        probes={"elasticsearch": lambda: es_util.reachable(servicer.es, settings.health_probe_timeout_s),
+                "kafka": kafka_probe},
+        set_up={"kafka": lambda: topics.ensure_all(settings),
+                "elasticsearch": lambda: store.ensure(servicer.es, settings, servicer.names)},
+        capabilities=CAPABILITIES,
+        core="ingest",
+        on_shutdown=[servicer.producer.close, kafka_probe.close],
     )

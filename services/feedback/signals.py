@@ -65,9 +65,10 @@ class SignalPublisher:
         self.producer.close()
 
 
-def main() -> None:
-    from services.common import logs
+def main(argv: list[str] | None = None) -> None:
+    from services.common import cli, logs
 
+    cli.parse_no_arguments("python -m services.feedback.signals", __doc__, argv)
     settings = config.load()
     logs.configure("feedback-signals", settings.log_level, "text")
     publisher = SignalPublisher(settings)

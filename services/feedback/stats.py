@@ -88,3 +88,25 @@ def mantel_haenszel(strata: list[tuple[int, int, int, int]]) -> tuple[float, flo
     chi2 = (abs(sum_a - sum_e) - 0.5) ** 2 / sum_v if abs(sum_a - sum_e) > 0.5 else 0.0
     p = 2 * normal_sf(math.sqrt(chi2))  # chi-square(1) survival = 2 * normal_sf(sqrt)
     return ratio, min(1.0, p)
+
+
+def benjamini_hochberg(p_values: list[float]) -> list[float]:
+    """Benjamini-Hochberg adjusted p-values (q-values), in the order given.
+
+    A report tests hundreds of assets at once; at p < 0.05 each, about one in twenty
+    assets with no real effect would still be called "tied to wins". Declaring the
+    assets with q < alpha significant keeps the expected share of false discoveries
+    among them at most alpha (under independence or positive dependence of the tests).
+    q_(i) = min over j >= i of m * p_(j) / j, for the p-values sorted ascending, capped at 1.
+    """
+    m = len(p_values)
+    if m == 0:
+        return []
+    order = sorted(range(m), key=lambda i: p_values[i])
+    q = [1.0] * m
+    running = 1.0
+    for rank in range(m, 0, -1):
+        i = order[rank - 1]
+        running = min(running, p_values[i] * m / rank)
+        q[i] = min(1.0, running)
+    return q

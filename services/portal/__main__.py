@@ -15,20 +15,21 @@ from typing import Any
 
 import waitress
 
-from services.common import config, logs
+from services.common import cli, config, logs
 from services.portal.app import create_app
 
 log = logging.getLogger("services.portal")
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> None:
+    cli.parse_no_arguments("python -m services.portal", __doc__, argv)
     settings = config.load()
     logs.configure("portal", settings.log_level, settings.log_format)
     app = create_app(settings)
     server = waitress.create_server(
         app, host=settings.portal_host, port=settings.portal_port, threads=settings.portal_threads,
         ident="collateral-portal", max_request_body_size=settings.content_max_file_bytes + 1024 * 1024,
-        channel_timeout=120, clear_untrusted_proxy_headers=True,
+        channel_timeout=120, clear_untrusted_proxy_headers=False,  # trust is decided per peer (helpers.client_ip)
     )
 
     def stop(signum: int, _frame: Any) -> None:

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import logging
+import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 from typing import Any
 from urllib.parse import urlparse
@@ -65,8 +67,42 @@ def error_page(code: int, message: str | None = None) -> tuple[str, int]:
     return render_template("error.html", code=code, title=title, message=message or text), code
 
 
-def create_app(settings: config.Settings | None = None, backends: Any = None, users: Any = None) -> Flask:
-    """Build the portal. `backends` and `users` default to real gRPC clients and the ES user store."""
+READINESS_CACHE_S = 2.0
+
+
+class Readiness:
+    """The portal's readiness: the gRPC health of every backend, checked in parallel.
+
+    Each check has a short deadline, and the answer is cached for READINESS_CACHE_S,
+    because every replica is probed every few seconds by kubelets and load balancers and
+    that must not multiply into health calls on the services.
+    """
+
+    def __init__(self, backends: Any, timeout_s: float, ttl_s: float = READINESS_CACHE_S) -> None:
+        self._backends = backends
+        self._timeout_s = timeout_s
+        self._ttl_s = ttl_s
+        self._lock = threading.Lock()
+        self._cached: dict[str, str] | None = None
+        self._checked_at = 0.0
+
+    def states(self) -> dict[str, str]:
+        """Backend name -> SERVING, NOT_SERVING, UNREACHABLE, ..."""
+        with self._lock:
+            if self._cached is not None and time.monotonic() - self._checked_at < self._ttl_s:
+                return self._cached
+        names = list(backends_mod.SERVICES)
+        with ThreadPoolExecutor(max_workers=len(names)) as pool:
+            found = dict(zip(names, pool.map(lambda n: self._backends.health(n, timeout=self._timeout_s), names)))
+        with self._lock:
+            self._cached, self._checked_at = found, time.monotonic()
+        return found
+
+
+def create_app(settings: config.Settings | None = None, backends: Any = None, users: Any = None,
+               sessions: Any = None, sign_in_guard: Any = None) -> Flask:
+    """Build the portal. `backends` default to real gRPC clients; `users`, `sessions` and
+    `sign_in_guard` to the account, session and failure-counter stores in Elasticsearch."""
     settings = settings or config.load()
     app = Flask(__name__, static_folder="static", template_folder="templates")
     secure = settings.portal_cookie_secure or settings.portal_public_url.lower().startswith("https://")
@@ -77,8 +113,8 @@ def create_app(settings: config.Settings | None = None, backends: Any = None, us
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Lax",
         SESSION_COOKIE_SECURE=secure,
-        PERMANENT_SESSION_LIFETIME=timedelta(hours=12),
-        WTF_CSRF_TIME_LIMIT=12 * 3600,
+        PERMANENT_SESSION_LIFETIME=timedelta(seconds=settings.portal_session_max_age_s),
+        WTF_CSRF_TIME_LIMIT=settings.portal_session_max_age_s,
         WTF_CSRF_SSL_STRICT=secure,
         MAX_CONTENT_LENGTH=settings.content_max_file_bytes + 1024 * 1024,
         TEMPLATES_AUTO_RELOAD=False,
@@ -95,8 +131,19 @@ def create_app(settings: config.Settings | None = None, backends: Any = None, us
         from services.portal.users import UserStore
 
         users = UserStore(settings)
+    if sessions is None:
+        from services.portal.sessions import SessionStore
+
+        sessions = SessionStore(settings, client=users.es)
+    if sign_in_guard is None:
+        from services.portal.throttle import FailureCounters, SignInGuard
+
+        sign_in_guard = SignInGuard.from_settings(settings, FailureCounters(settings, client=users.es))
     app.extensions["collateral_backends"] = backends
+    readiness = Readiness(backends, settings.health_probe_timeout_s)
     app.extensions["collateral_users"] = users
+    app.extensions["collateral_sessions"] = sessions
+    app.extensions["collateral_sign_in_guard"] = sign_in_guard
 
     from services.portal.views import core, marketer, public, reports, rep
 
@@ -106,6 +153,15 @@ def create_app(settings: config.Settings | None = None, backends: Any = None, us
     app.register_blueprint(marketer.bp)
     app.register_blueprint(reports.bp)
     csrf.exempt(public.beacon)
+
+    @app.get("/readyz")
+    def readyz() -> Any:
+        """Readiness: 200 when content, usage and feedback answer SERVING, else 503 naming
+        what is down. /healthz stays the liveness check (the process serves requests)."""
+        states = readiness.states()
+        down = sorted(name for name, state in states.items() if state != "SERVING")
+        body = {"ready": not down, "down": down, "backends": states}
+        return body, 503 if down else 200, {"Cache-Control": "no-store"}
 
     @app.before_request
     def _start() -> None:

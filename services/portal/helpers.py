@@ -100,14 +100,26 @@ def previewable(asset: Any) -> bool:
 
 
 def client_ip() -> str:
-    """The customer's address: the peer, or the nearest X-Forwarded-For hop when the peer is a trusted proxy."""
+    """The client's address, believing X-Forwarded-For only as far as trusted proxies wrote it.
+
+    Walking the hops from the right (the nearest) and stopping at the first address that
+    is not a trusted proxy gives the client as the outermost trusted proxy saw it; hops
+    further left were written by the client itself and could be anything. Sign-in
+    limits per address depend on this: behind a proxy that is not trusted, every client
+    has the proxy's address.
+    """
     from services.portal import security
 
     peer = request.remote_addr or ""
-    forwarded = request.headers.get("X-Forwarded-For", "")
-    if forwarded and security.trusted_proxy(peer):
-        return forwarded.split(",")[-1].strip()[:64]
-    return peer
+    if not security.trusted_proxy(peer):
+        return peer
+    hops = [h.strip() for h in ",".join(request.headers.getlist("X-Forwarded-For")).split(",") if h.strip()]
+    client = peer
+    for hop in reversed(hops):
+        client = hop[:64]
+        if not security.trusted_proxy(hop):
+            break
+    return client
 
 
 def int_arg(name: str, default: int, lo: int, hi: int) -> int:

@@ -1,11 +1,13 @@
 """Who is signed in, and what they may do.
 
-A user is signed in by the session cookie (signed by Flask, HttpOnly, SameSite=Lax,
-Secure over HTTPS) after a password check against `portal-users`, or, when
-configured, by an identity header set by an SSO proxy; that header is believed only
-from the proxy addresses listed in `portal_trusted_proxies`, so a client cannot
-forge it by talking to the portal directly. Role checks are server-side decorators;
-the services check the same role again on the token the portal mints per request.
+A user is signed in by a session after a password check against `portal-users`: the
+cookie (signed by Flask, HttpOnly, SameSite=Lax, Secure over HTTPS) carries a random
+session id, and the session itself lives in `portal-sessions` (sessions.py), so
+sign-out and a password change end it on every replica. Or, when configured, by an
+identity header set by an SSO proxy; that header is believed only from the proxy
+addresses listed in `portal_trusted_proxies`, so a client cannot forge it by talking
+to the portal directly. Role checks are server-side decorators; the services check
+the same role again on the token the portal mints per request.
 """
 
 from __future__ import annotations
@@ -19,9 +21,13 @@ from urllib.parse import urlparse
 from flask import abort, current_app, g, redirect, request, session, url_for
 
 from services.common import metrics
+from services.portal.sessions import SessionStore
 
 ROLES = ("rep", "marketer", "admin")
 CURATOR_ROLES = ("marketer", "admin")
+# Routes that never look at the user: they keep answering (and cost no session lookup)
+# whatever the state of the session store.
+ANONYMOUS_ENDPOINTS = frozenset({"static", "core.healthz", "core.prometheus", "readyz"})
 
 
 @dataclass(frozen=True)
@@ -68,20 +74,47 @@ def load_user() -> None:
                 abort(403)
         g.user = CurrentUser(email=email, name=email.split("@")[0], role=role, via="sso")
         return
-    data = session.get("user")
-    if isinstance(data, dict) and data.get("role") in ROLES and data.get("email"):
-        g.user = CurrentUser(email=data["email"], name=data.get("name") or data["email"], role=data["role"])
+    if request.endpoint in ANONYMOUS_ENDPOINTS:
+        return
+    session.pop("user", None)  # cookies from before server-side sessions carry no session id
+    session_id = session.get("sid")
+    if not isinstance(session_id, str):
+        return
+    record = sessions().resolve(session_id)
+    if record is None or record.role not in ROLES:
+        session.pop("sid", None)
+        return
+    g.user = CurrentUser(email=record.email, name=record.name, role=record.role)
+
+
+def sessions() -> SessionStore:
+    return current_app.extensions["collateral_sessions"]
 
 
 def sign_in(user: Any) -> None:
-    session.clear()  # no session fixation: a fresh session for the signed-in user
+    """Start a new server-side session under a new id; a session this browser had is ended,
+    so an id planted or seen before sign-in never becomes a signed-in session."""
+    store = sessions()
+    previous = session.get("sid")
+    if isinstance(previous, str):
+        store.end(previous, "replaced")
+    session.clear()
     session.permanent = True
-    session["user"] = {"email": user.email, "name": user.name, "role": user.role}
+    session["sid"] = store.create(user.email, user.name, user.role)
     metrics.PORTAL_SIGN_INS.labels("ok").inc()
 
 
 def sign_out() -> None:
+    """End the session in the store, not only in this browser: a copied cookie dies too."""
+    session_id = session.get("sid")
+    if isinstance(session_id, str):
+        sessions().end(session_id, "sign_out")
     session.clear()
+
+
+def current_session_id() -> str | None:
+    session_id = session.get("sid")
+    return session_id if isinstance(session_id, str) else None
 
 
 def safe_next(target: str | None) -> str:

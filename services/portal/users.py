@@ -2,8 +2,9 @@
 
 The portal owns this index (no service reads it). Passwords are hashed with
 werkzeug's scrypt; the document id is the lower-cased email, so an email is unique
-and a sign-in is one realtime GET. `python -m services.portal.users add|list|passwd`
-manages accounts from the command line.
+and a sign-in is one realtime GET. `python -m services.portal.users add|list|passwd|revoke`
+manages accounts from the command line; a new password and `revoke` end every portal
+session of the account (sessions.py), so a stolen cookie does not outlive either.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from elasticsearch import Elasticsearch, NotFoundError
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from services.common import config, errors, es as es_helpers, events
+from services.portal.sessions import SessionStore
 
 ROLES = ("rep", "marketer", "admin")
 EMAIL_RE = re.compile(r"^[^@\s]{1,64}@[^@\s]{1,190}$")
@@ -122,7 +124,12 @@ class UserStore:
         return [User(h["_source"]["email"], h["_source"]["name"], h["_source"]["role"],
                      bool(h["_source"].get("disabled"))) for h in hits]
 
-    def set_password(self, email: str, password: str) -> None:
+    def set_password(self, email: str, password: str) -> int:
+        """Replace the password and end every session of the account; returns how many ended.
+
+        Whoever may have learned the old password (or copied a cookie) is signed out on
+        every replica; the caller re-issues its own session if it wants to keep one.
+        """
         src = self._source(email)
         if src is None:
             raise errors.NotFound(f"no user {email}")
@@ -130,6 +137,11 @@ class UserStore:
         src["password_hash"] = generate_password_hash(password, method="scrypt")
         src["updated_at"] = events.utc_now_iso()
         self.es.index(index=self.alias, id=src["email"], document=src, refresh="wait_for")
+        return self.sessions().revoke_user(src["email"])
+
+    def sessions(self) -> SessionStore:
+        """The session store on the same cluster (the portal's other index)."""
+        return SessionStore(self.settings, client=self.es)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -145,6 +157,8 @@ def main(argv: list[str] | None = None) -> int:
     pw = sub.add_parser("passwd", help="change a password")
     pw.add_argument("--email", required=True)
     pw.add_argument("--password")
+    revoke = sub.add_parser("revoke", help="sign an account out of every portal session")
+    revoke.add_argument("--email", required=True)
     args = parser.parse_args(argv)
     store = UserStore(config.load())
     try:
@@ -153,8 +167,12 @@ def main(argv: list[str] | None = None) -> int:
             user = store.add(args.email, args.name, args.role, password, replace=args.replace)
             print(f"added {user.email} ({user.role})")
         elif args.command == "passwd":
-            store.set_password(args.email, args.password or getpass.getpass("New password: "))
-            print("password changed")
+            ended = store.set_password(args.email, args.password or getpass.getpass("New password: "))
+            print(f"password changed; {ended} session(s) signed out")
+        elif args.command == "revoke":
+            if store.get(args.email) is None:
+                raise errors.NotFound(f"no user {args.email}")
+            print(f"{store.sessions().revoke_user(args.email)} session(s) signed out")
         else:
             for user in store.list():
                 print(f"{user.email:40} {user.role:9} {user.name}{'  (disabled)' if user.disabled else ''}")

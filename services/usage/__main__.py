@@ -1,10 +1,11 @@
 """`python -m services.usage`: run the usage gRPC server."""
 
-from services.common import config, grpc_server
+from services.common import cli, config, grpc_server
 from services.usage.server import build_spec
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> None:
+    cli.parse_no_arguments("python -m services.usage", __doc__, argv)
     settings = config.load()
     grpc_server.run(build_spec(settings), settings)
 

@@ -19,13 +19,15 @@ from __future__ import annotations
 
 import functools
 import re
+from collections import Counter, defaultdict
 from dataclasses import dataclass
-from typing import Mapping
+from typing import Iterable, Mapping
 
 # Event types produced by a customer's client (the only ones that can be bots).
 CUSTOMER_TYPES = frozenset({"customer_open", "page_view", "customer_download"})
 
 DEFAULT_FAST_OPEN_S = 10.0
+FLOOD_REASON = "beacon_flood"  # a customer open beyond its share link's caps
 
 
 @dataclass(frozen=True)
@@ -134,3 +136,61 @@ def classify_event(event: Mapping[str, object], seconds_since_share: float | Non
         seconds_since_share,
         fast_open_s,
     )
+
+
+# ---- share-link open caps ---------------------------------------------------------------
+#
+# Anyone holding a share link can post open beacons with fresh visit ids; each is a
+# distinct event, so deduplication alone cannot stop a flood. Opens of one link are
+# therefore capped per UTC day: per client (keyed IP hash) and over all clients. The
+# rule is a pure function of the set of opens, ordered by (occurred_at, event_id), so
+# the usage consumer reaches the same verdicts whatever order the events arrive in:
+#
+#   an open counts iff it is among the first `per_client` opens of its client that
+#   day, and among the first `per_link` of the opens passing that client test.
+#
+# Adding an open never turns an over-cap open into a counted one (it can only push
+# counted opens out), which is what lets the consumer apply the rule to the opens
+# counted so far plus a new batch instead of to the whole history.
+
+
+@dataclass(frozen=True)
+class OpenCaps:
+    per_client: int
+    per_link: int
+
+
+def open_cap_key(event: Mapping[str, object]) -> tuple[str, str] | None:
+    """(share_id, UTC day) of a customer open the caps apply to; None for anything else."""
+    if event.get("type") != "customer_open" or not event.get("share_id"):
+        return None
+    return str(event["share_id"]), str(event["occurred_at"])[:10]
+
+
+def opens_over_cap(opens: Iterable[Mapping[str, object]], caps: OpenCaps) -> set[str]:
+    """Event ids of the opens beyond the caps, among human customer opens of any links.
+
+    Opens without an IP hash (written by an integration rather than the portal) share
+    one client budget per link. Duplicate event ids count once.
+    """
+    by_key: dict[tuple[str, str], dict[str, Mapping[str, object]]] = defaultdict(dict)
+    for event in opens:
+        key = open_cap_key(event)
+        if key is not None:
+            by_key[key].setdefault(str(event["event_id"]), event)
+    over: set[str] = set()
+    for events_of_key in by_key.values():
+        ordered = sorted(events_of_key.values(), key=lambda e: (str(e["occurred_at"]), str(e["event_id"])))
+        per_client: Counter[str] = Counter()
+        counted = 0
+        for event in ordered:
+            client = str(event.get("ip_hash") or "")
+            if per_client[client] >= caps.per_client:
+                over.add(str(event["event_id"]))
+                continue
+            per_client[client] += 1
+            if counted >= caps.per_link:
+                over.add(str(event["event_id"]))
+                continue
+            counted += 1
+    return over

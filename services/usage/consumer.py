@@ -4,9 +4,10 @@ One consumer group (`<ns>.usage-consumer`) reads three topics, so one process ke
 everything it needs consistent; run more processes to scale out (partitions are
 spread over them; events are keyed by asset, so one asset's rollups have one writer):
 
-- usage.v1: validated, bot-classified, stored raw (`_id = event_id`, `op_type=create`:
-  a duplicate is a 409, counted as skipped), then the touched (asset, day) rollups are
-  recomputed from the raw events (see rollups.py);
+- usage.v1: validated, bot-classified, customer opens beyond their share link's daily
+  caps flagged `beacon_flood` (see bots.py), stored raw (`_id = event_id`,
+  `op_type=create`: a duplicate is a 409, counted as skipped), then the touched
+  (asset, day) rollups are recomputed from the raw events (see rollups.py);
 - catalog.v1: the service's own view of the catalog (`usage-catalog`, external version
   = asset version, so replays and reordering never regress it); it tells which asset ids
   exist (events for unknown ids are kept and flagged) and feeds the unused report;
@@ -25,12 +26,12 @@ import dataclasses
 import logging
 import threading
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import date, datetime, timedelta, timezone
 from typing import Any, Sequence
 
 from elasticsearch import Elasticsearch
 
-from services.common import config, errors, es as es_util, events, metrics, periodic, topics
+from services.common import cli, config, errors, es as es_util, events, metrics, periodic, topics
 from services.common.consumer import InvalidEvent, Message, Parsed, WriteResult, parse_json_object, run_forever
 from services.usage import bots, model, rollups, signals, store
 
@@ -181,6 +182,66 @@ class UsageProcessor:
         return {h["_source"]["share_id"]: events.parse_time(h["_source"]["created_at"], "created_at")
                 for h in response["hits"]["hits"]}
 
+    def _apply_open_caps(self, docs: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """Flag the batch's customer opens beyond their share link's daily caps (bots.py).
+
+        The cap rule runs over the opens counted so far for the links and days the batch
+        touches plus the batch's own human opens; by the rule's monotonicity that equals
+        running it over the whole history. Returns the stored opens that the batch
+        pushed out of the caps (earlier-timed late arrivals), to be flagged as well.
+        """
+        candidates = [d for d in docs if not d["is_bot"] and bots.open_cap_key(d) is not None]
+        if not candidates:
+            return []
+        stored = self._counted_opens({bots.open_cap_key(d) for d in candidates})
+        over = bots.opens_over_cap([*stored, *candidates], self._open_caps())
+        for d in candidates:
+            if d["event_id"] in over:
+                d["is_bot"], d["bot_reason"] = True, bots.FLOOD_REASON
+        return [s for s in stored if s["event_id"] in over]
+
+    def _open_caps(self) -> bots.OpenCaps:
+        return bots.OpenCaps(per_client=self.settings.usage_share_opens_per_client_day,
+                             per_link=self.settings.usage_share_opens_per_link_day)
+
+    def _counted_opens(self, keys: set[tuple[str, str]]) -> list[dict[str, Any]]:
+        """Stored customer opens that count (not bots) for these (share_id, day) keys.
+
+        At most `per_link` per key by the cap rule, so the read stays small whatever
+        the flood; earlier batches' writes are searchable (refreshed after each batch).
+        """
+        per_query = max(1, 10_000 // max(1, self.settings.usage_share_opens_per_link_day))
+        ordered = sorted(keys)
+        out: list[dict[str, Any]] = []
+        for i in range(0, len(ordered), per_query):
+            chunk = ordered[i:i + per_query]
+            days = sorted({day for _, day in chunk})
+            response = self.es.search(
+                index=self.names.events, size=10_000, ignore_unavailable=True, allow_no_indices=True,
+                source=["event_id", "type", "asset_id", "share_id", "occurred_at", "ip_hash"],
+                query={"bool": {"filter": [
+                    {"term": {"type": "customer_open"}}, {"term": {"is_bot": False}},
+                    {"terms": {"share_id": sorted({share for share, _ in chunk})}},
+                    {"range": {"occurred_at": {"gte": days[0], "lt": _next_day(days[-1]),
+                                               "format": "strict_date"}}}]}})
+            wanted = set(chunk)
+            for hit in response["hits"]["hits"]:
+                doc = dict(hit["_source"], _index=hit["_index"])
+                if bots.open_cap_key(doc) in wanted:
+                    out.append(doc)
+        return out
+
+    def _flag_pushed_out(self, stored: list[dict[str, Any]]) -> None:
+        """Mark stored opens that a batch pushed out of the caps as beacon_flood (partial update)."""
+        if not stored:
+            return
+        ops = [{"action": {"update": {"_index": d["_index"], "_id": d["event_id"]}},
+                "source": {"doc": {"is_bot": True, "bot_reason": bots.FLOOD_REASON}}} for d in stored]
+        outcome = es_util.bulk(self.es, ops)
+        if outcome.rejected:
+            raise RuntimeError(f"open cap updates rejected: {outcome.rejected[0][1]}")
+        metrics.USAGE_BOT_EVENTS.labels(bots.FLOOD_REASON).inc(len(outcome.written))
+
     def _write_usage(self, items: list[Parsed[UsageItem]], result: WriteResult) -> None:
         evs = [p.event.event for p in items]
         known = self._known_assets({e["asset_id"] for e in evs})
@@ -195,11 +256,13 @@ class UsageProcessor:
                 e, received_at=e["received_at"], is_bot=verdict.is_bot, bot_reason=verdict.reason,
                 known_asset=e["asset_id"] in known, ip_secret=self.settings.auth_secret,
             ))
+        pushed_out = self._apply_open_caps(docs)
         indices = sorted({self.names.events_index(d["occurred_at"]) for d in docs})
         store.ensure_event_indices(self.es, indices)
         ops = [{"action": {"create": {"_index": self.names.events_index(d["occurred_at"]), "_id": d["event_id"]}},
                 "source": d} for d in docs]
         outcome = es_util.bulk(self.es, ops)
+        self._flag_pushed_out(pushed_out)
         result.written += len(outcome.written)
         result.duplicates += len(outcome.conflicts)
         rejected = {i for i, _ in outcome.rejected}
@@ -212,6 +275,7 @@ class UsageProcessor:
         # Recompute every pair the batch touched, duplicates included: a replay after a crash
         # between the raw write and the rollup write must still fix the rollup.
         pairs = {(d["asset_id"], model.day_of(d["occurred_at"])) for i, d in enumerate(docs) if i not in rejected}
+        pairs |= {(d["asset_id"], model.day_of(d["occurred_at"])) for d in pushed_out}
         if pairs:
             self.es.indices.refresh(index=",".join(indices), ignore_unavailable=True)
             rollup_docs = rollups.compute(self.es, self.names, pairs, model.iso(datetime.now(timezone.utc)))
@@ -220,7 +284,12 @@ class UsageProcessor:
         result.newest_event_time_s = newest
 
 
-def main() -> None:
+def _next_day(day: str) -> str:
+    return (date.fromisoformat(day) + timedelta(days=1)).isoformat()
+
+
+def main(argv: list[str] | None = None) -> None:
+    cli.parse_no_arguments("python -m services.usage.consumer", __doc__, argv)
     settings = config.load()
     settings = dataclasses.replace(settings, consumer_batch_size=settings.usage_consumer_batch_size)
     processor = UsageProcessor(settings)

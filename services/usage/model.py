@@ -9,6 +9,7 @@ exactly the same events. Errors name the offending field, so RecordEvents can re
 from __future__ import annotations
 
 import hashlib
+import math
 import re
 import hmac
 from datetime import datetime, timedelta, timezone
@@ -118,6 +119,7 @@ def validate(event: Any, now: datetime | None = None) -> dict[str, Any]:
         error = _schema_error(event)
         if error is not None:
             raise error
+        _check_finite_seconds(event)
     out = dict(event)
     occurred = _time(event["occurred_at"], "occurred_at")
     now = now or datetime.now(timezone.utc)
@@ -129,6 +131,17 @@ def validate(event: Any, now: datetime | None = None) -> dict[str, Any]:
         out["received_at"] = iso(_time(event["received_at"], "received_at"))
     out.pop("is_bot", None)  # always computed by the consumer
     return out
+
+
+def _check_finite_seconds(event: Mapping[str, Any]) -> None:
+    """NaN passes the schema's minimum/maximum (every comparison with NaN is false); refuse it here.
+
+    JSON from Kafka cannot carry NaN or infinities (the consumer's parser refuses them), but
+    a protobuf double from RecordEvents can.
+    """
+    seconds = event.get("seconds")
+    if isinstance(seconds, float) and not math.isfinite(seconds):
+        raise EventError("schema", "seconds", f"must be a finite number, got {seconds!r}")
 
 
 def _time(value: str, field: str) -> datetime:

@@ -18,14 +18,16 @@ import grpc
 from google.protobuf.timestamp_pb2 import Timestamp
 
 from collateral.v1 import common_pb2, usage_pb2, usage_pb2_grpc
-from services.common import auth, config, errors, es as es_util, grpc_server, kafka_io, metrics, pagination, topics
+from services.common import (auth, config, errors, es as es_util, grpc_server, kafka_io, metrics, pagination, topics,
+                             validation)
 from services.common.grpc_server import remaining_timeout
 from services.usage import model, reports, shares, store
 
 log = logging.getLogger(__name__)
 
 ES_TIMEOUT_S = 10.0
-KAFKA_TIMEOUT_S = 15.0
+RETRY_HINT = ("Retrying with the same event_id values is safe: duplicates are dropped "
+              "(an event sent without an event_id gets a new one on every call)")
 MAX_REPORT_DAYS = 400
 SERVICE_ROLES = frozenset({auth.Role.ADMIN, auth.Role.SERVICE})
 STAGE_NAMES = {v: common_pb2.BuyingStage.Name(v).removeprefix("BUYING_STAGE_").lower()
@@ -57,25 +59,20 @@ def _ts_of_ms(value: float | None) -> Timestamp | None:
     return _ts(datetime.fromtimestamp(value / 1000, timezone.utc))
 
 
-def _dt(ts: Timestamp) -> datetime:
-    return ts.ToDatetime(tzinfo=timezone.utc)
-
-
 def _id(value: str, field: str, required: bool = True) -> str:
-    value = value.strip()
-    if required and not value:
-        raise errors.InvalidArgument(field, "is required")
-    if len(value) > shares.MAX_ID_CHARS:
-        raise errors.InvalidArgument(field, f"at most {shares.MAX_ID_CHARS} characters")
-    return value
+    return validation.identifier(value, field, required)
 
 
-def event_dict(ev: usage_pb2.UsageEvent, now: datetime, secret: str) -> dict[str, Any]:
-    """The JSON contract form of a proto event (then validated by model.validate)."""
+def event_dict(ev: usage_pb2.UsageEvent, now: datetime, secret: str, field: str = "event") -> dict[str, Any]:
+    """The JSON contract form of a proto event (then validated by model.validate).
+
+    `field` is the event's path in the request (`events[3]`), for INVALID_ARGUMENT on its time.
+    """
+    occurred = validation.optional_timestamp(ev, "occurred_at", f"{field}.occurred_at") or now
     d: dict[str, Any] = {
         "event_id": ev.event_id or f"evt-{uuid.uuid4().hex}",
         "schema_version": model.SCHEMA_VERSION,
-        "occurred_at": model.iso(_dt(ev.occurred_at) if ev.HasField("occurred_at") else now),
+        "occurred_at": model.iso(occurred),
         "received_at": model.iso(now),
         "type": TYPE_NAMES.get(ev.type, ""),
         "asset_id": ev.asset_id,
@@ -118,7 +115,7 @@ class UsageServicer(usage_pb2_grpc.UsageServiceServicer):
         for i, ev in enumerate(request.events):
             if ev.type not in TYPE_NAMES:
                 raise errors.InvalidArgument(f"events[{i}].type", "a known event type is required")
-            d = event_dict(ev, now, self.settings.auth_secret)
+            d = event_dict(ev, now, self.settings.auth_secret, f"events[{i}]")
             try:
                 d = model.validate(d, now)
             except model.EventError as exc:
@@ -133,7 +130,10 @@ class UsageServicer(usage_pb2_grpc.UsageServiceServicer):
                 raise errors.InvalidArgument(f"events[{i}]", f"event larger than {model.MAX_EVENT_BYTES} bytes")
             records.append(kafka_io.Record(self.usage_topic, d["asset_id"], value))
             types.append(d["type"])
-        self.producer.send_and_wait(records, timeout_s=remaining_timeout(KAFKA_TIMEOUT_S))
+        try:
+            self.producer.send_and_wait(records)
+        except errors.Unavailable as exc:
+            raise errors.Unavailable(f"{exc.message}. {RETRY_HINT}") from None
         for kind in types:
             metrics.USAGE_EVENTS_RECORDED.labels(kind).inc()
         return usage_pb2.RecordEventsResponse(
@@ -162,7 +162,7 @@ class UsageServicer(usage_pb2_grpc.UsageServiceServicer):
         channel = _id(request.channel, "channel", required=False)[:64] or "portal"
         now = datetime.now(timezone.utc)
         if request.HasField("expires_at"):
-            expires = _dt(request.expires_at)
+            expires = validation.timestamp(request.expires_at, "expires_at")
             if expires <= now:
                 raise errors.InvalidArgument("expires_at", "must be in the future")
             if expires - now > shares.MAX_TTL:
@@ -170,9 +170,7 @@ class UsageServicer(usage_pb2_grpc.UsageServiceServicer):
         else:
             expires = now + timedelta(days=self.settings.usage_share_ttl_days)
         timeout = remaining_timeout(ES_TIMEOUT_S)
-        asset = reports.titles(self.es, self.names, [asset_id], timeout).get(asset_id)
-        if asset is not None and asset.get("status") != "published":
-            raise errors.FailedPrecondition(f"asset {asset_id} is not published")
+        shares.check_shareable(asset_id, reports.titles(self.es, self.names, [asset_id], timeout).get(asset_id), now)
         token = shares.new_token()
         doc: dict[str, Any] = {
             "share_id": shares.new_share_id(), "asset_id": asset_id, "rep_id": principal.subject,
@@ -192,8 +190,7 @@ class UsageServicer(usage_pb2_grpc.UsageServiceServicer):
         event.update(event_id=f"share-{doc['share_id']}", schema_version=model.SCHEMA_VERSION, type="share",
                      occurred_at=model.iso(now), received_at=model.iso(now))
         try:
-            self.producer.send_and_wait([kafka_io.Record(self.usage_topic, asset_id, json.dumps(event).encode())],
-                                        timeout_s=remaining_timeout(KAFKA_TIMEOUT_S))
+            self.producer.send_and_wait([kafka_io.Record(self.usage_topic, asset_id, json.dumps(event).encode())])
         except errors.Unavailable:
             try:  # no link without its share event: the client retries the whole call
                 self.shares.delete(doc_id)
@@ -232,7 +229,8 @@ class UsageServicer(usage_pb2_grpc.UsageServiceServicer):
         principal = auth.current_principal()
         size = pagination.clamp_page_size(request.page_size, default=20, maximum=100)
         cursor = pagination.decode(self.settings.auth_secret, request.page_token)
-        if cursor is not None and not (isinstance(cursor, list) and len(cursor) == 2):
+        if cursor is not None and not (isinstance(cursor, list) and len(cursor) == 2 and type(cursor[0]) is int
+                                       and isinstance(cursor[1], str) and len(cursor[1]) <= validation.MAX_ID_CHARS):
             raise errors.InvalidArgument("page_token", "malformed page token")
         now = datetime.now(timezone.utc)
         filters: list[dict[str, Any]] = []
@@ -274,8 +272,9 @@ class UsageServicer(usage_pb2_grpc.UsageServiceServicer):
     # ---- reports --------------------------------------------------------------------
     def _range(self, time_range: common_pb2.TimeRange, default_days: int, field: str) -> tuple[datetime, datetime]:
         now = datetime.now(timezone.utc)
-        end = _dt(time_range.end) if time_range.HasField("end") else now
-        start = _dt(time_range.start) if time_range.HasField("start") else end - timedelta(days=default_days)
+        end = validation.optional_timestamp(time_range, "end", f"{field}.end") or now
+        start = (validation.optional_timestamp(time_range, "start", f"{field}.start")
+                 or validation.shift(end, -timedelta(days=default_days), f"{field}.end"))
         if start >= end:
             raise errors.InvalidArgument(f"{field}.start", "must be before the end")
         if end - start > timedelta(days=MAX_REPORT_DAYS):
@@ -311,31 +310,30 @@ class UsageServicer(usage_pb2_grpc.UsageServiceServicer):
         seg = request.segment
         if seg.deal_size_bands:
             raise errors.InvalidArgument("segment.deal_size_bands", "usage reports cannot filter by deal size")
-        for name in ("teams", "regions", "industries", "product_lines"):
-            if len(getattr(seg, name)) > 100:
-                raise errors.InvalidArgument(f"segment.{name}", "at most 100 values")
+        teams, regions, industries, product_lines = (
+            validation.labels(getattr(seg, name), f"segment.{name}")
+            for name in ("teams", "regions", "industries", "product_lines"))
         event_filters: list[dict[str, Any]] = []
-        if seg.teams:
-            event_filters.append({"terms": {"team": list(seg.teams)}})
-        if seg.regions:
-            event_filters.append({"terms": {"region": list(seg.regions)}})
+        if teams:
+            event_filters.append({"terms": {"team": teams}})
+        if regions:
+            event_filters.append({"terms": {"region": regions}})
         asset_filters: list[dict[str, Any]] = []
-        if seg.industries:
-            asset_filters.append({"terms": {"industries": list(seg.industries)}})
-        if seg.product_lines:
-            asset_filters.append({"terms": {"products": list(seg.product_lines)}})
+        if industries:
+            asset_filters.append({"terms": {"industries": industries}})
+        if product_lines:
+            asset_filters.append({"terms": {"products": product_lines}})
         if request.buying_stages:
             stages = []
-            for i, stage in enumerate(request.buying_stages):
+            for i, stage in enumerate(validation.bounded(request.buying_stages, "buying_stages",
+                                                         validation.MAX_FILTER_VALUES)):
                 if stage not in STAGE_NAMES:
                     raise errors.InvalidArgument(f"buying_stages[{i}]", "unknown buying stage")
                 stages.append(STAGE_NAMES[stage])
             asset_filters.append({"terms": {"buying_stages": stages}})
         if request.asset_types:
-            if len(request.asset_types) > 50:
-                raise errors.InvalidArgument("asset_types", "at most 50 values")
-            asset_filters.append({"terms": {"type": [t.strip().lower().removeprefix("asset_type_")
-                                                     for t in request.asset_types]}})
+            asset_filters.append({"terms": {"type": [t.lower().removeprefix("asset_type_")
+                                                     for t in validation.labels(request.asset_types, "asset_types")]}})
         timeout = remaining_timeout(30.0)
         asset_ids = reports.matching_assets(self.es, self.names, asset_filters, timeout) if asset_filters else None
         if asset_ids == []:
@@ -350,7 +348,7 @@ class UsageServicer(usage_pb2_grpc.UsageServiceServicer):
         start, end = self._range(request.window, 90, "window")
         size = pagination.clamp_page_size(request.page_size, default=50, maximum=500)
         reasons = set()
-        for i, r in enumerate(request.reasons):
+        for i, r in enumerate(validation.bounded(request.reasons, "reasons", validation.MAX_FILTER_VALUES)):
             name = usage_pb2.UnusedReason.Name(r).removeprefix("UNUSED_REASON_") if r in usage_pb2.UnusedReason.values() else ""
             if not r or not name:
                 raise errors.InvalidArgument(f"reasons[{i}]", "unknown reason")
@@ -390,10 +388,20 @@ ACCESS = {
 }
 
 
+# Health names `collateral.v1.UsageService/<capability>`; the server's status follows ingest,
+# so replicas keep taking events while only Elasticsearch (reports, share links) is down.
+CAPABILITIES = {
+    "ingest": grpc_server.Capability.of({"kafka"}, {"RecordEvents"}),
+    "shares": grpc_server.Capability.of({"elasticsearch", "kafka"},
+                                        {"CreateShareLink", "RevokeShareLink", "ListShareLinks", "ResolveShareLink"}),
+    "reports": grpc_server.Capability.of({"elasticsearch"}, {"GetAssetUsage", "TopAssets", "ListUnusedAssets"}),
+}
+
+
 def build_spec(settings: config.Settings) -> grpc_server.ServiceSpec:
+    """The usage server; it contacts no dependency here (the health loop sets them up)."""
     servicer = UsageServicer(settings)
-    topics.ensure_all(settings)
-    store.ensure(servicer.es, settings)
+    kafka_probe = kafka_io.TopicsProbe(settings, [servicer.usage_topic], settings.health_probe_timeout_s)
 
     def register(server: grpc.Server) -> None:
         usage_pb2_grpc.add_UsageServiceServicer_to_server(servicer, server)
@@ -405,6 +413,10 @@ def build_spec(settings: config.Settings) -> grpc_server.ServiceSpec:
         access=ACCESS,
         default_port=50052,
         default_metrics_port=9465,
-        probes={"elasticsearch": lambda: es_util.reachable(servicer.es), "kafka": servicer.producer.connected},
-        on_shutdown=[servicer.producer.close],
+        probes={"elasticsearch": lambda: es_util.reachable(servicer.es, settings.health_probe_timeout_s),
+                "kafka": kafka_probe},
+        set_up={"kafka": lambda: topics.ensure_all(settings), "elasticsearch": lambda: store.ensure(servicer.es, settings)},
+        capabilities=CAPABILITIES,
+        core="ingest",
+        on_shutdown=[servicer.producer.close, kafka_probe.close],
     )

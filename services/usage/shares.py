@@ -39,6 +39,27 @@ def new_share_id() -> str:
     return "shr_" + secrets.token_hex(12)
 
 
+def check_shareable(asset_id: str, catalog_doc: dict[str, Any] | None, now: datetime) -> None:
+    """Refuse a link to an asset a customer must not get, judged by the service's catalog view.
+
+    Unknown ids are NOT_FOUND (a link to nothing would record share and open events for
+    an asset nobody can see). The view is fed by the catalog topic, so an asset
+    published a moment ago is unknown until its event arrives (normally within
+    seconds); the message says so because a retry then succeeds. Drafts, retired and
+    expired assets exist but are not for customers: FAILED_PRECONDITION.
+    """
+    if catalog_doc is None:
+        raise errors.NotFound(f"asset {asset_id} not found in the catalog (an asset published moments ago "
+                              "can be shared once its catalog event has arrived, normally within seconds)")
+    status = catalog_doc.get("status", "")
+    if status != "published":
+        raise errors.FailedPrecondition(f"asset {asset_id} is {status or 'not published'}: "
+                                        "only published assets can be shared")
+    expires = catalog_doc.get("expires_at")
+    if expires and events.parse_time(expires, "expires_at") <= now:
+        raise errors.FailedPrecondition(f"asset {asset_id} expired at {expires}: expired assets cannot be shared")
+
+
 def state_of(doc: dict[str, Any], now: datetime) -> str:
     """'revoked', 'expired' or 'active'."""
     if doc.get("revoked_at"):

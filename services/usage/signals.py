@@ -106,16 +106,17 @@ class SignalPublisher:
         self.producer.close()
 
 
-def main() -> None:
-    from services.common import logs
+def main(argv: list[str] | None = None) -> None:
+    from services.common import cli, logs
 
+    cli.parse_no_arguments("python -m services.usage.signals", __doc__, argv)
     settings = config.load()
     logs.configure("usage-signals", settings.log_level, settings.log_format)
     topics.ensure_all(settings)
     publisher = SignalPublisher(settings)
     try:
         store.ensure(publisher.es, settings)
-        print(publisher.publish())
+        print(f"published {publisher.publish()} usage signals to {publisher.topic}")
     finally:
         publisher.close()
 

@@ -22,7 +22,7 @@ from collateral.v1 import content_pb2, content_pb2_grpc
 from scripts.local_services import PROCESSES, Supervisor, free_port
 from services.common import auth, config
 from services.portal.users import UserStore
-from tests.conftest import isolated, wait_until  # noqa: F401 - re-exported to the tests
+from tests.conftest import isolated, skip_or_fail, wait_until  # noqa: F401 - re-exported to the tests
 
 ROOT = Path(__file__).resolve().parents[2]
 CHROMIUM = "/usr/bin/chromium"
@@ -189,7 +189,7 @@ def catalog(system: System) -> dict[str, str]:
 @pytest.fixture(scope="session")
 def browser() -> Iterator[Any]:
     if not os.path.exists(CHROMIUM):
-        pytest.skip(f"{CHROMIUM} is not installed (apt-get install -y chromium chromium-driver)")
+        skip_or_fail(f"{CHROMIUM} is not installed (./dev test installs it; or apt-get install -y chromium chromium-driver)")
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as pw:

@@ -9,8 +9,11 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
+import grpc
 import pytest
 
+from services.common import topics
+from tests.conftest import wait_consumed
 from tests.e2e.conftest import CATALOG_TAG, DESKTOP_UA, screenshot, sign_in, wait_page_image, wait_until
 
 pytestmark = pytest.mark.e2e
@@ -126,6 +129,10 @@ def test_rep_search_download_share_and_customer_open(system, accounts, catalog, 
             "td.pages-read").inner_text()
 
     wait_until(opened, what="the customer open in My shares", timeout_s=60, interval_s=1.5)
+    # Count only once the usage consumer has committed everything produced so far: a scanner's open
+    # still in flight would otherwise go unnoticed.
+    wait_consumed(system.settings, system.settings.group("usage-consumer"), [topics.USAGE.name(system.settings)])
+    rep.reload()
     row = rep.locator("#shares-table tbody tr", has_text="opp-e2e-1").first
     assert "Not opened" not in row.inner_text()
     assert "Dana <b>CFO</b>" in row.inner_text(), "user text is escaped, not rendered as HTML"
@@ -196,7 +203,16 @@ def test_expired_link_shows_friendly_410(system, accounts, catalog, new_page):
         asset_id=catalog["roi"], account_id="acct-expiring", expires_at=expires),
         metadata=system.metadata(accounts["rep"][0], "rep"), timeout=30)
     customer = new_page(user_agent=DESKTOP_UA)
-    time.sleep(2.5)
+
+    def expired() -> bool:
+        try:
+            stub.ResolveShareLink(usage_pb2.ResolveShareLinkRequest(token=reply.token),
+                                  metadata=system.metadata("portal", "service"), timeout=10)
+        except grpc.RpcError as exc:
+            return exc.code() == grpc.StatusCode.FAILED_PRECONDITION and "expired" in (exc.details() or "")
+        return False
+
+    wait_until(expired, timeout_s=30, interval_s=0.2, what="the usage service to report the link expired")
     response = customer.goto(f"/s/{reply.token}")
     assert response.status == 410
     assert "has expired" in customer.locator("#link-gone").inner_text()

@@ -1,63 +1,25 @@
-"""Sign-in, health, metrics and the status page."""
+"""Sign-in and sign-out, the account page (password, sessions), health, metrics and the status page."""
 
 from __future__ import annotations
 
-import threading
-import time
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
-from flask import Blueprint, Response, current_app, flash, g, redirect, render_template, request, url_for
+from flask import Blueprint, Response, abort, current_app, flash, g, redirect, render_template, request, url_for
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from services.common import es as es_helpers, metrics
-from services.portal import security
+from services.portal import helpers, security
 from services.portal.backends import SERVICES
+from services.portal.throttle import SignInGuard, Verdict
+from services.portal.users import MIN_PASSWORD
 
 bp = Blueprint("core", __name__)
-
-MAX_FAILURES = 10
-FAILURE_WINDOW_S = 300.0
-
-
-class SignInThrottle:
-    """Refuses sign-in for an (email, address) pair after too many recent failures.
-
-    Per process (each replica keeps its own count): it slows password guessing down
-    without a shared store; an SSO proxy in front is the stronger answer.
-    """
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._failures: dict[tuple[str, str], list[float]] = {}
-
-    def blocked(self, key: tuple[str, str]) -> bool:
-        now = time.monotonic()
-        with self._lock:
-            recent = [t for t in self._failures.get(key, []) if now - t < FAILURE_WINDOW_S]
-            if recent:
-                self._failures[key] = recent
-            else:
-                self._failures.pop(key, None)
-            return len(recent) >= MAX_FAILURES
-
-    def failed(self, key: tuple[str, str]) -> None:
-        with self._lock:
-            if len(self._failures) > 100_000:  # bounded memory under a spray of addresses
-                self._failures.clear()
-            self._failures.setdefault(key, []).append(time.monotonic())
-
-    def succeeded(self, key: tuple[str, str]) -> None:
-        with self._lock:
-            self._failures.pop(key, None)
-
-
-throttle = SignInThrottle()
 
 
 @bp.get("/healthz")
 def healthz() -> Response:
-    """Liveness and readiness: the process serves requests (backends are shown on /status)."""
+    """Liveness: the process serves requests. Readiness (the backends) is /readyz."""
     return Response("ok\n", mimetype="text/plain")
 
 
@@ -95,6 +57,42 @@ def status() -> Any:
         200 if healthy else 503
 
 
+THROTTLED_TEXT = {
+    "delay": "Too many failed attempts for this account from here. Wait {s} seconds and try again.",
+    "address": "Too many failed sign-ins from your network. Wait {s} seconds and try again.",
+    "global": "The portal is busy checking sign-ins. Wait {s} seconds and try again.",
+}
+
+
+def guard() -> SignInGuard:
+    return current_app.extensions["collateral_sign_in_guard"]
+
+
+def throttled(verdict: Verdict, template: str, **context: Any) -> Any:
+    """429 with Retry-After, before any password was checked."""
+    metrics.PORTAL_SIGN_INS.labels("throttled").inc()
+    metrics.PORTAL_SIGN_IN_THROTTLED.labels(verdict.rule).inc()
+    error = THROTTLED_TEXT[verdict.rule].format(s=verdict.retry_after_header)
+    body = render_template(template, error=error, **context)
+    return body, 429, {"Retry-After": verdict.retry_after_header}
+
+
+def check_password(email: str, password: str) -> tuple[Any, Verdict]:
+    """(the user or None, the throttle's verdict): the one path every password check takes."""
+    account, address = email.strip().lower()[:256], helpers.client_ip()
+    verdict = guard().check(account, address)
+    if not verdict.allowed:
+        return None, verdict
+    users = current_app.extensions["collateral_users"]
+    user = users.authenticate(email, password) if email and password else None
+    if user is None:
+        guard().failed(account, address)
+        metrics.PORTAL_SIGN_INS.labels("failed").inc()
+    else:
+        guard().succeeded(account, address)
+    return user, verdict
+
+
 @bp.route("/login", methods=["GET", "POST"])
 def login() -> Any:
     next_url = security.safe_next(request.values.get("next"))
@@ -104,20 +102,12 @@ def login() -> Any:
     email = ""
     if request.method == "POST":
         email = (request.form.get("email") or "").strip()
-        password = request.form.get("password") or ""
-        key = (email.lower()[:256], request.remote_addr or "")
-        if throttle.blocked(key):
-            metrics.PORTAL_SIGN_INS.labels("throttled").inc()
-            return render_template("login.html", error="Too many failed attempts. Wait a few minutes and try again.",
-                                   email=email, next=next_url), 429
-        users = current_app.extensions["collateral_users"]
-        user = users.authenticate(email, password) if email and password else None
+        user, verdict = check_password(email, request.form.get("password") or "")
+        if not verdict.allowed:
+            return throttled(verdict, "login.html", email=email, next=next_url)
         if user is not None:
-            throttle.succeeded(key)
             security.sign_in(user)
             return redirect(next_url)
-        throttle.failed(key)
-        metrics.PORTAL_SIGN_INS.labels("failed").inc()
         error = "Email or password is not right."
     return render_template("login.html", error=error, email=email, next=next_url), 401 if error else 200
 
@@ -127,3 +117,47 @@ def logout() -> Any:
     security.sign_out()
     flash("You are signed out.", "info")
     return redirect(url_for("core.login"))
+
+
+@bp.get("/account")
+@security.login_required
+def account() -> Any:
+    return render_template("account.html")
+
+
+@bp.post("/account/password")
+@security.login_required
+def change_password() -> Any:
+    """Change one's own password: every other session of the account ends, this one is
+    re-issued under a new id."""
+    if g.user.via != "password":
+        abort(404)
+    current = request.form.get("current_password") or ""
+    new = request.form.get("new_password") or ""
+    errors: dict[str, str] = {}
+    if new != (request.form.get("confirm_password") or ""):
+        errors["confirm_password"] = "The two new passwords differ."
+    elif not (MIN_PASSWORD <= len(new) <= 1024):
+        errors["new_password"] = f"At least {MIN_PASSWORD} characters."
+    if errors:
+        return render_template("account.html", errors=errors), 400
+    user, verdict = check_password(g.user.email, current)
+    if not verdict.allowed:
+        return throttled(verdict, "account.html", errors={})
+    if user is None:
+        return render_template("account.html", errors={"current_password": "This is not your current password."}), 400
+    current_app.extensions["collateral_users"].set_password(user.email, new)
+    security.sign_in(user)
+    flash("Password changed. Every other session of your account was signed out.", "info")
+    return redirect(url_for("core.account"))
+
+
+@bp.post("/account/sessions/revoke")
+@security.login_required
+def sign_out_elsewhere() -> Any:
+    """End every other session of the signed-in account (a lost laptop, a shared computer)."""
+    if g.user.via != "password":
+        abort(404)
+    ended = security.sessions().revoke_user(g.user.email, keep=security.current_session_id())
+    flash(f"Signed out {ended} other session{'s' if ended != 1 else ''}.", "info")
+    return redirect(url_for("core.account"))

@@ -14,10 +14,13 @@ import json
 import logging
 import re
 import secrets
+import threading
+from collections import OrderedDict
+from datetime import datetime, timezone
 from typing import Any
 
 import grpc
-from flask import Blueprint, Response, abort, render_template, request
+from flask import Blueprint, Response, abort, current_app, render_template, request
 
 from collateral.v1 import content_pb2, usage_pb2
 from services.common import metrics
@@ -33,6 +36,42 @@ PORTAL_SUBJECT = "portal"
 FORWARDED_HEADERS = ("sec-purpose", "purpose", "x-purpose", "x-moz", "sec-fetch-purpose", "from")
 MAX_BEACON_BYTES = 2048
 MAX_PAGE_SECONDS = 3600.0
+
+
+class OpenLimiter:
+    """Visits whose open this portal process records, per (link, client address, UTC day).
+
+    The first line against open floods (fresh visit ids from one client): beyond
+    `usage_share_opens_per_client_day` distinct visits, opens are refused before they
+    reach Kafka. Each process counts alone, so the usage consumer applies the same cap
+    (and a per-link one) to the stored events; this only keeps the flood out of the
+    pipeline. Memory is bounded: the least recently used keys are forgotten first.
+    """
+
+    MAX_KEYS = 50_000
+
+    def __init__(self) -> None:
+        self._visits: OrderedDict[tuple[str, str, str], set[str]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def admit(self, share_id: str, client: str, visit: str, per_client: int) -> bool:
+        """True when `visit` may record its open: already admitted, or under the cap."""
+        key = (share_id, client, datetime.now(timezone.utc).date().isoformat())
+        with self._lock:
+            visits = self._visits.pop(key, set())
+            self._visits[key] = visits
+            while len(self._visits) > self.MAX_KEYS:
+                self._visits.popitem(last=False)
+            if visit in visits:
+                return True
+            if len(visits) >= per_client:
+                return False
+            visits.add(visit)
+            return True
+
+
+def open_limiter() -> OpenLimiter:
+    return current_app.extensions.setdefault("share_open_limiter", OpenLimiter())
 
 
 class LinkGone(Exception):
@@ -119,8 +158,10 @@ def beacon(token: str) -> Response:
     """The viewer's JavaScript reports an open (once per visit) and the seconds spent on each page.
 
     CSRF-exempt (navigator.sendBeacon cannot carry a form token); what it may do is
-    bounded by the token in the URL: events for that link's asset only, deduplicated
-    by visit id, with clamped page numbers and durations.
+    bounded by the token in the URL: events for that link's asset only, one open per
+    visit (the open's event id is derived from the link and the visit), a capped
+    number of visits per client and day (429 beyond it), clamped page numbers and
+    durations.
     """
     if (request.content_length or 0) > MAX_BEACON_BYTES:
         abort(413)
@@ -139,6 +180,10 @@ def beacon(token: str) -> Response:
     except LinkGone:
         return Response(status=410)
     if kind == "open":
+        per_client = current_app.config["COLLATERAL"].usage_share_opens_per_client_day
+        if not open_limiter().admit(share.share_id, helpers.client_ip(), visit, per_client):
+            metrics.PORTAL_SHARE_VISITS.labels("beacon_over_cap").inc()
+            return Response(status=429)
         event = customer_event(share, usage_pb2.USAGE_EVENT_TYPE_CUSTOMER_OPEN, visit, "open")
         metrics.PORTAL_SHARE_VISITS.labels("beacon_open").inc()
     else:

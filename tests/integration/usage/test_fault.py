@@ -8,7 +8,6 @@ rollups agree with it.
 from __future__ import annotations
 
 import subprocess
-import time
 import uuid
 from collections import Counter
 from datetime import datetime, timedelta, timezone
@@ -17,6 +16,7 @@ import pytest
 
 from services.common import topics
 from services.usage import model
+from tests.conftest import metric_value, wait_consumed
 from tests.integration.usage.conftest import ROOT, count_events, produce_json, rollup_docs, wait_until
 
 pytestmark = pytest.mark.integration
@@ -65,13 +65,21 @@ def test_consumer_killed_mid_batch_loses_nothing_and_counts_nothing_twice(usage_
         produce_json(raw_producer, topic, e["asset_id"], e)
     raw_producer.flush()
     consumer.start()
+    group = usage_env.group("usage-consumer")
     wait_until(lambda: count_events(es, names, prefix) >= len(events), timeout_s=120, what="all events")
-    time.sleep(2)
+    wait_consumed(usage_env, group, [topic], timeout_s=120)  # the replayed copies too: nothing left to arrive
     assert_exact(es, names, uid, events)
     # A clean shutdown (SIGTERM) finishes the batch, commits and exits 0; a restart re-reads nothing twice.
     assert consumer.stop() == 0
     consumer.start()
-    time.sleep(3)
+    marker = numbered_events(f"m{uid}", 1)[0]  # asset "km<uid>-0": outside the numbered events' prefix
+    produce_json(raw_producer, topic, marker["asset_id"], marker)
+    raw_producer.flush()
+    wait_until(lambda: count_events(es, names, {"term": {"asset_id": marker["asset_id"]}}) == 1, timeout_s=120,
+               what="the marker read by the restarted consumer")
+    wait_consumed(usage_env, group, [topic])
+    polled = metric_value(consumer.metrics_port, "collateral_consumer_messages_total", consumer="usage-consumer")
+    assert polled == 1, f"the restarted consumer read {polled} messages; only the marker was new"
     assert_exact(es, names, uid, events)
 
 
@@ -85,12 +93,17 @@ def test_elasticsearch_outage_pauses_and_loses_nothing(usage_env, consumer, raw_
     uid = uuid.uuid4().hex[:8]
     events = numbered_events(uid, 600)
     topic = topics.USAGE.name(usage_env)
+    retries_before = metric_value(consumer.metrics_port, "collateral_consumer_downstream_retries_total",
+                                  consumer="usage-consumer") or 0
     stack("stop")
     try:
         for e in events:
             produce_json(raw_producer, topic, e["asset_id"], e)
         raw_producer.flush()
-        time.sleep(5)  # the consumer polls, fails to write, pauses and backs off
+        # The consumer polls, fails to write, and backs off (retrying the batch) instead of exiting.
+        wait_until(lambda: (metric_value(consumer.metrics_port, "collateral_consumer_downstream_retries_total",
+                                         consumer="usage-consumer") or 0) > retries_before,
+                   timeout_s=120, what="the consumer retrying while Elasticsearch is down")
         assert consumer.alive()
     finally:
         stack("start")

@@ -14,6 +14,7 @@ from kafka import KafkaConsumer
 
 from collateral.v1 import usage_pb2
 from services.common import grpc_server, topics
+from tests.conftest import wait_consumed
 from tests.integration.usage.conftest import count_events, produce_json, rollup_docs, wait_until
 
 pytestmark = pytest.mark.integration
@@ -32,7 +33,7 @@ def ev(asset_id: str, rep_id: str, kind=T.USAGE_EVENT_TYPE_DOWNLOAD, **kw) -> us
     return usage_pb2.UsageEvent(type=kind, asset_id=asset_id, rep_id=rep_id, **kw)
 
 
-def test_recorded_events_count_once_despite_duplicates_and_replays(stub, consumer, call_as, es, names, uid):
+def test_recorded_events_count_once_despite_duplicates_and_replays(stub, consumer, usage_env, call_as, es, names, uid):
     rep = f"rep-{uid}"
     asset = f"a-{uid}"
     now = datetime.now(timezone.utc)
@@ -44,7 +45,8 @@ def test_recorded_events_count_once_despite_duplicates_and_replays(stub, consume
     stub.RecordEvents(usage_pb2.RecordEventsRequest(events=events[:20]), metadata=call_as("rep", rep))
     stub.RecordEvents(usage_pb2.RecordEventsRequest(events=[events[5], events[5]]), metadata=call_as("rep", rep))
     wait_until(lambda: count_events(es, names, {"term": {"asset_id": asset}}) == 30, what="30 events")
-    time.sleep(2)  # let any stray duplicate arrive
+    # Everything produced (retries included) is consumed and committed: no stray duplicate can still arrive.
+    wait_consumed(usage_env, usage_env.group("usage-consumer"), [topics.USAGE.name(usage_env)])
     assert count_events(es, names, {"term": {"asset_id": asset}}) == 30
     downloads = sum(1 for i in range(30) if i % 3 == 0)
 
@@ -172,6 +174,8 @@ def test_external_json_poison_messages_go_to_the_dlq_and_the_partition_keeps_flo
     raw_producer.flush()
     expected = 1 + len({len(v) for v in poison.values()})
     wait_until(lambda: count_events(es, names, {"term": {"asset_id": asset}}) == expected, what="good events")
+    wait_consumed(usage_env, usage_env.group("usage-consumer"), [topic])  # then no poison message was stored late
+    assert count_events(es, names, {"term": {"asset_id": asset}}) == expected
 
     dlq = KafkaConsumer(topics.USAGE_DLQ.name(usage_env), bootstrap_servers=usage_env.kafka_bootstrap,
                         auto_offset_reset="earliest", consumer_timeout_ms=3000, group_id=None)
@@ -207,6 +211,9 @@ def test_unknown_asset_becomes_known_when_the_catalog_arrives(usage_env, consume
         return r.known_asset and r.totals.total_events == 1
 
     wait_until(known)
+    # The stale catalog update comes after the newer one: only once it is consumed does "Known deck" prove it ignored.
+    wait_consumed(usage_env, usage_env.group("usage-consumer"), [topics.CATALOG.name(usage_env)])
+
     def top():
         response = stub.TopAssets(usage_pb2.TopAssetsRequest(measure=T.USAGE_MEASURE_DOWNLOADS,
                                                              buying_stages=[1, 3], asset_types=["deck"]),

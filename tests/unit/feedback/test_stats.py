@@ -83,3 +83,23 @@ def test_mantel_haenszel_hand_computed():
     ratio, p = stats.mantel_haenszel([(5, 5, 5, 5), (2, 8, 2, 8)])
     assert ratio == pytest.approx(1.0)
     assert p == pytest.approx(1.0)
+
+
+def test_benjamini_hochberg_matches_the_textbook_example() -> None:
+    # Benjamini & Hochberg (1995), adjusted as R's p.adjust(method = "BH") does.
+    p = [0.01, 0.04, 0.03, 0.005, 0.5]
+    q = stats.benjamini_hochberg(p)
+    assert q == pytest.approx([0.025, 0.05, 0.05, 0.025, 0.5])
+
+
+def test_benjamini_hochberg_is_monotone_and_never_below_p() -> None:
+    import random
+
+    rng = random.Random(7)
+    p = [rng.random() ** 3 for _ in range(300)]
+    q = stats.benjamini_hochberg(p)
+    ranked = sorted(zip(p, q))
+    assert all(qi >= pi for pi, qi in ranked)
+    assert all(a[1] <= b[1] + 1e-15 for a, b in zip(ranked, ranked[1:]))
+    assert stats.benjamini_hochberg([]) == []
+    assert stats.benjamini_hochberg([0.2]) == [0.2]

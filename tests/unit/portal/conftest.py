@@ -1,6 +1,7 @@
-"""Portal unit tests: the Flask app with an in-process stand-in for the gRPC backends
-and the account store, so view logic (CSRF, roles, escaping, errors) is tested fast
-and without servers. The real backends are exercised by tests/e2e."""
+"""Portal unit tests: the Flask app with in-process stand-ins for the gRPC backends and
+the account, session and sign-in failure stores, so view logic (CSRF, roles, escaping,
+errors) is tested fast and without servers. The real stores are exercised by
+tests/integration/portal, the real backends by tests/e2e."""
 
 from __future__ import annotations
 
@@ -10,7 +11,9 @@ import grpc
 import pytest
 
 from services.common import config
+from services.portal import throttle
 from services.portal.app import create_app
+from services.portal.sessions import SessionRecord, new_session_id
 
 
 class RpcFailure(grpc.RpcError):
@@ -63,6 +66,46 @@ class StubUsers:
         return None
 
 
+class StubSessions:
+    """Sessions in a dict: enough for views that need someone signed in."""
+
+    def __init__(self) -> None:
+        self.records: dict[str, SessionRecord] = {}
+
+    def create(self, email: str, name: str, role: str) -> str:
+        session_id = new_session_id()
+        self.records[session_id] = SessionRecord(email, name, role, 0.0, 0.0)
+        return session_id
+
+    def resolve(self, session_id: str) -> SessionRecord | None:
+        return self.records.get(session_id)
+
+    def end(self, session_id: str, reason: str = "sign_out") -> None:
+        self.records.pop(session_id, None)
+
+    def revoke_user(self, email: str, keep: str | None = None) -> int:
+        doomed = [k for k, r in self.records.items() if r.email == email and k != keep]
+        for key in doomed:
+            del self.records[key]
+        return len(doomed)
+
+
+class StubCounters:
+    """Sign-in failure counters in a dict, under the real policy."""
+
+    def __init__(self) -> None:
+        self.counts: dict[str, throttle.Failures] = {}
+
+    def read(self, keys: list[str]) -> list[throttle.Failures]:
+        return [self.counts.get(k, throttle.Failures()) for k in keys]
+
+    def record(self, key: str, update: Callable[[throttle.Failures], throttle.Failures]) -> None:
+        self.counts[key] = update(self.counts.get(key, throttle.Failures()))
+
+    def clear(self, key: str) -> None:
+        self.counts.pop(key, None)
+
+
 @pytest.fixture
 def backends() -> StubBackends:
     return StubBackends()
@@ -72,7 +115,9 @@ def backends() -> StubBackends:
 def make_app(backends: StubBackends) -> Callable[..., Any]:
     def make(**overrides: Any) -> Any:
         settings = config.load(environ={}, namespace="unitportal", **overrides)
-        app = create_app(settings, backends=backends, users=StubUsers())
+        guard = throttle.SignInGuard(throttle.Policy.from_settings(settings), StubCounters(),  # type: ignore[arg-type]
+                                     throttle.CheckBudget(settings.portal_signin_checks_per_s))
+        app = create_app(settings, backends=backends, users=StubUsers(), sessions=StubSessions(), sign_in_guard=guard)
         app.config["TESTING"] = True
         return app
 
@@ -89,9 +134,13 @@ def client(app: Any) -> Any:
     return app.test_client()
 
 
-def login_as(client: Any, role: str, email: str | None = None) -> None:
+def login_as(client: Any, role: str, email: str | None = None) -> str:
+    """Sign the client in without a password; returns the session id."""
+    sessions = client.application.extensions["collateral_sessions"]
+    session_id = sessions.create(email or f"{role}@example.com", f"{role.title()} User", role)
     with client.session_transaction() as session:
-        session["user"] = {"email": email or f"{role}@example.com", "name": f"{role.title()} User", "role": role}
+        session["sid"] = session_id
+    return session_id
 
 
 def csrf_token(client: Any, path: str = "/login") -> str:

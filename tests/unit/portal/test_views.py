@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import grpc
 import pytest
 
@@ -253,13 +255,30 @@ def test_status_page_and_json(client, backends):
     assert client.get("/status?format=json").get_json()["services"]["usage"] == "NOT_SERVING"
 
 
-def test_repeated_failed_sign_ins_are_throttled(client):
+def test_a_failing_client_is_delayed_but_others_are_not(client):
     token = csrf_token(client)
-    codes = [client.post("/login", data={"email": "victim@example.com", "password": f"guess-{i}",
-                                         "csrf_token": token}).status_code for i in range(12)]
-    assert codes[:10] == [401] * 10 and codes[10:] == [429, 429]
-    other = client.post("/login", data={"email": "someone@example.com", "password": "x", "csrf_token": token})
-    assert other.status_code == 401
+
+    def attempt(email: str, address: str) -> Any:
+        return client.post("/login", data={"email": email, "password": "wrong-guess", "csrf_token": token},
+                           environ_base={"REMOTE_ADDR": address})
+
+    responses = [attempt("victim@example.com", "203.0.113.7") for _ in range(8)]
+    codes = [r.status_code for r in responses]
+    assert codes[:3] == [401] * 3, "the free failures are answered normally"
+    assert 429 in codes[3:], "then the failing client is slowed down"
+    refused = responses[codes.index(429)]
+    assert 1 <= int(refused.headers["Retry-After"]) <= 5 and "Wait" in refused.get_data(as_text=True)
+    assert attempt("victim@example.com", "198.51.100.9").status_code == 401, "another client is not delayed"
+
+
+def test_sign_out_ends_the_session_in_the_store(client):
+    login_as(client, "rep")
+    assert client.get("/account").status_code == 200
+    stolen = client.get_cookie("collateral_session").value
+    client.post("/logout", data={"csrf_token": csrf_token(client, "/account")})
+    assert not client.application.extensions["collateral_sessions"].records
+    client.set_cookie("collateral_session", stolen)
+    assert client.get("/account").status_code == 302
 
 
 def test_customer_address_comes_from_a_trusted_proxy_only(make_app, backends):
@@ -319,3 +338,38 @@ def test_field_violations_are_shown_next_to_the_field(client, backends):
     assert response.status_code == 400
     html = response.get_data(as_text=True)
     assert 'id="err-title" role="alert">Must not be empty</p>' in html
+
+
+def test_client_address_skips_only_trusted_proxy_hops(make_app):
+    from services.portal import helpers
+
+    app = make_app(portal_trusted_proxies="10.0.0.0/8")
+    forwarded = {"X-Forwarded-For": "6.6.6.6, 203.0.113.50, 10.0.0.9"}
+    with app.test_request_context("/", headers=forwarded, environ_base={"REMOTE_ADDR": "10.0.0.5"}):
+        assert helpers.client_ip() == "203.0.113.50", "the hop the outermost trusted proxy saw"
+    with app.test_request_context("/", headers=forwarded, environ_base={"REMOTE_ADDR": "198.51.100.7"}):
+        assert helpers.client_ip() == "198.51.100.7", "a client's own header is ignored"
+
+
+def test_password_checks_beyond_the_process_budget_get_429(make_app):
+    client = make_app(portal_signin_checks_per_s=0.001).test_client()
+    token = csrf_token(client)
+
+    def attempt(address: str) -> Any:
+        return client.post("/login", data={"email": "a@example.com", "password": "wrong", "csrf_token": token},
+                           environ_base={"REMOTE_ADDR": address})
+
+    assert attempt("203.0.113.1").status_code == 401
+    refused = attempt("203.0.113.2")
+    assert refused.status_code == 429 and refused.headers["Retry-After"] == "1"
+    assert "busy" in refused.get_data(as_text=True)
+
+
+def test_sign_in_replaces_the_session_the_browser_had(client):
+    sessions = client.application.extensions["collateral_sessions"]
+    planted = login_as(client, "rep", "someone@example.com")
+    client.application.extensions["collateral_users"].authenticate = \
+        lambda email, password: security.CurrentUser(email, "Dana", "marketer")
+    client.post("/login", data={"email": "dana@example.com", "password": "pw-right", "csrf_token": csrf_token(client, "/account")})
+    assert planted not in sessions.records
+    assert [r.email for r in sessions.records.values()] == ["dana@example.com"]
