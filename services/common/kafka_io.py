@@ -31,6 +31,33 @@ from services.common import config, errors, grpc_server, metrics
 
 log = logging.getLogger(__name__)
 
+def _close_sockets_of_failed_connects() -> None:
+    """Close the socket of every failed broker connection attempt.
+
+    kafka-python 3.0's `KafkaNetSocket.sock_connect` raises on a refused or timed-out
+    connection without closing the socket it was given, so every reconnect attempt
+    during a Kafka outage leaks a file descriptor until the garbage collector finds it.
+    Wrapping the method once, here, fixes it for every client the services create.
+    """
+    from kafka.net.inet import KafkaNetSocket
+
+    original = KafkaNetSocket.sock_connect
+    if getattr(original, "closes_socket_on_failure", False):
+        return
+
+    async def sock_connect(self: Any, net: Any, sock: Any, sockaddr: Any, timeout_at: float | None = None) -> Any:
+        try:
+            return await original(self, net, sock, sockaddr, timeout_at=timeout_at)
+        except BaseException:
+            sock.close()
+            raise
+
+    sock_connect.closes_socket_on_failure = True  # type: ignore[attr-defined]
+    KafkaNetSocket.sock_connect = sock_connect  # type: ignore[method-assign]
+
+
+_close_sockets_of_failed_connects()
+
 PROBE_TIMEOUT_S = 2.0  # health probes connect within this
 DEADLINE_SHARE = 0.5  # of a gRPC call's remaining deadline that waiting for Kafka may use
 

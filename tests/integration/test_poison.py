@@ -36,12 +36,12 @@ from services.usage import consumer as usage_consumer, model as usage_model
 
 ROOT = Path(__file__).resolve().parents[2]
 
-USAGE_C, FEEDBACK_C, SIGNALS_C = "usage-consumer", "feedback-consumer", "content-signals"
+USAGE_C, FEEDBACK_C, SIGNALS_C = "usage-consumer", "feedback-router", "content-signals"
 STORED = "(stored)"  # valid: must reach the consumer's index, never the DLQ
 SKIPPED = "(skipped)"  # valid but not stored by design (a search that found something): never the DLQ
 
 READERS: dict[str, tuple[str, ...]] = {
-    "usage": (USAGE_C, FEEDBACK_C),
+    "usage": (USAGE_C,),  # the feedback consumer reads the usage service's classified events instead
     "deals": (FEEDBACK_C,),
     "catalog": (USAGE_C, FEEDBACK_C),
     "search": (USAGE_C, FEEDBACK_C),
@@ -600,14 +600,23 @@ def test_poison_messages_are_dead_lettered_and_never_stop_a_consumer(poison_env:
                 if s.row.outcome[consumer] == STORED:
                     wanted.add(key_of(s.row.topic, s.row.event or {}))
 
+        missing: dict[tuple[str, str], list[str]] = {}
+
         def all_stored_or_a_consumer_exited() -> bool:
             if consumers.any_exited():
                 return True  # fail now, with the process's log, rather than at the deadline
-            return not any(keys - stored_keys(poison_env, es, *where, sorted(keys))
-                           for where, keys in expect_stored.items())
+            missing.clear()
+            for where, keys in expect_stored.items():
+                absent = keys - stored_keys(poison_env, es, *where, sorted(keys))
+                if absent:
+                    missing[where] = sorted(absent)[:5]
+            return not missing
 
-        wait_until(all_stored_or_a_consumer_exited, timeout_s=240, interval_s=2,
-                   what="every marker (and every valid row) in its consumer's index")
+        try:
+            wait_until(all_stored_or_a_consumer_exited, timeout_s=240, interval_s=2,
+                       what="every marker (and every valid row) in its consumer's index")
+        except AssertionError as exc:
+            raise AssertionError(f"{exc}; still missing (consumer, topic): keys {missing}") from None
         consumers.check_alive()
     finally:
         es.close()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 import time
@@ -49,7 +50,8 @@ def test_signals_one_shot_publishes_schema_valid_30_day_aggregates(usage_env, co
     env = process_env(usage_env, COLLATERAL_LOG_FORMAT="text")
     out = subprocess.run([sys.executable, "-m", "services.usage.signals"], cwd=ROOT, env=env, check=True,
                          capture_output=True, text=True, timeout=120)
-    assert int(out.stdout.strip().splitlines()[-1]) >= 1
+    match = re.fullmatch(r"published (\d+) usage signals to (\S+)", out.stdout.strip().splitlines()[-1])
+    assert match and int(match.group(1)) >= 1, out.stdout
 
     consumer_ = KafkaConsumer(topics.SIGNALS.name(usage_env), bootstrap_servers=usage_env.kafka_bootstrap,
                               auto_offset_reset="earliest", consumer_timeout_ms=3000, group_id=None)
