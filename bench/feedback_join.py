@@ -1,48 +1,68 @@
-"""Join throughput: `python bench/feedback_join.py --deals 20000 --events 100000`.
+"""Join throughput: `python bench/feedback_join.py --deals 10000 --events 50000`.
 
-Produces synthetic deal outcomes and usage events (half naming an opportunity, the rest
-an account) to a fresh bench namespace, then runs the real feedback consumer loop
-(in-process) until it has committed everything, and reports messages/s. Baseline in the
-same run: a bare kafka-python consumer reading the same messages without processing.
-Run by hand; results go to bench/RESULTS.md.
+Produces synthetic deal outcomes (deals.v1) and classified usage events (usage.classified.v1,
+what the usage consumer publishes; half name an opportunity, the rest an account) to a fresh
+bench namespace, then runs the real feedback consumer pipeline (router + join stage) until
+every input and the internal join topic are committed, and reports messages/s:
+
+- `1 process`: the pipeline in this process (router and join stage threads);
+- `3 processes`: three `python -m services.feedback.consumer` subprocesses, in a second
+  namespace with the same inputs, measured from their start.
+
+Baseline in the same run, per namespace: a bare kafka-python consumer reading the same input
+topics (json.loads of each message, nothing else). Each result is printed as
+`ratio to bare consumer X.XXX`.
+
+`--backfill` instead loads the inputs once and runs one in-process pipeline with a progress
+bar over committed offsets vs end offsets of every stage, printing the consumer lag gauges
+(collateral_consumer_lag_messages) as it goes. Run by hand; results go to bench/RESULTS.md.
 """
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
+import os
 import random
+import subprocess
 import sys
-import threading
 import time
 from datetime import timedelta
 from pathlib import Path
+from typing import Callable
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
 
 from kafka import KafkaAdminClient, KafkaConsumer  # noqa: E402
 from kafka.structs import TopicPartition  # noqa: E402
+from tqdm import tqdm  # noqa: E402
 
-from services.common import config, es as es_util, kafka_io, topics  # noqa: E402
-from services.common.consumer import ConsumerLoop  # noqa: E402
-from services.feedback import model  # noqa: E402
-from services.feedback.consumer import FeedbackProcessor  # noqa: E402
+from services.common import config, es as es_util, kafka_io, metrics, topics  # noqa: E402
+from services.feedback import model, store  # noqa: E402
+from services.feedback.consumer import Pipeline  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from feedback_winrate import T0, synth_deal  # noqa: E402
 
+INPUTS = (topics.DEALS, topics.USAGE_CLASSIFIED)
 
-def produce(settings, n_deals: int, n_events: int, seed: int) -> int:
+
+def produce(settings: config.Settings, n_deals: int, n_events: int, seed: int) -> int:
+    """Deals, then classified events spread over them; returns the number of messages."""
     rng = random.Random(seed)
     producer = kafka_io.Producer(settings, client_id="bench-join")
     deals = []
     batch: list[kafka_io.Record] = []
     sent = 0
+    bar = tqdm(total=n_deals + n_events, unit="msg", desc=f"produce {settings.namespace}", mininterval=2)
 
     def flush() -> None:
         nonlocal batch, sent
         producer.send_and_wait(batch, timeout_s=120)
         sent += len(batch)
+        bar.update(len(batch))
         batch = []
 
     for i in range(n_deals):
@@ -51,28 +71,31 @@ def produce(settings, n_deals: int, n_events: int, seed: int) -> int:
         contract.update(event_id=f"d{i}", schema_version=1, occurred_at=d["updated_at"])
         deals.append(d)
         batch.append(kafka_io.Record(topics.DEALS.name(settings), d["opportunity_id"], json.dumps(contract).encode()))
-        if len(batch) >= 1000:
+        if len(batch) >= 5000:
             flush()
     for j in range(n_events):
         d = rng.choice(deals)
         when = model.parse_iso(d["created_at"]) + timedelta(days=rng.uniform(-5, 60))
         e = {"event_id": f"e{j}", "schema_version": 1, "occurred_at": model.iso(min(when, T0 + timedelta(days=800))),
              "type": rng.choice(["view", "download", "share"]), "asset_id": f"asset-{rng.randrange(2000):05d}",
-             "rep_id": d["owner_rep_id"]}
+             "rep_id": d["owner_rep_id"], "is_bot": False}
         if rng.random() < 0.5:
             e["opportunity_id"] = d["opportunity_id"]
         else:
             e["account_id"] = d["account_id"]
-        batch.append(kafka_io.Record(topics.USAGE.name(settings), e["asset_id"], json.dumps(e).encode()))
-        if len(batch) >= 1000:
+        key = e.get("opportunity_id") or e["account_id"]
+        batch.append(kafka_io.Record(topics.USAGE_CLASSIFIED.name(settings), key, json.dumps(e).encode()))
+        if len(batch) >= 5000:
             flush()
     if batch:
         flush()
+    bar.close()
     producer.close()
     return sent
 
 
-def bare_consume(settings, names: list[str], total: int) -> float:
+def bare_consume(settings: config.Settings, total: int) -> float:
+    names = [t.name(settings) for t in INPUTS]
     consumer = KafkaConsumer(*names, bootstrap_servers=settings.kafka_bootstrap, auto_offset_reset="earliest",
                              enable_auto_commit=False, group_id=f"{settings.namespace}.bare", max_poll_records=500)
     started = time.perf_counter()
@@ -81,55 +104,186 @@ def bare_consume(settings, names: list[str], total: int) -> float:
         for records in consumer.poll(timeout_ms=500).values():
             for r in records:
                 json.loads(r.value)
-            seen += sum(1 for _ in records)
+            seen += len(records)
     elapsed = time.perf_counter() - started
     consumer.close()
     return elapsed
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--deals", type=int, default=20_000)
-    parser.add_argument("--events", type=int, default=100_000)
-    parser.add_argument("--namespace", default=f"perfjoin{int(time.time()) % 100000}")
-    parser.add_argument("--seed", type=int, default=1)
-    args = parser.parse_args()
-    settings = config.load(namespace=args.namespace, es_request_timeout_s=120.0, log_format="text")
+class Progress:
+    """Committed offsets vs end offsets of each stage, upstream first."""
+
+    def __init__(self, settings: config.Settings) -> None:
+        self.settings = settings
+        self.admin = KafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap)
+        self.probe = KafkaConsumer(bootstrap_servers=settings.kafka_bootstrap)
+        self.stages = [(settings.group("feedback-router"), [t.name(settings) for t in INPUTS]),
+                       (settings.group("feedback-join"), [topics.FEEDBACK_JOIN.name(settings)])]
+
+    def remaining(self) -> tuple[int, int]:
+        """(messages not yet committed, of which in the join topic); the join's ends grow while routing."""
+        total = join_left = 0
+        for group, names in self.stages:
+            parts = [TopicPartition(t, p) for t in names for p in self.probe.partitions_for_topic(t) or ()]
+            ends = self.probe.end_offsets(parts)
+            committed = self.admin.list_group_offsets(group)
+            committed = committed.get(group, committed)
+            left = sum(max(0, ends[tp] - (committed[tp].offset if tp in committed else 0)) for tp in parts)
+            total += left
+            if group.endswith("feedback-join"):
+                join_left = left
+        return total, join_left
+
+    def wait_done(self, on_poll: Callable[[int], None] = lambda _: None) -> None:
+        while True:
+            left, _ = self.remaining()
+            on_poll(left)
+            if left == 0:
+                return
+            time.sleep(0.5)
+
+    def close(self) -> None:
+        self.admin.close()
+        self.probe.close()
+
+
+def run_in_process(settings: config.Settings) -> float:
+    pipeline = Pipeline(settings)
+    pipeline.ensure()
+    progress = Progress(settings)
+    started = time.perf_counter()
+    pipeline.start()
+    progress.wait_done(lambda _: _raise_if_failed(pipeline))
+    elapsed = time.perf_counter() - started
+    pipeline.stop()
+    pipeline.join(60)
+    progress.close()
+    return elapsed
+
+
+def _raise_if_failed(pipeline: Pipeline) -> None:
+    if pipeline.errors:
+        raise SystemExit(f"pipeline failed: {pipeline.errors[0]!r}")
+
+
+def run_processes(settings: config.Settings, count: int) -> float:
+    env = dict(os.environ)
+    env.update({config.env_name(f.name): str(getattr(settings, f.name)) for f in dataclasses.fields(settings)})
+    progress = Progress(settings)
+    logs = [open(f"/tmp/{settings.namespace}-feedback-{i}.log", "wb") for i in range(count)]
+    started = time.perf_counter()
+    procs = [subprocess.Popen([sys.executable, "-m", "services.feedback.consumer"], cwd=ROOT, stdout=logs[i],
+                              stderr=subprocess.STDOUT, env=dict(env, COLLATERAL_METRICS_PORT=str(19480 + i)))
+             for i in range(count)]
+
+    def check(_: int) -> None:
+        dead = [p.args for p in procs if p.poll() is not None]
+        if dead:
+            raise SystemExit(f"a consumer process exited; see /tmp/{settings.namespace}-feedback-*.log")
+
+    progress.wait_done(check)
+    elapsed = time.perf_counter() - started
+    for p in procs:
+        p.terminate()
+    for p in procs:
+        p.wait(60)
+    for f in logs:
+        f.close()
+    progress.close()
+    return elapsed
+
+
+def cleanup(settings: config.Settings) -> None:
+    es = es_util.client(settings)
+    es.options(ignore_status=404).indices.delete(index=f"{settings.namespace}-feedback-*")
+
+
+def touches(settings: config.Settings) -> int:
+    es = es_util.client(settings)
+    names = store.Names.of(settings)
+    es.indices.refresh(index=names.touches)
+    return es.count(index=names.touches)["count"]
+
+
+def measure(settings: config.Settings, args: argparse.Namespace, label: str, runner: Callable[[], float]) -> None:
     topics.ensure_all(settings)
     started = time.perf_counter()
     total = produce(settings, args.deals, args.events, args.seed)
-    print(f"produced {total:,} messages in {time.perf_counter() - started:.0f}s", flush=True)
-    names = [topics.DEALS.name(settings), topics.USAGE.name(settings)]
-    base = bare_consume(settings, names, total)
-    print(f"baseline bare kafka-python consumer: {total / base:,.0f} msg/s ({base:.1f}s)", flush=True)
+    print(f"[{label}] produced {total:,} messages in {time.perf_counter() - started:.0f}s", flush=True)
+    base = bare_consume(settings, total)
+    print(f"[{label}] baseline bare kafka-python consumer: {total / base:,.0f} msg/s ({base:.1f}s)", flush=True)
+    elapsed = runner()
+    print(f"[{label}] feedback consumer, {label} (route + join, until inputs and join topic committed): "
+          f"{total / elapsed:,.0f} msg/s ({elapsed:.1f}s), {touches(settings):,} touches; "
+          f"ratio to bare consumer {base / elapsed:.3f}", flush=True)
+    if not args.keep:
+        cleanup(settings)
 
-    processor = FeedbackProcessor(settings)
-    processor.ensure()
-    loop = ConsumerLoop(processor, settings)
-    thread = threading.Thread(target=loop.run, daemon=True)
+
+def backfill(settings: config.Settings, args: argparse.Namespace) -> None:
+    topics.ensure_all(settings)
     started = time.perf_counter()
-    thread.start()
-    admin = KafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap)
-    probe = KafkaConsumer(bootstrap_servers=settings.kafka_bootstrap)
-    parts = [TopicPartition(t, p) for t in names for p in probe.partitions_for_topic(t)]
-    ends = probe.end_offsets(parts)
-    while True:
-        committed = admin.list_group_offsets(loop.group_id)
-        committed = committed.get(loop.group_id, committed)
-        if all(ends[tp] == 0 or (tp in committed and committed[tp].offset >= ends[tp]) for tp in parts):
-            break
-        time.sleep(0.5)
+    total = produce(settings, args.deals, args.events, args.seed)
+    print(f"[backfill] produced {total:,} messages in {time.perf_counter() - started:.0f}s", flush=True)
+    pipeline = Pipeline(settings)
+    pipeline.ensure()
+    progress = Progress(settings)
+    bar = tqdm(total=total, unit="msg", desc="backfill (routed)", mininterval=2)
+    last_report = 0.0
+    started = time.perf_counter()
+    pipeline.start()
+
+    def update(left: int) -> None:
+        nonlocal last_report
+        _raise_if_failed(pipeline)
+        _, join_left = progress.remaining()
+        routed = max(0, total - (left - join_left))
+        bar.n = min(total, routed)
+        bar.set_postfix(join_lag=join_left)
+        bar.refresh()
+        if time.perf_counter() - last_report > 30:
+            last_report = time.perf_counter()
+            tqdm.write(f"lag gauges: {lag_gauges()}")
+
+    progress.wait_done(update)
     elapsed = time.perf_counter() - started
-    loop.stop()
-    thread.join(30)
-    es = processor.es
-    es.indices.refresh(index=processor.names.touches)
-    touches = es.count(index=processor.names.touches)["count"]
-    print(f"feedback consumer (store raw + recompute join): {total / elapsed:,.0f} msg/s ({elapsed:.1f}s), "
-          f"{touches:,} touches; ratio to bare consumer {base / elapsed:.3f}")
-    for alias in (processor.names.deals, processor.names.usage, processor.names.touches):
-        for index in es_util.concrete_indices(es, alias):
-            es.indices.delete(index=index)
+    bar.close()
+    pipeline.stop()
+    pipeline.join(60)
+    print(f"[backfill] {total:,} messages ({args.deals:,} deals, {args.events:,} events) in {elapsed:.0f}s: "
+          f"{total / elapsed:,.0f} msg/s, {touches(settings):,} touches; final lag gauges: {lag_gauges()}", flush=True)
+    if not args.keep:
+        cleanup(settings)
+
+
+def lag_gauges() -> dict[str, float]:
+    """collateral_consumer_lag_messages summed per consumer, as this process exports it."""
+    out: dict[str, float] = {}
+    for family in metrics.CONSUMER_LAG.collect():
+        for sample in family.samples:
+            out[sample.labels["consumer"]] = out.get(sample.labels["consumer"], 0.0) + sample.value
+    return out
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--deals", type=int, default=10_000)
+    parser.add_argument("--events", type=int, default=50_000)
+    parser.add_argument("--namespace", default=f"perfjoin{int(time.time()) % 100000}")
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--processes", type=int, default=3, help="consumer processes of the scale-out run")
+    parser.add_argument("--backfill", action="store_true", help="one in-process run with a progress bar and lag")
+    parser.add_argument("--keep", action="store_true", help="keep the bench indices")
+    args = parser.parse_args()
+    base = config.load(namespace=args.namespace, es_request_timeout_s=120.0, log_format="text",
+                       feedback_signals_interval_s=0.0, feedback_markov_interval_s=0.0)
+    base = dataclasses.replace(base, consumer_batch_size=base.feedback_consumer_batch_size)
+    if args.backfill:
+        backfill(base, args)
+        return
+    measure(base, args, "1 process", lambda: run_in_process(base))
+    multi = dataclasses.replace(base, namespace=f"{args.namespace}m")
+    measure(multi, args, f"{args.processes} processes", lambda: run_processes(multi, args.processes))
 
 
 if __name__ == "__main__":

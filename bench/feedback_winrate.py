@@ -1,9 +1,13 @@
-"""Win-rate report latency at scale: `python bench/feedback_winrate.py --deals 100000 --touches 5000000`.
+"""Win-rate and attribution report latency at scale: `python bench/feedback_winrate.py --deals 100000 --touches 5000000`.
 
-Bulk-loads synthetic deals and touches straight into a bench namespace's `deals` and
-`touches` indices (the shapes the consumer writes), then times the report queries the
-gRPC methods run (reports.Reports, the same code path minus protobuf), each repeated,
-against a baseline measured in the same run: a bare match_all count over the touches.
+Bulk-loads synthetic deals, touches (some in the sourcing lookback before creation) and
+the won deals' attribution credits (services.feedback.credits, as the join writes them)
+straight into a bench namespace's indices, then times the report queries the gRPC
+methods run (reports.Reports, the same code path minus protobuf), each repeated, against
+a baseline measured in the same run: one bare terms aggregation on asset_id over every
+touch. Prints `ratio to bare terms aggregation X.XXX` per report; the targets are
+GetAttribution over 12 months <= 3x and ListAssetWinRates <= 2x. Also times one run of
+the background Markov job (services.feedback.markov) once.
 
 Run by hand; results go to bench/RESULTS.md. `--skip-load` re-times an existing load;
 `--drop` deletes the bench indices afterwards.
@@ -12,6 +16,7 @@ Run by hand; results go to bench/RESULTS.md. `--skip-load` re-times an existing 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import random
 import statistics
 import sys
@@ -24,7 +29,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from elasticsearch import helpers  # noqa: E402
 
 from services.common import config, es as es_util  # noqa: E402
-from services.feedback import model, reports, store  # noqa: E402
+from services.feedback import credits, markov, model, reports, store  # noqa: E402
 
 T0 = datetime(2024, 1, 1, tzinfo=timezone.utc)
 INDUSTRIES = ["healthcare", "retail", "finance", "energy", "manufacturing", "public", "telecom", "media"]
@@ -46,25 +51,35 @@ def synth_deal(i: int, rng: random.Random) -> dict:
     }
 
 
-def synth_touches(deal: dict, n: int, assets: int, rng: random.Random):
+LOOKBACK_S = 90 * 86400.0
+
+
+def synth_touches(deal: dict, n: int, assets: int, rng: random.Random) -> dict[str, dict]:
+    """{touch id: touch} of one deal; about a tenth of the touchpoints fall in the sourcing lookback."""
     created = model.parse_iso(deal["created_at"])
     end = model.parse_iso(deal["closed_at"]) if deal["closed_at"] else created + timedelta(days=60)
     span = max(1.0, (end - created).total_seconds())
     chosen = rng.sample(range(assets), min(n, assets))
+    out = {}
     for a in chosen:
         k = rng.choice((1, 1, 1, 2, 3))
-        times = sorted(created + timedelta(seconds=rng.uniform(0, span)) for _ in range(k))
+        times = sorted(created + timedelta(seconds=rng.uniform(-LOOKBACK_S, 0) if rng.random() < 0.1
+                                           else rng.uniform(0, span)) for _ in range(k))
+        sourcing = sum(1 for t in times if t < created)
         doc = {name: deal[name] for name in model.DEAL_FIELDS_ON_TOUCH}
         doc.update(asset_id=f"asset-{a:05d}", deal_version=deal["version"], first_touch_at=model.iso(times[0]),
-                   last_touch_at=model.iso(times[-1]), touch_count=k, counts={"view": k},
-                   times=[model.iso(t) for t in times])
-        yield model.touch_id(doc["asset_id"], deal["opportunity_id"]), doc
+                   last_touch_at=model.iso(times[-1]), touch_count=k, sourcing=sourcing > 0, sourcing_count=sourcing,
+                   influencing=sourcing < k, influenced_amount=deal["amount"] if sourcing < k else 0.0,
+                   counts={"view": k}, times=[model.iso(t) for t in times])
+        out[model.touch_id(doc["asset_id"], deal["opportunity_id"])] = doc
+    return out
 
 
 def load(es, names: store.Names, n_deals: int, n_touches: int, assets: int, seed: int) -> dict:
     rng = random.Random(seed)
     per_deal = n_touches / n_deals
-    for index in (names.deals, names.touches):
+    loaded = (names.deals, names.touches, names.credits)
+    for index in loaded:
         es.indices.put_settings(index=index, settings={"index": {"refresh_interval": "-1"}})
 
     def actions():
@@ -73,8 +88,11 @@ def load(es, names: store.Names, n_deals: int, n_touches: int, assets: int, seed
             yield {"_op_type": "index", "_index": names.deals, "_id": deal["opportunity_id"], "_source": deal}
             # Poisson-ish spread around the mean, at least one touch.
             n = max(1, int(rng.expovariate(1 / per_deal) + 0.5))
-            for tid, doc in synth_touches(deal, n, assets, rng):
+            touches = synth_touches(deal, n, assets, rng)
+            for tid, doc in touches.items():
                 yield {"_op_type": "index", "_index": names.touches, "_id": tid, "_source": doc}
+            for cid, doc in credits.credit_documents(deal, touches).items():
+                yield {"_op_type": "index", "_index": names.credits, "_id": cid, "_source": doc}
 
     started = time.perf_counter()
     docs = 0
@@ -83,9 +101,9 @@ def load(es, names: store.Names, n_deals: int, n_touches: int, assets: int, seed
         docs += 1
         if docs % 500_000 == 0:
             print(f"  loaded {docs:,} docs in {time.perf_counter() - started:.0f}s", flush=True)
-    for index in (names.deals, names.touches):
+    for index in loaded:
         es.indices.put_settings(index=index, settings={"index": {"refresh_interval": "1s"}})
-    es.indices.refresh(index=f"{names.deals},{names.touches}")
+    es.indices.refresh(index=",".join(loaded))
     elapsed = time.perf_counter() - started
     return {"docs": docs, "seconds": elapsed}
 
@@ -102,6 +120,20 @@ def timed(fn, repeat: int, before=None) -> tuple[float, float]:
     return statistics.median(runs), max(runs)
 
 
+def interleaved(cases, repeat: int, before) -> dict[str, list[float]]:
+    """{label: [seconds per round]}: each round times every case once, in order, after a warm-up."""
+    for _, fn in cases:
+        fn()
+    runs: dict[str, list[float]] = {label: [] for label, _ in cases}
+    for _ in range(repeat):
+        for label, fn in cases:
+            before()
+            started = time.perf_counter()
+            fn()
+            runs[label].append(time.perf_counter() - started)
+    return runs
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--deals", type=int, default=100_000)
@@ -111,6 +143,7 @@ def main() -> None:
     parser.add_argument("--namespace", default="benchfb")
     parser.add_argument("--skip-load", action="store_true")
     parser.add_argument("--drop", action="store_true")
+    parser.add_argument("--skip-markov", action="store_true", help="do not time one run of the background Markov job")
     parser.add_argument("--seed", type=int, default=1)
     args = parser.parse_args()
 
@@ -118,7 +151,7 @@ def main() -> None:
     es = es_util.client(settings)
     names = store.Names.of(settings)
     if not args.skip_load:
-        for alias in (names.deals, names.touches):
+        for alias in (names.deals, names.touches, names.credits, names.markov):
             for index in es_util.concrete_indices(es, alias):
                 es.indices.delete(index=index)
     store.ensure(es, settings, names)
@@ -128,9 +161,10 @@ def main() -> None:
         print(f"loaded {stats['docs']:,} docs in {stats['seconds']:.0f}s ({stats['docs'] / stats['seconds']:,.0f} docs/s)")
     touches = es.count(index=names.touches)["count"]
     deals = es.count(index=names.deals)["count"]
+    credit_docs = es.count(index=names.credits)["count"]
     size_mb = sum(s["primaries"]["store"]["size_in_bytes"] for s in
-                  es.indices.stats(index=f"{names.deals},{names.touches}")["indices"].values()) / 1e6
-    print(f"indexed: {deals:,} deals, {touches:,} touches, {size_mb:,.0f} MB on disk")
+                  es.indices.stats(index=f"{names.deals},{names.touches},{names.credits}")["indices"].values()) / 1e6
+    print(f"indexed: {deals:,} deals, {touches:,} touches, {credit_docs:,} credit documents, {size_mb:,.0f} MB on disk")
 
     rep = reports.Reports(es, settings, names)
     year = reports.Filters(start=datetime(2024, 7, 1, tzinfo=timezone.utc), end=datetime(2025, 7, 1, tzinfo=timezone.utc))
@@ -149,17 +183,20 @@ def main() -> None:
          lambda: rep.rep_adjusted(reports.Filters(), rep.win_rates(reports.Filters(), some_assets)[1])),
         ("GetAttribution, one month, one industry", lambda: rep.attribution(month, 7.0)),
         ("GetAttribution, 12 months, all segments", lambda: rep.attribution(year, 7.0)),
+        ("GetAttribution, all deals, all segments", lambda: rep.attribution(reports.Filters(), 7.0)),
     ]
 
     def clear_request_cache() -> None:
         # Size-0 aggregations are served from the shard request cache when nothing changed;
         # in production every refresh (each second while the consumer writes) invalidates it.
-        es.indices.clear_cache(index=f"{names.deals},{names.touches}", request=True)
+        es.indices.clear_cache(index=f"{names.deals},{names.touches},{names.credits}", request=True)
 
+    # Rounds interleave every case with the baseline, so a burst of load on this shared
+    # machine slows the baseline and the reports alike instead of skewing their ratio.
+    runs = interleaved(cases, args.repeat, clear_request_cache)
     results = []
-    for label, fn in cases:
-        repeat = 1 if "12 months, all" in label else args.repeat
-        median, worst = timed(fn, repeat, clear_request_cache)
+    for label, _ in cases:
+        median, worst = statistics.median(runs[label]), max(runs[label])
         results.append((label, median, worst))
         print(f"{label:55s} median {median * 1000:9.1f} ms   max {worst * 1000:9.1f} ms  (request cache cleared)",
               flush=True)
@@ -167,15 +204,20 @@ def main() -> None:
         median, _ = timed(fn, args.repeat)
         print(f"{label:55s} median {median * 1000:9.1f} ms  (request cache warm)", flush=True)
     base = results[0][1]
-    print("\nratio to baseline (median):")
+    print("\nratio to the bare terms aggregation in this run (median; targets: ListAssetWinRates <= 2, "
+          "GetAttribution 12 months <= 3):")
     for label, median, _ in results[1:]:
-        print(f"  {label:55s} {median / base:8.1f}x")
+        print(f"  {label:55s} ratio to bare terms aggregation {median / base:.3f}")
     for label, f in (("one month, one industry", month), ("12 months, all segments", year)):
-        acc, _, chain = rep.attribution(f, 7.0)
-        paths = sum(chain.transitions.get("(start)", {}).values())
-        print(f"(attribution {label}: {acc.deals:,} won deals, {paths:,} closed-deal paths)")
+        table = rep.attribution(f, 7.0)
+        print(f"(attribution {label}: {table.won_deals:,} won deals, {len(table.assets):,} assets credited)")
+    if not args.skip_markov:
+        started = time.perf_counter()
+        written = markov.MarkovJob(settings, es).publish(as_of=datetime(2025, 7, 1, tzinfo=timezone.utc))
+        print(f"background Markov job: {written} scopes in {time.perf_counter() - started:.1f} s (once, not timed "
+              f"against the baseline)")
     if args.drop:
-        for alias in (names.deals, names.touches):
+        for alias in dataclasses.astuple(names):
             for index in es_util.concrete_indices(es, alias):
                 es.indices.delete(index=index)
 

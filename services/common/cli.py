@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from pathlib import Path
 from typing import NoReturn, Sequence
 
 # Exit status of a command whose input (a file, a row) is wrong; argparse uses 2 for bad arguments.
@@ -52,3 +53,31 @@ def fail(message: str) -> NoReturn:
     """Stop a command on bad input: the message on stderr, no traceback, exit status 1."""
     print(f"error: {message}", file=sys.stderr)
     raise SystemExit(INPUT_ERROR)
+
+
+class InputFileError(Exception):
+    """An input file (metadata, outcomes) that cannot be used at all; the message names file and line."""
+
+
+def read_text_file(path: Path, save_as: str) -> str:
+    """The file as UTF-8 text, or InputFileError.
+
+    A spreadsheet or other binary file saved under .csv fails here with its line, instead
+    of parsing as zero rows and "succeeding". `save_as` tells the user what to export,
+    e.g. "the outcomes as CSV in UTF-8".
+    """
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        raise InputFileError(f"{path}: no such file") from None
+    except OSError as exc:
+        raise InputFileError(f"{path}: cannot be read: {exc.strerror or exc}") from None
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = data[:exc.start].count(b"\n") + 1
+        raise InputFileError(f"{path}: line {line}: not UTF-8 text (binary file? save {save_as})") from None
+    if "\x00" in text:
+        line = text[:text.index("\x00")].count("\n") + 1
+        raise InputFileError(f"{path}: line {line}: contains NUL bytes (binary file? save {save_as})")
+    return text

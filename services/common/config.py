@@ -97,10 +97,27 @@ class Settings:
     feedback_touch_grace_days: float = _setting(
         7.0, "Usage up to this many days after a deal closed still counts as touching it (the join window's grace)."
     )
+    feedback_sourcing_lookback_days: float = _setting(
+        90.0, "Usage on an account up to this many days before an opportunity was created counts as sourcing it."
+    )
+    feedback_markov_interval_s: float = _setting(
+        600.0, "How often the feedback consumer recomputes the Markov removal-effect attribution; 0 disables."
+    )
     feedback_min_closed_deals: int = _setting(10, "Closed deals an asset needs before it is ranked or called significant.")
-    feedback_significance_level: float = _setting(0.05, "p-value below which an asset's lift is significant.")
+    feedback_significance_level: float = _setting(
+        0.05, "False discovery rate of the win-rate reports: a ranked asset's lift is significant when its "
+        "Benjamini-Hochberg q-value (over every ranked asset of the report) is below it.")
     feedback_signals_interval_s: float = _setting(300.0, "How often the feedback consumer publishes win-rate signals; 0 disables.")
     feedback_max_batch: int = _setting(1000, "Most deal outcomes one RecordDealOutcomes call accepts.")
+    feedback_join_partitions: int = _setting(
+        6, "Partitions of the join's internal topic (feedback.join.v1): the most feedback consumer processes that share the join."
+    )
+    feedback_consumer_batch_size: int = _setting(
+        5000, "Most messages the feedback consumer's router and join stages each process per batch."
+    )
+    feedback_join_cache_opportunities: int = _setting(
+        200_000, "Opportunities whose deal, events and touches the join stage keeps in memory (least recently used beyond it are reloaded from Elasticsearch)."
+    )
 
     content_addr: str = _setting("127.0.0.1:50051", "Address of the content service, for its clients.")
     usage_addr: str = _setting("127.0.0.1:50052", "Address of the usage service, for its clients.")

@@ -134,6 +134,10 @@ class _Rebalance(ConsumerRebalanceListener):
         # Everything processed has been committed already (batches are committed before
         # the next poll); an uncommitted held batch will be redelivered to the new owner.
         log.info("partitions revoked", extra={"partitions": sorted(f"{tp.topic}/{tp.partition}" for tp in revoked)})
+        # A processor holding per-partition state drops it here, before anyone else owns them.
+        hand_over = getattr(self._loop.processor, "on_partitions_revoked", None)
+        if hand_over is not None:
+            hand_over(revoked)
 
     def on_partitions_assigned(self, assigned: set[TopicPartition]) -> None:
         log.info("partitions assigned", extra={"partitions": sorted(f"{tp.topic}/{tp.partition}" for tp in assigned)})
@@ -248,7 +252,7 @@ class ConsumerLoop:
     def _finish_pending(self, future: "Future[WriteResult]", batch: "_Batch") -> bool:
         try:
             result: WriteResult | None = future.result()
-        except errors.Unavailable:
+        except Exception:  # noqa: BLE001 - an outage is retried, anything else isolated (_write_isolating)
             result = self._write_with_backoff(batch.parsed)
         if result is None:
             return False
@@ -319,7 +323,7 @@ class ConsumerLoop:
         try:
             while True:
                 try:
-                    return self.processor.write(parsed)
+                    return self._write_isolating(parsed)
                 except errors.Unavailable as exc:
                     metrics.CONSUMER_RETRIES.labels(self.processor.name).inc()
                     log.warning("downstream unavailable, pausing", extra={"retry_in_s": delay, "error": str(exc)})
@@ -334,6 +338,32 @@ class ConsumerLoop:
             if paused and self._consumer is not None:
                 self._consumer.resume(*self._consumer.paused())
                 metrics.CONSUMER_PAUSED.labels(self.processor.name).set(0)
+
+    def _write_isolating(self, parsed: list[Parsed[Any]]) -> WriteResult:
+        """Write; if the write raises anything but Unavailable, find the messages that make it fail.
+
+        A store that refuses a whole request because of one document (or a processor bug
+        that one odd event triggers) would otherwise stop the consumer before its commit,
+        and every restart would fail on the same batch. The batch is split in halves
+        until the failing messages stand alone; each is dead-lettered as `write_failed`
+        and the rest are written. Writes are idempotent, so writing a half again is
+        harmless. An outage (Unavailable) is not isolated: it propagates to the backoff.
+        If every message fails, that is a bad deploy, and the consecutive dead-letter
+        limit stops the consumer.
+        """
+        try:
+            return self.processor.write(parsed)
+        except errors.Unavailable:
+            raise
+        except Exception as exc:  # noqa: BLE001 - isolated below; one message must never stop the consumer
+            if len(parsed) == 1:
+                message = parsed[0].message
+                log.warning("write failed for one message; dead-lettering it", exc_info=exc,
+                            extra={"source": f"{message.topic}/{message.partition}/{message.offset}",
+                                   "error_type": type(exc).__name__})
+                return WriteResult(rejected=[(message, InvalidEvent(WRITE_FAILED, f"{type(exc).__name__}: {str(exc)[:300]}"))])
+            middle = len(parsed) // 2
+            return _merged(self._write_isolating(parsed[:middle]), self._write_isolating(parsed[middle:]))
 
     def _idle(self, seconds: float) -> bool:
         """Wait while polling paused partitions (keeps group membership); False if stopping."""
@@ -434,6 +464,15 @@ MAX_JSON_DEPTH = 64
 """Deepest nesting of arrays and objects an event may have; no contract needs more than 3."""
 
 INTERNAL_PARSE_ERROR = "internal_parse_error"
+WRITE_FAILED = "write_failed"
+
+
+def _merged(first: WriteResult, second: WriteResult) -> WriteResult:
+    """Two halves' write results as one batch's."""
+    times = [t for t in (first.newest_event_time_s, second.newest_event_time_s) if t is not None]
+    return WriteResult(written=first.written + second.written, duplicates=first.duplicates + second.duplicates,
+                       stale=first.stale + second.stale, rejected=first.rejected + second.rejected,
+                       newest_event_time_s=max(times) if times else None)
 _UTF8_BOM = b"\xef\xbb\xbf"
 _INT64 = (-(2**63), 2**63 - 1)
 # A JSON string (an unterminated one runs to the end, so the pattern never fails and never

@@ -115,6 +115,11 @@ USAGE_ROLLUPS_WRITTEN = Counter(
 USAGE_SIGNALS_PUBLISHED = Counter(
     "collateral_usage_signals_published", "Per-asset usage signals produced to the signals topic."
 )
+USAGE_CLASSIFIED_PUBLISHED = Counter(
+    "collateral_usage_classified_published",
+    "Stored usage events published with their bot verdict to usage.classified.v1, by cause (stored, replayed, reflagged).",
+    ["cause"],
+)
 USAGE_SHARE_LINKS = Counter(
     "collateral_usage_share_links", "Share link operations, by outcome (created, resolved, expired, revoked, not_found).",
     ["outcome"],
@@ -129,6 +134,30 @@ FEEDBACK_TOUCHES_WRITTEN = Counter(
 )
 FEEDBACK_TOUCHES_DELETED = Counter(
     "collateral_feedback_touches_deleted", "Touch documents deleted because they no longer hold (correction, window)."
+)
+FEEDBACK_ROUTED = Counter(
+    "collateral_feedback_routed", "Join inputs re-keyed by opportunity to feedback.join.v1 by the router, by kind (deal, event).",
+    ["kind"],
+)
+FEEDBACK_JOIN_CACHED = Gauge(
+    "collateral_feedback_join_cached_opportunities", "Opportunities whose join state the join stage holds in memory."
+)
+FEEDBACK_JOIN_RELOADS = Counter(
+    "collateral_feedback_join_reloads",
+    "Opportunities whose join state was (re)loaded from Elasticsearch, by cause (deal, miss).", ["cause"],
+)
+FEEDBACK_CREDITS_WRITTEN = Counter(
+    "collateral_feedback_credits_written", "Attribution credit documents (won deal x asset) written with recomputed touches."
+)
+FEEDBACK_CREDITS_DELETED = Counter(
+    "collateral_feedback_credits_deleted", "Attribution credit documents deleted (the deal is no longer won, or the asset no longer touches it)."
+)
+FEEDBACK_MARKOV_COMPUTED = Gauge(
+    "collateral_feedback_markov_computed_timestamp_seconds",
+    "When this process last stored the background Markov removal-effect attribution (its as-of time).",
+)
+FEEDBACK_MARKOV_DURATION = Gauge(
+    "collateral_feedback_markov_duration_seconds", "How long the last background Markov attribution run took."
 )
 FEEDBACK_SIGNALS_PUBLISHED = Counter(
     "collateral_feedback_signals_published", "Per-asset win-rate signals produced to the signals topic."

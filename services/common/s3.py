@@ -13,6 +13,12 @@ from services.common import config
 def client(settings: config.Settings, public: bool = False) -> BaseClient:
     """A client; `public=True` signs URLs for the endpoint browsers reach."""
     endpoint = (settings.s3_public_endpoint or settings.s3_endpoint) if public else settings.s3_endpoint
+    return _client(settings, endpoint, retries={"max_attempts": 3, "mode": "standard"}, connect_timeout=5,
+                   read_timeout=60)
+
+
+def _client(settings: config.Settings, endpoint: str, retries: dict[str, object], connect_timeout: float,
+            read_timeout: float) -> BaseClient:
     return boto3.client(
         "s3",
         endpoint_url=endpoint or None,
@@ -22,9 +28,9 @@ def client(settings: config.Settings, public: bool = False) -> BaseClient:
         config=Config(
             signature_version="s3v4",
             s3={"addressing_style": "path"},
-            retries={"max_attempts": 3, "mode": "standard"},
-            connect_timeout=5,
-            read_timeout=60,
+            retries=retries,
+            connect_timeout=connect_timeout,
+            read_timeout=read_timeout,
         ),
     )
 
@@ -48,20 +54,8 @@ def probe_client(settings: config.Settings, timeout_s: float) -> BaseClient:
     The serving client retries three times with a 60 s read timeout, right for uploads
     but far too patient for a probe that must notice a hung endpoint.
     """
-    return boto3.client(
-        "s3",
-        endpoint_url=settings.s3_endpoint or None,
-        region_name=settings.s3_region,
-        aws_access_key_id=settings.s3_access_key,
-        aws_secret_access_key=settings.s3_secret_key,
-        config=Config(
-            signature_version="s3v4",
-            s3={"addressing_style": "path"},
-            retries={"total_max_attempts": 1, "mode": "standard"},
-            connect_timeout=timeout_s,
-            read_timeout=timeout_s,
-        ),
-    )
+    return _client(settings, settings.s3_endpoint, retries={"total_max_attempts": 1, "mode": "standard"},
+                   connect_timeout=timeout_s, read_timeout=timeout_s)
 
 
 def reachable(s3: BaseClient, bucket: str) -> bool:

@@ -67,7 +67,7 @@ KNOWN_COLUMNS = ("path", "external_id", "title", "description", "type", *LIST_FI
                  "expires_at", "status")
 
 
-class MetadataError(Exception):
+class MetadataError(cli.InputFileError):
     """The metadata file as a whole cannot be used; the message names the file and the line."""
 
 
@@ -109,32 +109,11 @@ def asset_id_for(external_id: str, path: str) -> str:
 
 
 def read_rows(metadata: Path) -> list[Row]:
-    """Every row of a metadata file; raises MetadataError when the file as a whole is unusable."""
-    text = _read_text(metadata)
+    """Every row of a metadata file; raises cli.InputFileError (MetadataError) when the file as a whole is unusable."""
+    text = cli.read_text_file(metadata, "the metadata as CSV or JSON in UTF-8")
     if metadata.suffix.lower() == ".json":
         return _json_rows(metadata, text)
     return _csv_rows(metadata, text)
-
-
-def _read_text(metadata: Path) -> str:
-    """The file as text; a spreadsheet or other binary file saved under .csv fails here, not as 0 rows."""
-    try:
-        data = metadata.read_bytes()
-    except FileNotFoundError:
-        raise MetadataError(f"{metadata}: no such file") from None
-    except OSError as exc:
-        raise MetadataError(f"{metadata}: cannot be read: {exc.strerror or exc}") from None
-    try:
-        text = data.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        line = data[:exc.start].count(b"\n") + 1
-        raise MetadataError(f"{metadata}: line {line}: not UTF-8 text (binary file? save the metadata as CSV "
-                            "or JSON in UTF-8)") from None
-    if "\x00" in text:
-        line = text[:text.index("\x00")].count("\n") + 1
-        raise MetadataError(f"{metadata}: line {line}: contains NUL bytes (binary file? save the metadata as CSV "
-                            "or JSON in UTF-8)")
-    return text
 
 
 def _json_rows(metadata: Path, text: str) -> list[Row]:
@@ -386,7 +365,7 @@ def _reason(exc: BaseException) -> str:
 
 def run(folder: Path, metadata_file: Path, address: str, token: str, workers: int = 4, default_status: str = "draft",
         show_progress: bool = True, rows: list[Row] | None = None) -> Summary:
-    """Import every row (read from `metadata_file` unless given); raises MetadataError for an unusable file."""
+    """Import every row (read from `metadata_file` unless given); raises cli.InputFileError for an unusable file."""
     rows = read_rows(metadata_file) if rows is None else rows
     summary = Summary()
     channel = grpc_server.channel(address)
@@ -429,7 +408,7 @@ def main(argv: list[str] | None = None) -> None:
         cli.fail(f"{args.folder}: no such folder")
     try:
         rows = read_rows(args.metadata)
-    except MetadataError as exc:
+    except cli.InputFileError as exc:  # MetadataError, or the file unreadable as text
         cli.fail(str(exc))
     if not rows:
         cli.fail(f"{args.metadata}: no rows to import")

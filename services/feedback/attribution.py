@@ -161,6 +161,24 @@ class Accumulator:
 
 # ---- data-driven: Markov-chain removal effect --------------------------------------------------
 
+def _inverse(matrix: list[list[float]]) -> list[list[float]]:
+    """Inverse of a small non-singular matrix (Gauss-Jordan with partial pivoting)."""
+    size = len(matrix)
+    rows = [list(row) + [1.0 if r == c else 0.0 for c in range(size)] for r, row in enumerate(matrix)]
+    for col in range(size):
+        pivot = max(range(col, size), key=lambda r: abs(rows[r][col]))
+        rows[col], rows[pivot] = rows[pivot], rows[col]
+        lead = rows[col][col]
+        rows[col] = [v / lead for v in rows[col]]
+        pivot_row = rows[col]
+        for r in range(size):
+            factor = rows[r][col]
+            if r != col and factor:
+                row = rows[r]
+                rows[r] = [v - factor * pv for v, pv in zip(row, pivot_row)]
+    return [row[size:] for row in rows]
+
+
 START, CONVERSION, NULL, OTHER = "(start)", "(conversion)", "(null)", "(other)"
 MARKOV_MAX_STATES = 100  # assets modelled as their own state; the rest share one OTHER state
 
@@ -226,7 +244,45 @@ class MarkovPaths:
         return value.get(START, 0.0)
 
     def removal_effects(self) -> dict[str, float]:
-        """{asset: removal effect in [0, 1]} for every modelled asset (OTHER excluded)."""
+        """{asset: removal effect in [0, 1]} for every modelled asset (OTHER excluded).
+
+        One inversion of the absorbing chain's fundamental matrix N = (I - Q)^-1 gives
+        every removal at once: converting with `a` removed is converting without ever
+        visiting `a`, i.e. P(conv) - P(visit a) * P(conv from a), where
+        P(visit a from start) = N[start][a] / N[a][a]. Solving one chain per removed
+        state instead (`removal_effects_iterative`) costs a solve per asset.
+        """
+        probs = self._probabilities()
+        transient = sorted(probs)
+        if START not in probs:
+            return {}
+        index = {s: i for i, s in enumerate(transient)}
+        size = len(transient)
+        i_minus_q = [[(1.0 if r == c else 0.0) for c in range(size)] for r in range(size)]
+        to_conversion = [0.0] * size
+        for src, row in probs.items():
+            for dst, p in row:
+                if dst in index:
+                    i_minus_q[index[src]][index[dst]] -= p
+                elif dst == CONVERSION:
+                    to_conversion[index[src]] += p
+        fundamental = _inverse(i_minus_q)
+        converts = [sum(n * r for n, r in zip(row, to_conversion)) for row in fundamental]
+        start = index[START]
+        base = converts[start]
+        if base <= 0:
+            return {}
+        effects = {}
+        for a in sorted(self.state_counts):
+            if a == OTHER or a not in index:
+                continue
+            k = index[a]
+            without = base - fundamental[start][k] / fundamental[k][k] * converts[k]
+            effects[a] = max(0.0, 1.0 - without / base)
+        return effects
+
+    def removal_effects_iterative(self) -> dict[str, float]:
+        """The same effects by one Gauss-Seidel solve per removed state (the reference for tests)."""
         probs = self._probabilities()
         base = self._conversion(probs, None)
         if base <= 0:

@@ -1,215 +1,125 @@
 """`python -m services.feedback.consumer`: the join of usage with deal outcomes, and gap inputs.
 
-One consumer group (`<ns>.feedback-consumer`), one loop over four topics, so one batch
-sees usage and outcomes together and the join is recomputed once per batch:
+One process runs two consumer loops side by side (each its own consumer group), so
+routing and joining overlap and a process scales out as a unit:
 
-- deals.v1: deal outcomes (schemas/deal-outcome.v1.json), versioned upsert into `deals`;
-- usage.v1: usage events stored raw in this service's `usage` index (bot customer
-  events excluded): the join's other input (events naming an opportunity or an
-  account) and the scorecard's usage counts;
-- search.v1: zero-result searches into `search-misses` (content gaps);
-- catalog.v1: this service's copy of the catalog (titles, freshness for the scorecard).
+- the router (`<ns>.feedback-router`, routing.py) reads deals.v1, usage.classified.v1
+  (the usage service's stored events with its bot verdict), search.v1 and catalog.v1;
+  it stores raw usage and gap inputs and re-keys every join input by opportunity_id
+  into feedback.join.v1;
+- the join stage (`<ns>.feedback-join`, join_stage.py) reads feedback.join.v1: one
+  partition, hence one process, owns each opportunity; it stores deals (versioned),
+  recomputes touches in memory and writes the ones that changed.
 
-After the writes, every opportunity the batch names is recomputed (join.py). Invalid
-messages go to deals.dlq.v1 with the reason. The process also publishes win-rate
-signals every `COLLATERAL_FEEDBACK_SIGNALS_INTERVAL_S` seconds (signals.py).
+Run as many processes as feedback.join.v1 has partitions (COLLATERAL_FEEDBACK_JOIN_PARTITIONS);
+the result is exact with any number of them (docs/feedback.md, "Scaling out"). Invalid
+messages go to deals.dlq.v1 with the reason. The process also publishes win-rate signals
+every `COLLATERAL_FEEDBACK_SIGNALS_INTERVAL_S` seconds (signals.py) and recomputes the
+Markov attribution every `COLLATERAL_FEEDBACK_MARKOV_INTERVAL_S` seconds (markov.py).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import logging
+import signal
 import threading
-from dataclasses import dataclass
-from typing import Any, Sequence
+from typing import Any, Callable
 
-from elasticsearch import Elasticsearch
+from services.common import cli, config, es as es_util, health, logs, periodic, topics
+from services.common.consumer import ConsumerLoop
+from services.feedback import markov, signals, store
+from services.feedback.join_stage import JoinProcessor
+from services.feedback.routing import MAX_CATALOG_BYTES, MAX_SEARCH_BYTES, RouterProcessor
 
-from services.common import cli, config, errors, es as es_util, events, periodic, topics
-from services.common.consumer import InvalidEvent, Message, Parsed, WriteResult, parse_json_object, run_forever
-from services.feedback import join, model, signals, store
+__all__ = ["MAX_CATALOG_BYTES", "MAX_SEARCH_BYTES", "Pipeline", "main"]
 
 log = logging.getLogger(__name__)
 
 METRICS_PORT = 9468
-MAX_CATALOG_BYTES = 256 * 1024
-MAX_SEARCH_BYTES = 128 * 1024
+STAGES = ("feedback-router", "feedback-join")
 
 
-@dataclass
-class DealItem:
-    doc: dict[str, Any]
+class Pipeline:
+    """The router and the join stage of one process, each a ConsumerLoop in its own thread."""
 
-
-@dataclass
-class UsageItem:
-    doc: dict[str, Any] | None  # None: a bot's customer event (never stored, never a touch)
-    occurred_s: float
-
-
-@dataclass
-class MissItem:
-    doc: dict[str, Any] | None  # None: the search found something
-
-
-@dataclass
-class CatalogItem:
-    asset_id: str
-    version: int
-    doc: dict[str, Any]
-
-
-_CATALOG_FIELDS = ("asset_id", "title", "type", "status", "created_at", "updated_at", "published_at", "expires_at",
-                   "version")
-
-
-class FeedbackProcessor:
-    """Processor of the shared ConsumerLoop; dispatches by topic."""
-
-    name = "feedback-consumer"
-
-    def __init__(self, settings: config.Settings, es: Elasticsearch | None = None) -> None:
+    def __init__(self, settings: config.Settings) -> None:
         self.settings = settings
-        self.es = es or es_util.client(settings)
-        self.names = store.Names.of(settings)
-        self.joiner = join.Joiner(self.es, settings, self.names)
-        self.deals_topic = topics.DEALS.name(settings)
-        self.usage_topic = topics.USAGE.name(settings)
-        self.search_topic = topics.SEARCHES.name(settings)
-        self.catalog_topic = topics.CATALOG.name(settings)
-        self.topics = (self.deals_topic, self.usage_topic, self.search_topic, self.catalog_topic)
-        self.dead_letter_topic = topics.DEALS_DLQ.name(settings)
-        self._ensured = False
+        self.router = RouterProcessor(settings)
+        self.joiner = JoinProcessor(settings, self.router.es)
+        self.loops = (ConsumerLoop(self.router, settings), ConsumerLoop(self.joiner, settings))
+        self.errors: list[BaseException] = []
+        self._threads: list[threading.Thread] = []
 
-    # ---- parse ----------------------------------------------------------------------------
-    def parse(self, message: Message) -> Any:
-        if message.topic == self.deals_topic:
-            raw = parse_json_object(message, model.MAX_DEAL_BYTES)
-            doc = model.validate_deal(raw)
-            doc.setdefault("received_at", model.iso(message.appended_at))
-            return DealItem(doc)
-        if message.topic == self.usage_topic:
-            raw = parse_json_object(message, model.MAX_USAGE_BYTES)
-            doc = model.validate_usage(raw)
-            occurred = model.parse_iso(doc["occurred_at"]).timestamp()
-            return UsageItem(None if doc["is_bot"] else doc, occurred)
-        if message.topic == self.search_topic:
-            return self._parse_search(message)
-        if message.topic == self.catalog_topic:
-            raw = parse_json_object(message, MAX_CATALOG_BYTES)
-            events.validate("catalog-event.v1.json", raw)
-            doc = {k: raw[k] for k in _CATALOG_FIELDS if raw.get(k) is not None}
-            for name in ("created_at", "updated_at", "published_at", "expires_at"):
-                if name in doc:
-                    doc[name] = model.iso(events.parse_time(doc[name], name))
-            return CatalogItem(raw["asset_id"], int(raw["version"]), doc)
-        raise InvalidEvent("unknown_topic", message.topic)
-
-    def _parse_search(self, message: Message) -> MissItem:
-        raw = parse_json_object(message, MAX_SEARCH_BYTES)
-        events.validate("search-event.v1.json", raw)
-        if raw["result_count"] != 0 or not raw["query"].strip():
-            return MissItem(None)  # found something, or browsing by filters only: not a gap
-        occurred = events.parse_time(raw["occurred_at"], "occurred_at")
-        query = raw["query"].strip()[:512]
-        return MissItem({
-            "event_id": raw["event_id"],
-            "rep_id": raw["rep_id"],
-            "query": query,
-            "topic": model.normalize_topic(query) or query.lower(),
-            "filters": {k: [str(v) for v in vals][:20] for k, vals in (raw.get("filters") or {}).items()
-                        if isinstance(vals, list)},
-            "occurred_at": model.iso(occurred),
-        })
-
-    # ---- write ----------------------------------------------------------------------------
-    def write(self, batch: Sequence[Parsed[Any]]) -> WriteResult:
-        try:
-            return self._write(batch)
-        except errors.Unavailable:
-            raise
-        except Exception as exc:  # noqa: BLE001 - outages retry with backoff, bugs crash loudly
-            down = join.unavailable(exc)
-            if down is not None:
-                raise down from exc
-            raise
+    @property
+    def groups(self) -> dict[str, tuple[str, ...]]:
+        """{consumer group: its topics}, for lag and catch-up checks."""
+        return {loop.group_id: tuple(loop.processor.topics) for loop in self.loops}
 
     def ensure(self) -> None:
-        if not self._ensured:
-            store.ensure(self.es, self.settings, self.names)
-            self._ensured = True
+        store.ensure(self.router.es, self.settings, self.router.names)
+        self.router._ensured = True
 
-    def _write(self, batch: Sequence[Parsed[Any]]) -> WriteResult:
-        self.ensure()
-        result = WriteResult()
-        deals = [p for p in batch if isinstance(p.event, DealItem)]
-        usage = [p for p in batch if isinstance(p.event, UsageItem) and p.event.doc is not None]
-        misses = [p for p in batch if isinstance(p.event, MissItem) and p.event.doc is not None]
-        catalog = [p for p in batch if isinstance(p.event, CatalogItem)]
-        result.written += sum(1 for p in batch if isinstance(p.event, (UsageItem, MissItem)) and p.event.doc is None)
+    def start(self) -> None:
+        for loop in self.loops:
+            thread = threading.Thread(target=self._run, args=(loop,), name=loop.processor.name, daemon=True)
+            thread.start()
+            self._threads.append(thread)
 
-        self._bulk(result, misses, lambda p: {"action": {"create": {"_index": self.names.misses, "_id": p.event.doc["event_id"]}},
-                                              "source": p.event.doc}, conflict="duplicates")
-        self._bulk(result, catalog, lambda p: {"action": {"index": {"_index": self.names.catalog, "_id": p.event.asset_id,
-                                                                    "version": p.event.version, "version_type": "external"}},
-                                               "source": p.event.doc}, conflict="stale")
-        unique = _unique(usage)
-        usage_docs = [p.event.doc for p in unique]
-        outcome = self.joiner.write_usage(usage_docs)
-        self._account(result, outcome, unique, "duplicates", len(usage) - len(unique))
-        deal_docs = [p.event.doc for p in deals]
-        outcome = self.joiner.write_deals(deal_docs)
-        self._account(result, outcome, deals, "stale", 0)
+    def _run(self, loop: ConsumerLoop) -> None:
+        try:
+            loop.run()
+        except BaseException as exc:  # noqa: BLE001 - the other stage is stopped and the error surfaced
+            log.exception("consumer loop failed", extra={"consumer": loop.processor.name})
+            self.errors.append(exc)
+            self.stop()
 
-        # Recompute everything the batch names, whatever each write's outcome (replays too).
-        self.joiner.refresh()  # make this batch's raw writes searchable before resolving accounts
-        affected = self.joiner.affected(usage_docs, (d["opportunity_id"] for d in deal_docs))
-        self.joiner.recompute(affected, refresh=False)
-        times = [p.event.occurred_s for p in batch if isinstance(p.event, UsageItem)] + [model.parse_iso(p.event.doc["updated_at"]).timestamp() for p in deals]
-        if times:
-            result.newest_event_time_s = max(times)
-        return result
+    def stop(self) -> None:
+        for loop in self.loops:
+            loop.stop()
 
-    def _bulk(self, result: WriteResult, items: list[Parsed[Any]], op: Any, conflict: str) -> None:
-        if items:
-            self._account(result, es_util.bulk(self.es, [op(p) for p in items]), items, conflict, 0)
+    def join(self, timeout_s: float | None = None) -> None:
+        for thread in self._threads:
+            thread.join(timeout_s)
 
-    @staticmethod
-    def _account(result: WriteResult, outcome: es_util.BulkOutcome, items: list[Parsed[Any]], conflict: str,
-                 extra_conflicts: int) -> None:
-        result.written += len(outcome.written)
-        conflicts = len(outcome.conflicts) + extra_conflicts
-        if conflict == "duplicates":
-            result.duplicates += conflicts
-        else:
-            result.stale += conflicts
-        for position, reason in outcome.rejected:
-            if position < len(items):
-                result.rejected.append((items[position].message, InvalidEvent("store_rejected", reason[:500])))
+    def liveness(self) -> Callable[[], tuple[bool, dict[str, Any]]]:
+        """Alive while both loops beat; reports each."""
+        checks = {loop.processor.name: health.heartbeat_liveness(loop.heartbeat, self.settings.consumer_liveness_timeout_s)
+                  for loop in self.loops}
 
+        def check() -> tuple[bool, dict[str, Any]]:
+            results = {name: c() for name, c in checks.items()}
+            return all(ok for ok, _ in results.values()), {name: detail for name, (_, detail) in results.items()}
 
-def _unique(items: list[Parsed[Any]]) -> list[Parsed[Any]]:
-    """First occurrence of each event id (a batch may carry the same event twice)."""
-    seen: set[str] = set()
-    out = []
-    for p in items:
-        if p.event.doc["event_id"] not in seen:
-            seen.add(p.event.doc["event_id"])
-            out.append(p)
-    return out
+        return check
 
 
 def main(argv: list[str] | None = None) -> None:
     cli.parse_no_arguments("python -m services.feedback.consumer", __doc__, argv)
     settings = config.load()
-    processor = FeedbackProcessor(settings)
+    settings = dataclasses.replace(settings, consumer_batch_size=settings.feedback_consumer_batch_size)
+    logs.configure("feedback-consumer", settings.log_level, settings.log_format)
     topics.ensure_all(settings)
-    es_util.retry_until_available(processor.ensure)
+    pipeline = Pipeline(settings)
+    es_util.retry_until_available(pipeline.ensure)
+    health.serve_http(settings.metrics_port or METRICS_PORT, settings.metrics_host, pipeline.liveness())
     stop = threading.Event()
     periodic.start("feedback-signals", settings.feedback_signals_interval_s, lambda: signals.SignalPublisher(settings), stop)
+    periodic.start("feedback-markov", settings.feedback_markov_interval_s, lambda: markov.MarkovJob(settings), stop)
+
+    def on_signal(signum: int, _frame: Any) -> None:
+        log.info("signal received, finishing the batches", extra={"signal": signal.Signals(signum).name})
+        pipeline.stop()
+
+    signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGINT, on_signal)
+    pipeline.start()
     try:
-        run_forever(processor, settings, settings.metrics_port or METRICS_PORT)
+        pipeline.join()
     finally:
         stop.set()
+    if pipeline.errors:
+        raise SystemExit(f"feedback consumer stopped: {pipeline.errors[0]!r}")
 
 
 if __name__ == "__main__":

@@ -38,7 +38,7 @@ GENERATED = ("event_id", "schema_version", "occurred_at", "received_at")  # fill
 TIME_FIELDS = ("created_at", "closed_at", "updated_at", "occurred_at", "received_at")
 
 
-class FileError(Exception):
+class FileError(cli.InputFileError):
     """The CSV as a whole cannot be imported; the message names the file and the line."""
 
 
@@ -111,25 +111,6 @@ def row_to_event(row: dict[str, str], now: datetime) -> dict[str, Any]:
     return d
 
 
-def read_text(path: Path) -> str:
-    """The file as text; a spreadsheet or other binary saved under .csv fails here, not as 0 rows."""
-    try:
-        data = path.read_bytes()
-    except FileNotFoundError:
-        raise FileError(f"{path}: no such file") from None
-    except OSError as exc:
-        raise FileError(f"{path}: cannot be read: {exc.strerror or exc}") from None
-    try:
-        text = data.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        line = data[:exc.start].count(b"\n") + 1
-        raise FileError(f"{path}: line {line}: not UTF-8 text (binary file? export the outcomes as CSV in UTF-8)") from None
-    if "\x00" in text:
-        line = text[:text.index("\x00")].count("\n") + 1
-        raise FileError(f"{path}: line {line}: contains NUL bytes (binary file? export the outcomes as CSV in UTF-8)")
-    return text
-
-
 def check_header(path: Path, header: list[str]) -> None:
     required, known = contract_columns()
     if not any(header):
@@ -145,7 +126,7 @@ def check_header(path: Path, header: list[str]) -> None:
 
 def read(path: Path) -> list[CsvRow]:
     """Every row of the file; raises FileError when the file as a whole is unusable."""
-    reader = csv.DictReader(io.StringIO(read_text(path), newline=""), strict=True)
+    reader = csv.DictReader(io.StringIO(cli.read_text_file(path, "the outcomes as CSV in UTF-8"), newline=""), strict=True)
     line = 1
     rows: list[CsvRow] = []
     try:
@@ -183,7 +164,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         rows = read(args.csv_file)
-    except FileError as exc:
+    except cli.InputFileError as exc:  # FileError, or the file unreadable as text
         cli.fail(str(exc))
     if not rows:
         cli.fail(f"{args.csv_file}: no rows to import")

@@ -24,7 +24,7 @@ from typing import Any, Iterable, Sequence
 from elasticsearch import Elasticsearch
 
 from services.common import config, errors, es as es_util, metrics
-from services.feedback import model, store
+from services.feedback import credits, model, store
 
 log = logging.getLogger(__name__)
 
@@ -37,6 +37,14 @@ class Joiner:
         self.settings = settings
         self.names = names
         self.grace = timedelta(days=settings.feedback_touch_grace_days)
+        self.lookback = timedelta(days=settings.feedback_sourcing_lookback_days)
+
+    # ---- the join's semantics, in one place (model.window / model.compute_touches) ------------
+    def window(self, deal: dict[str, Any]) -> model.Window:
+        return model.window(deal, self.grace, self.lookback)
+
+    def touches_of(self, deal: dict[str, Any], events: Iterable[dict[str, Any]]) -> dict[str, dict[str, Any]]:
+        return model.compute_touches(deal, events, self.grace, self.lookback)
 
     # ---- raw inputs --------------------------------------------------------------------
     def write_usage(self, docs: Sequence[dict[str, Any]]) -> es_util.BulkOutcome:
@@ -58,8 +66,9 @@ class Joiner:
         """Opportunities of these accounts whose window may contain an event of the batch.
 
         `accounts` maps account -> (earliest, latest) event time of the batch; a deal created
-        after the latest event, or closed (plus grace) before the earliest, cannot be touched
-        by them, so it is not recomputed (this keeps long-lived accounts cheap).
+        more than the sourcing lookback after the latest event, or closed (plus grace) before
+        the earliest, cannot be touched by them, so it is not recomputed (this keeps
+        long-lived accounts cheap).
         """
         found: set[str] = set()
         items = sorted(accounts.items())
@@ -68,7 +77,7 @@ class Joiner:
             for account, (earliest, latest) in items[i:i + 200]:
                 should.append({"bool": {"filter": [
                     {"term": {"account_id": account}},
-                    {"range": {"created_at": {"lte": latest}}},
+                    {"range": {"created_at": {"lte": model.iso(model.parse_iso(latest) + self.lookback)}}},
                     {"bool": {"should": [
                         {"bool": {"must_not": [{"exists": {"field": "closed_at"}}]}},
                         {"range": {"closed_at": {"gte": model.iso(model.parse_iso(earliest) - self.grace)}}},
@@ -95,7 +104,8 @@ class Joiner:
 
     # ---- recomputation ----------------------------------------------------------------------
     def refresh(self) -> None:
-        self.es.indices.refresh(index=",".join((self.names.usage, self.names.deals, self.names.touches)))
+        self.es.indices.refresh(index=",".join((self.names.usage, self.names.deals, self.names.touches,
+                                                 self.names.credits)))
 
     def recompute(self, opportunity_ids: Iterable[str], refresh: bool = True) -> tuple[int, int]:
         """Recompute the touches of these opportunities; returns (touches written, deleted)."""
@@ -122,9 +132,11 @@ class Joiner:
             existing.setdefault(hit["_source"]["opportunity_id"], set()).add(hit["_id"])
         candidates = self._candidate_events(list(deals.values()))
         ops: list[dict[str, Any]] = []
+        recomputed: credits.Changes = {}
         for opp in ids:
             deal = deals.get(opp)
-            new = model.compute_touches(deal, candidates, self.grace) if deal else {}
+            new = model.compute_touches(deal, candidates, self.grace, self.lookback) if deal else {}
+            recomputed[opp] = (deal, new)
             for tid, doc in sorted(new.items()):
                 ops.append({"action": {"index": {"_index": self.names.touches, "_id": tid}}, "source": doc})
             stale = sorted(existing.get(opp, set()) - set(new))
@@ -134,6 +146,7 @@ class Joiner:
         if outcome.rejected:
             # A deterministic document that Elasticsearch refuses is a bug, not bad input.
             raise RuntimeError(f"touch writes rejected: {outcome.rejected[:3]}")
+        credits.rewrite(self.es, self.names, recomputed)  # attribution credits follow the new touches
         deletes = sum(1 for op in ops if "delete" in op["action"])
         return len(ops) - deletes, deletes
 
@@ -143,7 +156,7 @@ class Joiner:
             return []
         opps = sorted({d["opportunity_id"] for d in deals})
         accounts = sorted({d["account_id"] for d in deals})
-        earliest = min(d["created_at"] for d in deals)
+        earliest = model.iso(min(model.window(d, self.grace, self.lookback).start for d in deals))
         query = {
             "bool": {
                 "filter": [{"range": {"occurred_at": {"gte": earliest}}}, {"term": {"is_bot": False}}],

@@ -20,14 +20,12 @@ from services.common.consumer import InvalidEvent
 
 SCHEMA_VERSION = 1
 DEAL_SCHEMA = "deal-outcome.v1.json"
-USAGE_SCHEMA = "usage-event.v1.json"
+CLASSIFIED_SCHEMA = "usage-classified.v1.json"
 MAX_DEAL_BYTES = 16 * 1024
 MAX_USAGE_BYTES = 64 * 1024
 MAX_TOUCH_TIMES = 200  # touchpoint times kept per touch for attribution (the newest are dropped beyond it)
 STAGES = ("open", "won", "lost")
 SEGMENT_FIELDS = ("industry", "region", "product_line", "deal_size_band", "team")
-# Customer-side event types: classified for bots (link scanners) before they count.
-CUSTOMER_TYPES = frozenset({"customer_open", "page_view", "customer_download"})
 EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 
 
@@ -113,10 +111,12 @@ def field_of(exc: InvalidEvent) -> tuple[str, str]:
 
 # ---- usage events ---------------------------------------------------------------------
 
-def validate_usage(raw: Mapping[str, Any], now: datetime | None = None) -> dict[str, Any]:
-    """A usage event (the usage engineer's contract) reduced to what the join needs."""
-    events.validate(USAGE_SCHEMA, dict(raw))
-    events.check_finite(raw, ("seconds",))
+def validate_classified(raw: Mapping[str, Any], now: datetime | None = None) -> dict[str, Any]:
+    """A classified usage event (usage.classified.v1, the usage service's contract) reduced to
+    what the join needs, with the usage service's bot verdict as given: the join never
+    classifies on its own, so the usage and win-rate reports agree on every open."""
+    if not _plainly_classified(raw):
+        events.validate(CLASSIFIED_SCHEMA, dict(raw))
     occurred = events.parse_time(raw["occurred_at"], "occurred_at")
     events.check_not_future(occurred, "occurred_at", now)
     doc: dict[str, Any] = {
@@ -130,22 +130,32 @@ def validate_usage(raw: Mapping[str, Any], now: datetime | None = None) -> dict[
         value = str(raw.get(name) or "").strip()
         if value:
             doc[name] = value
-    doc["is_bot"] = is_bot(raw)
+    doc["is_bot"] = bool(raw["is_bot"])
     return doc
 
 
-def is_bot(raw: Mapping[str, Any]) -> bool:
-    """Customer events from link scanners and previews never count as touches.
+_CLASSIFIED_TYPES = frozenset({"view", "download", "share", "customer_open", "page_view", "search_click",
+                               "email_attach", "present", "customer_download"})
+_CLASSIFIED_STRINGS = {"event_id": 128, "occurred_at": 40, "type": 32, "asset_id": 128, "rep_id": 128,
+                       "opportunity_id": 128, "account_id": 128, "share_id": 128, "channel": 64, "bot_reason": 64}
+_CLASSIFIED_REQUIRED = ("event_id", "occurred_at", "type", "asset_id", "rep_id")
 
-    Uses the usage service's classifier (a pure function of the event) so both services
-    agree; the share-to-open delay it also uses is unknown here, so only the user agent
-    and headers decide.
-    """
-    if raw.get("type") not in CUSTOMER_TYPES:
-        return False
-    from services.usage import bots
 
-    return bots.classify_event(raw, None).is_bot
+def _plainly_classified(raw: Mapping[str, Any]) -> bool:
+    """A fast check that accepts only what usage-classified.v1 accepts (False may still be valid:
+    the JSON Schema then decides). Validation dominated the router's cost per event."""
+    for name, value in raw.items():
+        limit = _CLASSIFIED_STRINGS.get(name)
+        if limit is not None:
+            if type(value) is not str or len(value) > limit or (not value and name != "occurred_at"):
+                return False
+        elif name == "is_bot":
+            if type(value) is not bool:
+                return False
+        elif name != "schema_version":
+            return False
+    return (raw.get("schema_version") == 1 and type(raw.get("schema_version")) is int and "is_bot" in raw
+            and all(name in raw for name in _CLASSIFIED_REQUIRED) and raw["type"] in _CLASSIFIED_TYPES)
 
 
 def joinable(doc: Mapping[str, Any]) -> bool:
@@ -157,18 +167,28 @@ def joinable(doc: Mapping[str, Any]) -> bool:
 
 @dataclass(frozen=True)
 class Window:
-    start: datetime
-    end: datetime | None  # None: the deal is open, the window has no end yet
+    """An opportunity's join window: [created - lookback, created) sources it, [created, end] influences it."""
+
+    start: datetime  # created_at - sourcing lookback: the earliest usage that counts
+    created: datetime  # the opportunity's created_at: touchpoints before it are sourcing
+    end: datetime | None  # closed_at + grace; None: the deal is open, the window has no end yet
 
 
-def window(deal: Mapping[str, Any], grace: timedelta) -> Window:
-    start = parse_iso(deal["created_at"])
+def window(deal: Mapping[str, Any], grace: timedelta, lookback: timedelta) -> Window:
+    """The window of `deal`; `window(...).start` is where the join looks for candidate events."""
+    created = parse_iso(deal["created_at"])
     closed = deal.get("closed_at")
-    return Window(start, parse_iso(closed) + grace if closed and deal.get("stage") != "open" else None)
+    return Window(created - lookback, created,
+                  parse_iso(closed) + grace if closed and deal.get("stage") != "open" else None)
 
 
 def in_window(occurred: datetime, win: Window) -> bool:
     return occurred >= win.start and (win.end is None or occurred <= win.end)
+
+
+def is_sourcing(occurred: datetime, win: Window) -> bool:
+    """A touchpoint in the lookback before the opportunity existed: content that sourced it."""
+    return win.start <= occurred < win.created
 
 
 def matches(event: Mapping[str, Any], deal: Mapping[str, Any]) -> bool:
@@ -210,13 +230,15 @@ DEAL_FIELDS_ON_TOUCH = ("opportunity_id", "account_id", "owner_rep_id", "stage",
 
 
 def compute_touches(deal: Mapping[str, Any], raw_events: Iterable[Mapping[str, Any]],
-                    grace: timedelta) -> dict[str, dict[str, Any]]:
+                    grace: timedelta, lookback: timedelta) -> dict[str, dict[str, Any]]:
     """{touch_id: touch document} for one opportunity, from its candidate raw events.
 
     Deterministic: the output depends only on the set of events (duplicates by event_id
-    collapse) and the deal, never on the order they are given in.
+    collapse) and the deal, never on the order they are given in. A touch counts every
+    touchpoint of the window; `sourcing_count` of them fall before the opportunity's
+    creation (sourcing), the rest from creation to close + grace (influencing).
     """
-    win = window(deal, grace)
+    win = window(deal, grace, lookback)
     per_asset: dict[str, dict[str, Any]] = {}
     seen: set[str] = set()
     opened: set[tuple[str, str]] = set()
@@ -227,8 +249,9 @@ def compute_touches(deal: Mapping[str, Any], raw_events: Iterable[Mapping[str, A
         at = parse_iso(ev["occurred_at"])
         if not in_window(at, win) or repeat_open(ev, opened):
             continue
-        entry = per_asset.setdefault(ev["asset_id"], {"times": [], "counts": {}})
+        entry = per_asset.setdefault(ev["asset_id"], {"times": [], "counts": {}, "sourcing": 0})
         entry["times"].append(at)
+        entry["sourcing"] += is_sourcing(at, win)
         entry["counts"][ev["type"]] = entry["counts"].get(ev["type"], 0) + 1
     touches: dict[str, dict[str, Any]] = {}
     for asset_id, entry in per_asset.items():
@@ -240,6 +263,10 @@ def compute_touches(deal: Mapping[str, Any], raw_events: Iterable[Mapping[str, A
             first_touch_at=iso(times[0]),
             last_touch_at=iso(times[-1]),
             touch_count=len(times),
+            sourcing=entry["sourcing"] > 0,
+            sourcing_count=entry["sourcing"],
+            influencing=entry["sourcing"] < len(times),
+            influenced_amount=deal.get("amount") if entry["sourcing"] < len(times) else 0.0,
             counts=dict(sorted(entry["counts"].items())),
             times=[iso(t) for t in times[:MAX_TOUCH_TIMES]],
         )

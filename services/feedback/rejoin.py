@@ -1,9 +1,12 @@
-"""`python -m services.feedback.rejoin`: recompute every opportunity's touches from source.
+"""`python -m services.feedback.rejoin`: recompute every opportunity's touches and credits from source.
 
-Needed after changing COLLATERAL_FEEDBACK_TOUCH_GRACE_DAYS (the window of every deal
-changes) or to repair touches after running several consumer processes concurrently
-(see docs/feedback.md, "Scaling out"). Safe to run while the consumer runs: every
-write is a deterministic recomputation from stored inputs.
+A repair tool: the join is exact with any number of consumer processes (docs/feedback.md,
+"Scaling out"), but windows are applied when an input arrives, so changing
+COLLATERAL_FEEDBACK_TOUCH_GRACE_DAYS or COLLATERAL_FEEDBACK_SOURCING_LOOKBACK_DAYS (the
+window of every deal changes) needs a rejoin, and so does repairing touches after a paused
+("zombie") consumer process. It reads the same stored inputs as the join stage (deals, and
+the usage events the router stored with the usage service's newest verdict), so it is safe
+while consumers run; restart them afterwards so their in-memory join state is reloaded.
 """
 
 from __future__ import annotations
@@ -11,7 +14,7 @@ from __future__ import annotations
 from tqdm import tqdm
 
 from services.common import cli, config, es as es_util, logs
-from services.feedback import join, store
+from services.feedback import join, markov, store
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -24,7 +27,8 @@ def main(argv: list[str] | None = None) -> None:
     total = es.count(index=names.deals)["count"]
     with tqdm(total=total, unit="deal", desc="rejoin") as bar:
         written, deleted = joiner.recompute_all(progress=bar.update)
-    print(f"{total} deals recomputed: {written} touches written, {deleted} deleted")
+    print(f"{total} deals recomputed: {written} touches written, {deleted} deleted (credits rewritten with them)")
+    print(f"{markov.MarkovJob(settings, es).publish()} Markov attribution scopes recomputed")
 
 
 if __name__ == "__main__":

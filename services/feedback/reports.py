@@ -1,12 +1,13 @@
 """The closed-loop reports: win rates with baselines, attribution, scorecards, content gaps.
 
-Counting happens in Elasticsearch: per-asset won/lost/open counts and sums are a
-composite aggregation over `touches` (paged by after_key, so any number of assets), and
-the baseline is a terms aggregation over `deals` with the same filters. Only the
-per-asset arithmetic (Wilson interval, z-test, sorting) runs in Python, over one row
-per asset. Attribution needs each won deal's touch sequence, so it streams the won
-deals' touches sorted by opportunity with search_after in bounded pages, keeping only
-per-asset sums in memory (O(assets), never O(deals)).
+Counting happens in Elasticsearch: per-asset won/lost/open counts and sums are terms
+aggregations over `touches` per stage (composite pages past ASSET_BUCKETS assets),
+and the baseline is a terms aggregation over `deals` with the same filters. Only the
+per-asset arithmetic (Wilson interval, z-test, Benjamini-Hochberg, sorting) runs in Python, over one row
+per asset. Attribution sums the credits materialised per (won deal, asset) (credits.py)
+in one aggregation; only a non-default time-decay half-life streams the won deals'
+touches sorted by opportunity with search_after in bounded pages, keeping only per-asset
+sums in memory (O(assets), never O(deals)).
 """
 
 from __future__ import annotations
@@ -19,10 +20,14 @@ from typing import Any, Iterable, Mapping, Sequence
 from elasticsearch import Elasticsearch
 
 from services.common import config, es as es_util
-from services.feedback import attribution, model, stats, store
+from services.feedback import attribution, credits, model, stats, store
 
 COMPOSITE_PAGE = 1000
 ATTRIBUTION_PAGE = 2000
+ASSET_BUCKETS = 10_000  # assets one terms aggregation returns; beyond, reports page a composite aggregation
+CREDIT_SUMS = (*attribution.MODELS, "sourced_revenue", "influenced_revenue", "sourced")
+STREAMED_FIELDS = ("asset_id", "opportunity_id", "stage", "amount", "created_at", "closed_at", "times", "sourcing",
+                   "influencing")
 SEGMENT_FIELDS = {"industries": "industry", "regions": "region", "product_lines": "product_line",
                   "teams": "team", "deal_size_bands": "deal_size_band"}
 
@@ -34,6 +39,17 @@ class Filters:
     start: datetime | None = None
     end: datetime | None = None
     segment: Mapping[str, Sequence[str]] = field(default_factory=dict)  # touch/deal field -> values
+
+    def won_clauses(self) -> list[dict[str, Any]]:
+        """clauses() for an index holding only won deals (the credits): a plain close-date range,
+        which Elasticsearch evaluates faster than the open-or-closed disjunction."""
+        out = self._segment_clauses()
+        bounds = {**({"gte": model.iso(self.start)} if self.start else {}), **({"lt": model.iso(self.end)} if self.end else {})}
+        return out + ([{"range": {"closed_at": bounds}}] if bounds else [])
+
+    def _segment_clauses(self) -> list[dict[str, Any]]:
+        return [{"terms": {name: sorted({v.strip().lower() for v in values})}}
+                for name, values in sorted(self.segment.items()) if values]
 
     def clauses(self) -> list[dict[str, Any]]:
         out: list[dict[str, Any]] = []
@@ -55,6 +71,26 @@ class Filters:
             open_clause,
         ], "minimum_should_match": 1}})
         return out
+
+
+# ---- attribution -----------------------------------------------------------------------------
+
+@dataclass
+class AssetCredit:
+    """One asset's attributed revenue per rule-based model, and the won deals it sourced and influenced."""
+
+    revenue: dict[str, float] = field(default_factory=dict)  # model -> attributed revenue
+    won_deals: int = 0  # won deals it touched (sourcing or influencing)
+    sourced_deals: int = 0
+    sourced_revenue: float = 0.0  # amounts of the won deals it touched before their creation
+    influenced_revenue: float = 0.0  # amounts of the won deals it touched from creation to close + grace
+
+
+@dataclass
+class AttributionTable:
+    assets: dict[str, AssetCredit] = field(default_factory=dict)
+    won_deals: int = 0  # won deals with at least one touchpoint
+    attributed_total: float = 0.0  # their amounts: what every model's column sums to
 
 
 # ---- win rates -------------------------------------------------------------------------------
@@ -89,13 +125,18 @@ class WinRate:
     z: float
     p_value: float
     ranked: bool
-    significant: bool
+    significant: bool = False  # set over the whole report by control_false_discoveries
+    q_value: float = 1.0  # Benjamini-Hochberg adjusted p_value; 1 for unranked assets
     rep_odds_ratio: float = 1.0
     rep_p_value: float = 1.0
 
 
-def win_rate(asset_id: str, touched: Counts, overall: Counts, min_closed: int, alpha: float) -> WinRate:
-    """One asset's row: its touched deals against every comparable deal it did not touch."""
+def win_rate(asset_id: str, touched: Counts, overall: Counts, min_closed: int) -> WinRate:
+    """One asset's row: its touched deals against every comparable deal it did not touch.
+
+    The row is not yet called significant or not: that depends on every other asset of the
+    report (control_false_discoveries), never on this asset's p-value alone.
+    """
     baseline = Counts(won=max(0, overall.won - touched.won), lost=max(0, overall.lost - touched.lost),
                       open=max(0, overall.open - touched.open))
     rate = touched.won / touched.closed if touched.closed else 0.0
@@ -107,8 +148,24 @@ def win_rate(asset_id: str, touched: Counts, overall: Counts, min_closed: int, a
         asset_id=asset_id, touched=touched, baseline=baseline, win_rate=rate, lower=lower, upper=upper,
         baseline_win_rate=base_rate, lift=rate - base_rate if touched.closed and baseline.closed else 0.0,
         lift_ratio=rate / base_rate if base_rate > 0 and touched.closed else 0.0,
-        z=test.z, p_value=test.p_value, ranked=ranked, significant=ranked and test.p_value < alpha,
+        z=test.z, p_value=test.p_value, ranked=ranked,
     )
+
+
+def control_false_discoveries(rows: Sequence[WinRate], fdr_level: float) -> None:
+    """Set q_value and significant on every row: Benjamini-Hochberg over the ranked rows.
+
+    A report tests hundreds of assets at once; calling each one significant at p < 0.05
+    would call about one in twenty assets without any real effect "tied to wins". The
+    family is the ranked rows given, so callers pass every ranked asset of the report's
+    filters whatever page or subset they show: an asset's q is then the same in every view.
+    Unranked rows get q = 1 and are never significant.
+    """
+    family = [row for row in rows if row.ranked]
+    for row in rows:
+        row.q_value, row.significant = 1.0, False
+    for row, q in zip(family, stats.benjamini_hochberg([row.p_value for row in family])):
+        row.q_value, row.significant = q, q < fdr_level
 
 
 def _stage_counts(buckets: Iterable[Mapping[str, Any]]) -> Counts:
@@ -126,6 +183,22 @@ def _stage_counts(buckets: Iterable[Mapping[str, Any]]) -> Counts:
 
 
 STAGE_AGG = {"terms": {"field": "stage", "size": 3}, "aggs": {"amount": {"sum": {"field": "amount"}}}}
+# Touches split by stage, then by asset; the won ones also sum the influenced revenue
+# (a won deal's amount on touches from its creation on).
+STAGES_OF_TOUCHES = ("won", "lost", "open")
+
+
+
+def stage_partition_aggs() -> dict[str, Any]:
+    by_asset: dict[str, Any] = {"terms": {"field": "asset_id", "size": ASSET_BUCKETS}}
+    won = {**by_asset, "aggs": {"amount": {"sum": {"field": "influenced_amount"}}}}
+    return {stage: {"filter": {"term": {"stage": stage}}, "aggs": {"a": won if stage == "won" else by_asset}}
+            for stage in STAGES_OF_TOUCHES}
+
+
+# Per asset, for the composite pages past ASSET_BUCKETS assets (open = the rest).
+TOUCHED_AGGS = {"won": {"filter": {"term": {"stage": "won"}}, "aggs": {"amount": {"sum": {"field": "influenced_amount"}}}},
+                "lost": {"filter": {"term": {"stage": "lost"}}}}
 
 
 class Reports:
@@ -146,25 +219,60 @@ class Reports:
 
     def touched_counts(self, filters: Filters, asset_ids: Sequence[str] | None = None,
                        timeout_s: float | None = None) -> dict[str, Counts]:
-        """Per asset: touched deals by stage (composite aggregation, paged by after_key)."""
+        """Per asset: touched deals by stage, and the influenced revenue of the won ones.
+
+        One request: a filter aggregation per stage, each with a terms aggregation on
+        asset_id, the won one also summing the influenced revenue. The stages partition the
+        touches, so Elasticsearch reads each touch's asset once and the revenue only for
+        won touches (summing a field over every touch would cost as much as the terms
+        aggregation itself). Past ASSET_BUCKETS assets a composite aggregation pages them
+        instead (it re-reads the matching touches once per page of 1000 assets).
+        """
         clauses = filters.clauses()
         if asset_ids is not None:
             clauses.append({"terms": {"asset_id": list(asset_ids)}})
+        query = {"bool": {"filter": clauses}}
+        client = self._client(timeout_s)
+        aggs = client.search(index=self.names.touches, size=0, track_total_hits=False, query=query,
+                             aggs=stage_partition_aggs())["aggregations"]
+        if any(aggs[stage]["a"]["sum_other_doc_count"] for stage in STAGES_OF_TOUCHES):
+            return self._touched_counts_paged(client, query)
         out: dict[str, Counts] = {}
-        for bucket in es_util.composite_buckets(
-                self._client(timeout_s), self.names.touches, {"bool": {"filter": clauses}},
-                [es_util.terms_source("asset_id", "asset")], {"stages": STAGE_AGG}, page=COMPOSITE_PAGE):
-            out[bucket["key"]["asset"]] = _stage_counts(bucket["stages"]["buckets"])
+        for stage in STAGES_OF_TOUCHES:
+            for b in aggs[stage]["a"]["buckets"]:
+                counts = out.setdefault(b["key"], Counts())
+                setattr(counts, stage, b["doc_count"])
+                if stage == "won":
+                    counts.won_amount = float(b["amount"]["value"] or 0.0)
+        return out
+
+    def _touched_counts_paged(self, client: Elasticsearch, query: Mapping[str, Any]) -> dict[str, Counts]:
+        out: dict[str, Counts] = {}
+        for b in es_util.composite_buckets(client, self.names.touches, query, [es_util.terms_source("asset_id", "key")],
+                                           TOUCHED_AGGS, page=COMPOSITE_PAGE):
+            won, lost = b["won"]["doc_count"], b["lost"]["doc_count"]
+            out[b["key"]["key"]] = Counts(won=won, lost=lost, open=b["doc_count"] - won - lost,
+                                          won_amount=float(b["won"]["amount"]["value"] or 0.0))
         return out
 
     def win_rates(self, filters: Filters, asset_ids: Sequence[str] | None = None,
                   timeout_s: float | None = None) -> tuple[Counts, list[WinRate]]:
+        """Rows of `asset_ids` in that order (every touched asset when None), q-values over the report.
+
+        The false-discovery family is every ranked asset under the filters even when a few
+        assets are asked for, so GetWinRates and ListAssetWinRates give an asset the same q.
+        Its counts come from the same single composite aggregation ListAssetWinRates pages.
+        """
         overall = self.overall(filters, timeout_s)
-        touched = self.touched_counts(filters, asset_ids, timeout_s)
-        ids = list(asset_ids) if asset_ids is not None else sorted(touched)
-        rows = [win_rate(a, touched.get(a, Counts()), overall, self.settings.feedback_min_closed_deals,
-                         self.settings.feedback_significance_level) for a in ids]
-        return overall, rows
+        touched = self.touched_counts(filters, None, timeout_s)
+        min_closed = self.settings.feedback_min_closed_deals
+        family = [win_rate(a, counts, overall, min_closed) for a, counts in sorted(touched.items())]
+        control_false_discoveries(family, self.settings.feedback_significance_level)
+        if asset_ids is None:
+            return overall, family
+        by_asset = {row.asset_id: row for row in family}
+        return overall, [by_asset[a] if a in by_asset else win_rate(a, Counts(), overall, min_closed)
+                         for a in asset_ids]
 
     def rep_adjusted(self, filters: Filters, rows: list[WinRate], timeout_s: float | None = None) -> None:
         """Mantel-Haenszel across owner reps, for a few assets (GetWinRates)."""
@@ -194,51 +302,97 @@ class Reports:
             row.rep_p_value = p
 
     # ---- attribution ---------------------------------------------------------------------------
-    def attribution(self, filters: Filters, half_life_days: float, timeout_s: float | None = None
-                    ) -> tuple[attribution.Accumulator, dict[str, tuple[int, float]], attribution.MarkovPaths]:
-        """Stream closed deals' touches (sorted by opportunity) and credit every model.
+    def attribution(self, filters: Filters, half_life_days: float, timeout_s: float | None = None) -> AttributionTable:
+        """Attributed revenue per asset and model for the filtered won deals.
 
-        Won deals feed the rule-based models; won and lost deals feed the Markov chain.
-        Returns the accumulator, {asset: (won deals touched, influenced revenue)} and the chain.
+        At the default half-life this is one aggregation over the materialised credits
+        (credits.py); any other time-decay half-life re-credits the won deals' touches.
         """
+        if half_life_days == credits.HALF_LIFE_DAYS:
+            return self.attribution_credited(filters, timeout_s)
+        return self.attribution_streamed(filters, half_life_days, timeout_s)
+
+    def attribution_credited(self, filters: Filters, timeout_s: float | None = None) -> AttributionTable:
+        """Sum the stored credits per asset: a terms aggregation (composite pages past ASSET_BUCKETS assets)."""
+        query = {"bool": {"filter": filters.won_clauses()}}
+        sums = {name: {"sum": {"field": name}} for name in CREDIT_SUMS}
+        response = self._client(timeout_s).search(
+            index=self.names.credits, size=0, track_total_hits=False, query=query,
+            aggs={"assets": {"terms": {"field": "asset_id", "size": ASSET_BUCKETS}, "aggs": sums},
+                  "deals": {"filter": {"term": {"deal_primary": True}}, "aggs": {"amount": {"sum": {"field": "amount"}}}}},
+        )["aggregations"]
+        table = AttributionTable(won_deals=response["deals"]["doc_count"],
+                                 attributed_total=float(response["deals"]["amount"]["value"] or 0.0))
+        buckets: Iterable[Mapping[str, Any]] = response["assets"]["buckets"]
+        if response["assets"]["sum_other_doc_count"]:
+            buckets = es_util.composite_buckets(self._client(timeout_s), self.names.credits, query,
+                                                [es_util.terms_source("asset_id", "key")], sums, page=COMPOSITE_PAGE)
+        for b in buckets:
+            key = b["key"]["key"] if isinstance(b["key"], dict) else b["key"]
+            table.assets[key] = AssetCredit(
+                revenue={m: float(b[m]["value"] or 0.0) for m in attribution.MODELS},
+                won_deals=b["doc_count"], sourced_deals=int(round(b["sourced"]["value"] or 0)),
+                sourced_revenue=float(b["sourced_revenue"]["value"] or 0.0),
+                influenced_revenue=float(b["influenced_revenue"]["value"] or 0.0))
+        return table
+
+    def attribution_streamed(self, filters: Filters, half_life_days: float,
+                             timeout_s: float | None = None) -> AttributionTable:
+        """Re-credit every filtered won deal from its touches (a non-default time-decay half-life)."""
         acc = attribution.Accumulator(half_life_days)
-        clauses = filters.clauses() + [{"terms": {"stage": ["won", "lost"]}}]
-        # The Markov chain models the most frequent assets individually (see MarkovPaths).
-        top = self._client(timeout_s).search(
-            index=self.names.touches, size=0, track_total_hits=False, query={"bool": {"filter": clauses}},
-            aggs={"a": {"terms": {"field": "asset_id", "size": attribution.MARKOV_MAX_STATES,
-                                  "order": [{"_count": "desc"}, {"_key": "asc"}]}}},
-        )["aggregations"]["a"]["buckets"]
-        chain = attribution.MarkovPaths({b["key"] for b in top})
-        influenced: dict[str, tuple[int, float]] = {}
+        table = AttributionTable()
+        for deal, touches in self.closed_deal_touches(filters, ("won",), timeout_s):
+            points = credits.touchpoints(touches)
+            if not points:
+                continue
+            amount = float(deal.get("amount") or 0.0)
+            acc.add(points, amount, model.parse_iso(deal["created_at"]), model.parse_iso(deal["closed_at"]))
+            for t in touches:
+                row = table.assets.setdefault(t["asset_id"], AssetCredit())
+                row.won_deals += 1
+                if t.get("sourcing"):
+                    row.sourced_deals += 1
+                    row.sourced_revenue += amount
+                if t.get("influencing", True):
+                    row.influenced_revenue += amount
+        for model_name, per_asset in acc.revenue.items():
+            for asset, value in per_asset.items():
+                table.assets.setdefault(asset, AssetCredit()).revenue[model_name] = value
+        table.won_deals, table.attributed_total = acc.deals, acc.total_amount
+        return table
+
+    def sourced_and_influenced(self, asset_ids: Sequence[str], timeout_s: float | None = None
+                               ) -> dict[str, tuple[float, float]]:
+        """{asset: (sourced revenue, influenced revenue)} over every won deal, from the credits."""
+        response = self._client(timeout_s).search(
+            index=self.names.credits, size=0, track_total_hits=False, query={"terms": {"asset_id": list(asset_ids)}},
+            aggs={"a": {"terms": {"field": "asset_id", "size": max(1, len(asset_ids))},
+                        "aggs": {name: {"sum": {"field": name}} for name in ("sourced_revenue", "influenced_revenue")}}},
+        )
+        return {b["key"]: (float(b["sourced_revenue"]["value"] or 0.0), float(b["influenced_revenue"]["value"] or 0.0))
+                for b in response["aggregations"]["a"]["buckets"]}
+
+    def closed_deal_touches(self, filters: Filters, stages: Sequence[str], timeout_s: float | None = None
+                            ) -> Iterable[tuple[dict[str, Any], list[dict[str, Any]]]]:
+        """(deal fields, its touches) of every filtered deal in `stages`, streamed by opportunity.
+
+        Pages through the touches sorted by (opportunity, asset) with search_after (the
+        index's own sort order), so memory stays one deal's touches.
+        """
+        clauses = filters.clauses() + [{"terms": {"stage": list(stages)}}]
         current: str | None = None
-        points: list[attribution.Touchpoint] = []
-        deal: dict[str, Any] = {}
-
-        def flush() -> None:
-            if current is None or not points:
-                return
-            ordered = attribution.ordered(points)
-            won = deal["stage"] == "won"
-            chain.add([p.asset_id for p in ordered], won)
-            if won:
-                acc.add(ordered, float(deal["amount"] or 0.0), model.parse_iso(deal["created_at"]),
-                        model.parse_iso(deal["closed_at"]))
-
+        group: list[dict[str, Any]] = []
         for hit in store.scan(self.es, self.names.touches, {"bool": {"filter": clauses}},
                               sort=[{"opportunity_id": "asc"}, {"asset_id": "asc"}], size=ATTRIBUTION_PAGE,
-                              source=["asset_id", "opportunity_id", "stage", "amount", "created_at", "closed_at", "times"],
-                              timeout_s=timeout_s):
+                              source=list(STREAMED_FIELDS), timeout_s=timeout_s):
             src = hit["_source"]
             if src["opportunity_id"] != current:
-                flush()
-                current, points, deal = src["opportunity_id"], [], src
-            points.extend(attribution.Touchpoint(src["asset_id"], model.parse_iso(t)) for t in src.get("times") or [])
-            if src["stage"] == "won":
-                n, revenue = influenced.get(src["asset_id"], (0, 0.0))
-                influenced[src["asset_id"]] = (n + 1, revenue + float(src.get("amount") or 0.0))
-        flush()
-        return acc, influenced, chain
+                if group:
+                    yield group[0], group
+                current, group = src["opportunity_id"], []
+            group.append(src)
+        if group:
+            yield group[0], group
 
     # ---- catalog, usage, ratings -----------------------------------------------------------------
     def catalog(self, asset_ids: Sequence[str], timeout_s: float | None = None) -> dict[str, dict[str, Any]]:

@@ -23,7 +23,7 @@ from services.common import (auth, config, errors, es as es_util, grpc_server, k
                              validation)
 from services.common.consumer import InvalidEvent
 from services.common.grpc_server import remaining_timeout
-from services.feedback import attribution, model, reports, store
+from services.feedback import attribution, markov, model, reports, store
 
 log = logging.getLogger(__name__)
 
@@ -154,8 +154,8 @@ def win_rate_pb(row: reports.WinRate, title: str = "") -> feedback_pb2.AssetWinR
         asset_id=row.asset_id, title=title, deals_touched=t.total, won=t.won, lost=t.lost, open=t.open,
         closed=t.closed, win_rate=row.win_rate, win_rate_lower=row.lower, win_rate_upper=row.upper,
         baseline_closed=row.baseline.closed, baseline_won=row.baseline.won, baseline_win_rate=row.baseline_win_rate,
-        lift=row.lift, lift_ratio=row.lift_ratio, z=row.z, p_value=row.p_value, significant=row.significant,
-        ranked=row.ranked, influenced_revenue=t.won_amount, rep_adjusted_odds_ratio=row.rep_odds_ratio,
+        lift=row.lift, lift_ratio=row.lift_ratio, z=row.z, p_value=row.p_value, q_value=row.q_value,
+        significant=row.significant, ranked=row.ranked, influenced_revenue=t.won_amount, rep_adjusted_odds_ratio=row.rep_odds_ratio,
         rep_adjusted_p_value=row.rep_p_value,
     )
 
@@ -244,25 +244,33 @@ class FeedbackServicer(feedback_pb2_grpc.FeedbackServiceServicer):
         size = pagination.clamp_page_size(request.page_size)
         offset = _offset(self.settings.auth_secret, request.page_token)
         timeout = remaining_timeout(ES_TIMEOUT_S)
-        acc, influenced, chain = self.reports.attribution(filters, half_life, timeout)
-        revenue = dict(acc.revenue)
-        revenue["markov"] = chain.credit(acc.total_amount)
+        table = self.reports.attribution(filters, half_life, timeout)
+        chain = markov.select(filters, markov.stored(self.es, self.names, markov.candidate_keys(filters), timeout))
+        markov_revenue: dict[str, float] = dict(chain["credits"]) if chain else {}
         order = MODEL_NAMES[request.order_by]
-        assets = sorted(acc.assets() | set(revenue["markov"]), key=lambda a: (-revenue[order].get(a, 0.0), a))
+
+        def revenue(asset: str) -> float:
+            if order == "markov":
+                return markov_revenue.get(asset, 0.0)
+            return table.assets[asset].revenue.get(order, 0.0) if asset in table.assets else 0.0
+
+        assets = sorted(set(table.assets) | set(markov_revenue), key=lambda a: (-revenue(a), a))
         page = assets[offset:offset + size]
         titles = self.reports.titles(page, timeout)
         rows = []
         for a in page:
-            n, influenced_revenue = influenced.get(a, (0, 0.0))
+            row = table.assets.get(a, reports.AssetCredit())
             rows.append(feedback_pb2.AssetAttribution(
-                asset_id=a, title=titles.get(a, ""), influenced_revenue=influenced_revenue, won_deals=n,
-                **{m: revenue[m].get(a, 0.0) for m in (*attribution.MODELS, "markov")},
+                asset_id=a, title=titles.get(a, ""), influenced_revenue=row.influenced_revenue, won_deals=row.won_deals,
+                sourced_revenue=row.sourced_revenue, sourced_deals=row.sourced_deals,
+                markov=markov_revenue.get(a, 0.0), **{m: row.revenue.get(m, 0.0) for m in attribution.MODELS},
             ))
         next_token = pagination.encode(self.settings.auth_secret, {"o": offset + size}) if offset + size < len(assets) else ""
         return feedback_pb2.GetAttributionResponse(
-            assets=rows, won_deals=acc.deals, attributed_total=acc.total_amount, half_life_days=half_life,
-            markov_paths=sum(chain.transitions.get(attribution.START, {}).values()),
-            total_size=len(assets), next_page_token=next_token,
+            assets=rows, won_deals=table.won_deals, attributed_total=table.attributed_total, half_life_days=half_life,
+            markov_paths=int(chain["paths"]) if chain else 0, total_size=len(assets), next_page_token=next_token,
+            markov_as_of=_ts_iso(chain["as_of"]) if chain else None, markov_scope=chain["scope"] if chain else "",
+            markov_attributed_total=float(chain["attributed_total"]) if chain else 0.0,
         )
 
     # ---- scorecards ----------------------------------------------------------------------------------
@@ -274,6 +282,7 @@ class FeedbackServicer(feedback_pb2_grpc.FeedbackServiceServicer):
         catalog = self.reports.catalog(ids, timeout)
         usage = self.reports.usage_90d(ids, now, timeout)
         ratings = self.reports.rating_summaries(ids, timeout)
+        revenue = self.reports.sourced_and_influenced(ids, timeout)
         cards = []
         for row in rows:
             entry = catalog.get(row.asset_id, {})
@@ -287,7 +296,8 @@ class FeedbackServicer(feedback_pb2_grpc.FeedbackServiceServicer):
                 win_rate=win_rate_pb(row, entry.get("title", "")), ratings=sum(dist), average_rating=card.average_rating,
                 updated_at=_ts(updated), age_days=card.age_days, usage_score=card.usage, win_score=card.win,
                 rating_score=card.rating, freshness_score=card.freshness, score=card.score,
-                status=entry.get("status", ""),
+                status=entry.get("status", ""), sourced_revenue=revenue.get(row.asset_id, (0.0, 0.0))[0],
+                influenced_revenue=revenue.get(row.asset_id, (0.0, 0.0))[1],
             ))
         return feedback_pb2.GetAssetScorecardsResponse(scorecards=cards)
 

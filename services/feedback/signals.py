@@ -4,7 +4,8 @@
 every COLLATERAL_FEEDBACK_SIGNALS_INTERVAL_S. One event per touched asset, per
 schemas/signal-event.v1.json with source "feedback": the content service keeps the
 newest per (asset, source) by computed_at, and ranks by win_rate_lower (the Wilson
-lower bound), which shrinks small samples toward zero by construction.
+lower bound), which shrinks small samples toward zero by construction. `significant`
+is judged on the Benjamini-Hochberg q-value over every ranked asset, as in the reports.
 """
 
 from __future__ import annotations
@@ -35,7 +36,7 @@ def signal_events(rows: list[reports.WinRate], computed_at: datetime) -> list[di
             "wins": {
                 "deals_touched": t.total, "deals_closed": t.closed, "won": t.won,
                 "win_rate": round(row.win_rate, 6), "win_rate_lower": round(row.lower, 6),
-                "lift": round(row.lift, 6), "significant": row.significant,
+                "lift": round(row.lift, 6), "q_value": round(row.q_value, 6), "significant": row.significant,
             },
         })
     return out

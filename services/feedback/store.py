@@ -9,7 +9,12 @@
 - ratings:          one per rep per asset (_id = "asset_id|rep_id"; re-rating replaces);
 - content-requests: explicit requests for missing content;
 - search-misses:    zero-result searches from the content service's search events;
-- catalog:          this service's copy of the catalog (external version = asset version).
+- catalog:          this service's copy of the catalog (external version = asset version);
+- credits:          attributed revenue per (won deal, asset) under every rule-based model
+                    (_id = "asset_id|opportunity_id"), rewritten with the deal's touches, so
+                    GetAttribution is one aggregation;
+- markov:           the Markov removal-effect attribution per precomputed scope (_id = scope),
+                    written by the background job with its as-of time.
 """
 
 from __future__ import annotations
@@ -50,9 +55,33 @@ TOUCHES = {
         "amount": {"type": "double"}, "currency": KW, "created_at": DATE, "closed_at": DATE,
         "deal_version": {"type": "long"}, "first_touch_at": DATE, "last_touch_at": DATE,
         "touch_count": {"type": "integer"},
+        "sourcing": {"type": "boolean"}, "sourcing_count": {"type": "integer"}, "influencing": {"type": "boolean"},
+        "influenced_amount": {"type": "double"},
         "counts": {"type": "object", "dynamic": True},
         "times": {"type": "date", "index": False, "doc_values": False},
         **SEGMENT,
+    },
+}
+DOUBLE = {"type": "double"}
+CREDITS = {
+    "dynamic": "strict",
+    "properties": {
+        "asset_id": KW, "opportunity_id": KW, "account_id": KW, "owner_rep_id": KW, "stage": KW, "amount": DOUBLE,
+        "currency": KW, "created_at": DATE, "closed_at": DATE, "deal_version": {"type": "long"},
+        "first_touch": DOUBLE, "last_touch": DOUBLE, "linear": DOUBLE, "time_decay": DOUBLE, "u_shaped": DOUBLE,
+        "w_shaped": DOUBLE, "half_life_days": DOUBLE,
+        "sourced": {"type": "boolean"}, "influenced": {"type": "boolean"},
+        "sourced_revenue": DOUBLE, "influenced_revenue": DOUBLE,
+        "deal_primary": {"type": "boolean"}, "deal_sourced": {"type": "boolean"},
+        **SEGMENT,
+    },
+}
+MARKOV = {
+    "dynamic": "strict",
+    "properties": {
+        "scope": KW, "as_of": DATE, "start": DATE, "end": DATE, "paths": {"type": "long"},
+        "won_deals": {"type": "long"}, "attributed_total": DOUBLE, "modelled_assets": {"type": "integer"},
+        "credits": {"type": "object", "enabled": False},
     },
 }
 RATINGS = {
@@ -95,6 +124,8 @@ class Names:
     requests: str
     misses: str
     catalog: str
+    credits: str
+    markov: str
 
     @classmethod
     def of(cls, settings: config.Settings, prefix: str = "feedback") -> "Names":
@@ -106,6 +137,8 @@ class Names:
             requests=settings.index(f"{prefix}-content-requests"),
             misses=settings.index(f"{prefix}-search-misses"),
             catalog=settings.index(f"{prefix}-catalog"),
+            credits=settings.index(f"{prefix}-credits"),
+            markov=settings.index(f"{prefix}-markov"),
         )
 
 
@@ -114,9 +147,12 @@ def ensure(es: Elasticsearch, settings: config.Settings, names: Names | None = N
     for alias, mapping in (
         (names.deals, DEALS), (names.usage, USAGE), (names.touches, TOUCHES), (names.ratings, RATINGS),
         (names.requests, REQUESTS), (names.misses, MISSES), (names.catalog, CATALOG),
+        (names.credits, CREDITS), (names.markov, MARKOV),
     ):
         extra = TOUCHES_INDEX_SORT if alias == names.touches else None
         es_util.ensure_alias(es, alias, es_util.index_body(settings, mapping, extra))
+        # Fields added since an index was created (mappings only grow) are added in place.
+        es.indices.put_mapping(index=alias, properties=mapping["properties"])
     return names
 
 

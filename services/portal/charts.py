@@ -106,3 +106,38 @@ def interval_chart(rows: Sequence[tuple[str, float, float, float]], baseline: fl
                    f'<title>{escape(lab)}: {rate * 100:.1f}% ({low * 100:.1f}–{high * 100:.1f}%)</title></circle>')
     out.append("</svg>")
     return Markup("".join(out))
+
+
+def grouped_bar_chart(labels: Sequence[str], series: Sequence[tuple[str, Sequence[float]]], title: str,
+                      width: int = 1000, unit: str = "") -> Markup:
+    """Horizontal bars grouped per label, one bar per series: e.g. an asset's revenue under each model.
+
+    `series` = [(name, values aligned with labels)]; every bar shares one scale, so the
+    models' disagreement about an asset is visible at a glance.
+    """
+    bar_h, inner_gap, group_gap, label_w, top, legend_h = 9, 1, 12, 220, 8, 22
+    per_group = len(series) * (bar_h + inner_gap) + group_gap
+    height = top + len(labels) * per_group + legend_h
+    peak = max((v for _, values in series for v in values), default=0) or 1
+    plot_w = width - label_w - 90
+    out = [f'<svg class="chart" viewBox="0 0 {width} {max(height, 40)}" role="img" aria-label="{escape(title)}" '
+           f'xmlns="http://www.w3.org/2000/svg"><title>{escape(title)}</title>']
+    for i, lab in enumerate(labels):
+        y0 = top + i * per_group
+        short = lab if len(lab) <= 32 else lab[:31] + "…"
+        out.append(f'<text x="{label_w - 8}" y="{y0 + per_group / 2:.1f}" text-anchor="end" font-size="12" '
+                   f'fill="#374151">{escape(short)}</text>')
+        for k, (name, values) in enumerate(series):
+            v = values[i] if i < len(values) else 0.0
+            yy = y0 + k * (bar_h + inner_gap)
+            w = max(1.0, plot_w * v / peak) if v else 0
+            out.append(f'<rect x="{label_w}" y="{yy:.1f}" width="{w:.1f}" height="{bar_h}" '
+                       f'fill="{PALETTE[k % len(PALETTE)] if k < len(PALETTE) else "#6b7280"}">'
+                       f'<title>{escape(lab)}, {escape(name)}: {v:,.0f}{escape(unit)}</title></rect>')
+    for k, (name, _) in enumerate(series):
+        lx = label_w + k * 110
+        color = PALETTE[k % len(PALETTE)] if k < len(PALETTE) else "#6b7280"
+        out.append(f'<rect x="{lx}" y="{height - 16}" width="10" height="10" fill="{color}"/>'
+                   f'<text x="{lx + 14}" y="{height - 7}" font-size="11" fill="#374151">{escape(name)}</text>')
+    out.append("</svg>")
+    return Markup("".join(out))

@@ -7,6 +7,7 @@ writes (`csv_header`, `csv_rows`), so the page and its export always agree.
 from __future__ import annotations
 
 import uuid
+from datetime import timezone
 from typing import Any
 
 import grpc
@@ -18,7 +19,7 @@ from services.portal.security import rpc
 
 ATTRIBUTION_MODELS = [
     ("first_touch", "First touch"), ("last_touch", "Last touch"), ("linear", "Linear"),
-    ("time_decay", "Time decay"), ("u_shaped", "U-shaped"), ("w_shaped", "W-shaped"),
+    ("time_decay", "Time decay"), ("u_shaped", "U-shaped"), ("w_shaped", "W-shaped"), ("markov", "Markov"),
 ]
 WIN_ORDERS = [("lift", "Lift"), ("win_rate_lower", "Win rate (lower bound)"), ("deals_touched", "Deals touched"),
               ("influenced_revenue", "Influenced revenue")]
@@ -112,7 +113,7 @@ def win_rates(args: Any) -> dict[str, Any]:
         page_size=helpers.int_arg("page_size", 50, 1, 100), page_token=(args.get("page_token") or "")[:2000]))
     header = ["asset_id", "title", "deals_touched", "won", "lost", "open", "win_rate", "win_rate_lower",
               "win_rate_upper", "baseline_closed", "baseline_win_rate", "lift", "lift_ratio", "p_value",
-              "significant", "ranked", "influenced_revenue"]
+              "q_value", "significant", "ranked", "influenced_revenue"]
     rows = [[getattr(r, h) for h in header] for r in reply.rates]
     return {"rates": reply.rates, "overall": reply.overall, "total": reply.total_size,
             "next_token": reply.next_page_token, "order": order, "orders": WIN_ORDERS,
@@ -133,10 +134,13 @@ def attribution(args: Any) -> dict[str, Any]:
         time_range=_window(args, 365), segment=_segment(args), half_life_days=half_life,
         order_by=pb.AttributionModel.Value("ATTRIBUTION_MODEL_" + order.upper()),
         page_size=helpers.int_arg("page_size", 50, 1, 100), page_token=(args.get("page_token") or "")[:2000]))
-    header = ["asset_id", "title", *[m for m, _ in ATTRIBUTION_MODELS], "influenced_revenue", "won_deals"]
+    header = ["asset_id", "title", *[m for m, _ in ATTRIBUTION_MODELS], "sourced_revenue", "sourced_deals",
+              "influenced_revenue", "won_deals"]
     rows = [[getattr(a, h) for h in header] for a in reply.assets]
+    markov_as_of = reply.markov_as_of.ToDatetime(tzinfo=timezone.utc) if reply.HasField("markov_as_of") else None
     return {"assets": reply.assets, "won_deals": reply.won_deals, "total": reply.attributed_total,
             "half_life": reply.half_life_days or half_life, "models": ATTRIBUTION_MODELS, "order": order,
+            "markov_as_of": markov_as_of, "markov_scope": reply.markov_scope,
             "next_token": reply.next_page_token, "csv_header": header, "csv_rows": rows}
 
 

@@ -115,6 +115,18 @@ def pct(x: float | None, digits: int = 0) -> str:
     return f"{x * 100:.{digits}f}%"
 
 
+def p_value(x: float | None, relation: bool = False) -> str:
+    """A p- or q-value to 3 significant figures; "< 0.001" below that, never a bare "0.000".
+
+    With `relation` the value reads after a symbol in running text: "= 0.0123" or "< 0.001".
+    """
+    if x is None:
+        return "—"
+    if x < 0.001:
+        return "< 0.001"
+    return f"= {x:#.3g}" if relation else f"{x:#.3g}"
+
+
 def money(x: float | None) -> str:
     if x is None:
         return "—"
@@ -131,7 +143,7 @@ def seconds_text(s: float | None) -> str:
 def register(app: Flask) -> None:
     app.jinja_env.filters.update(
         label=label, time=fmt_time, date=fmt_date, ago=ago, filesize=file_size, pct=pct, money=money,
-        seconds=seconds_text, stage=stage, facet_value=facet_value,
+        seconds=seconds_text, stage=stage, facet_value=facet_value, p_value=p_value,
     )
     app.jinja_env.globals.update(ASSET_TYPES=ASSET_TYPES, BUYING_STAGES=BUYING_STAGES, FACET_LABELS=FACET_LABELS,
                                  STATUSES=STATUSES)

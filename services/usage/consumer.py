@@ -7,7 +7,9 @@ spread over them; events are keyed by asset, so one asset's rollups have one wri
 - usage.v1: validated, bot-classified, customer opens beyond their share link's daily
   caps flagged `beacon_flood` (see bots.py), stored raw (`_id = event_id`,
   `op_type=create`: a duplicate is a 409, counted as skipped), then the touched
-  (asset, day) rollups are recomputed from the raw events (see rollups.py);
+  (asset, day) rollups are recomputed from the raw events (see rollups.py); every stored
+  event is then published with its verdict to usage.classified.v1 (the one bot verdict
+  the feedback join consumes, schemas/usage-classified.v1.json; see docs/usage.md);
 - catalog.v1: the service's own view of the catalog (`usage-catalog`, external version
   = asset version, so replays and reordering never regress it); it tells which asset ids
   exist (events for unknown ids are kept and flagged) and feeds the unused report;
@@ -23,6 +25,7 @@ Elasticsearch is down. The process also publishes usage ranking signals every
 from __future__ import annotations
 
 import dataclasses
+import json
 import logging
 import threading
 from dataclasses import dataclass
@@ -33,6 +36,7 @@ from elasticsearch import Elasticsearch
 
 from services.common import cli, config, errors, es as es_util, events, metrics, periodic, topics
 from services.common.consumer import InvalidEvent, Message, Parsed, WriteResult, parse_json_object, run_forever
+from services.common.kafka_io import Producer, Record
 from services.usage import bots, model, rollups, signals, store
 
 log = logging.getLogger(__name__)
@@ -82,6 +86,8 @@ class UsageProcessor:
         self.dead_letter_topic = topics.USAGE_DLQ.name(settings)
         self._ensured = False
         self.pipelined = settings.usage_consumer_pipelined
+        self.classified_topic = topics.USAGE_CLASSIFIED.name(settings)
+        self._classified = Producer(settings, client_id="usage-classified")
 
     # ---- parse ----------------------------------------------------------------------
     def parse(self, message: Message) -> UsageItem | CatalogItem | SearchItem:
@@ -263,6 +269,7 @@ class UsageProcessor:
                 "source": d} for d in docs]
         outcome = es_util.bulk(self.es, ops)
         self._flag_pushed_out(pushed_out)
+        self._publish_verdicts(docs, outcome, pushed_out)
         result.written += len(outcome.written)
         result.duplicates += len(outcome.conflicts)
         rejected = {i for i, _ in outcome.rejected}
@@ -282,6 +289,56 @@ class UsageProcessor:
             rollups.write(self.es, self.names, rollup_docs)
         newest = max((events.parse_time(d["occurred_at"], "occurred_at").timestamp() for d in docs), default=None)
         result.newest_event_time_s = newest
+
+    def _publish_verdicts(self, docs: list[dict[str, Any]], outcome: es_util.BulkOutcome,
+                          pushed_out: list[dict[str, Any]]) -> None:
+        """Publish every stored event of the batch with its verdict, before the offsets are committed.
+
+        New events go out as classified here; a duplicate (409: stored earlier, perhaps
+        re-flagged since, perhaps never published because the process died before this
+        step) goes out as it is stored, and so do stored opens this batch pushed out of
+        their caps (now beacon_flood). So the topic always carries the stored verdict,
+        which only ever turns an event into a bot: the newest verdict is the truth.
+        """
+        records = [self._verdict_record(docs[i]) for i in outcome.written]
+        replayed = self._stored([docs[i] for i in outcome.conflicts])
+        reflagged = self._stored(pushed_out)
+        records += [self._verdict_record(d) for d in (*replayed, *reflagged)]
+        self._classified.send_and_wait(records, timeout_s=max(30.0, self.settings.kafka_produce_timeout_s))
+        for cause, count in (("stored", len(outcome.written)), ("replayed", len(replayed)), ("reflagged", len(reflagged))):
+            metrics.USAGE_CLASSIFIED_PUBLISHED.labels(cause).inc(count)
+
+    def _stored(self, docs: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """The stored versions of these events (realtime GET: this batch's own updates included)."""
+        if not docs:
+            return []
+        wanted = [{"_index": d.get("_index") or self.names.events_index(d["occurred_at"]), "_id": d["event_id"]}
+                  for d in docs]
+        found = self.es.mget(docs=wanted)["docs"]
+        return [d["_source"] for d in found if d.get("found")]
+
+    def _verdict_record(self, doc: dict[str, Any]) -> Record:
+        event = classified_event(doc)
+        return Record(self.classified_topic, classified_key(event), json.dumps(event, separators=(",", ":")).encode())
+
+
+CLASSIFIED_FIELDS = ("event_id", "occurred_at", "type", "asset_id", "rep_id", "opportunity_id", "account_id",
+                     "share_id", "channel", "bot_reason")
+
+
+def classified_event(stored: dict[str, Any]) -> dict[str, Any]:
+    """A stored usage event as the usage.classified.v1 contract: join fields plus the verdict."""
+    event: dict[str, Any] = {k: stored[k] for k in CLASSIFIED_FIELDS if stored.get(k) not in (None, "")}
+    event["schema_version"] = 1
+    event["is_bot"] = bool(stored.get("is_bot"))
+    if not event["is_bot"]:
+        event.pop("bot_reason", None)
+    return event
+
+
+def classified_key(event: dict[str, Any]) -> str:
+    """The same key for every verdict of one event, so they stay in publication order."""
+    return str(event.get("opportunity_id") or event.get("account_id") or event["asset_id"])
 
 
 def _next_day(day: str) -> str:

@@ -34,6 +34,7 @@ COMMANDS = {
     "content signals consumer": ["-m", "services.content.signals_consumer"],
     "portal": ["-m", "services.portal"],
     "feedback rejoin": ["-m", "services.feedback.rejoin"],
+    "feedback markov": ["-m", "services.feedback.markov"],
     "feedback signals": ["-m", "services.feedback.signals"],
     "usage signals": ["-m", "services.usage.signals"],
     "content importer": ["-m", "services.content.importer"],

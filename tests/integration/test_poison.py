@@ -181,7 +181,7 @@ def usage_rows(tag: Callable[[str], str]) -> list[Poison]:
     def row(name: str, changes: dict[str, Any], usage: str, feedback: str | None = None,
             drop: tuple[str, ...] = ()) -> Poison:
         event = {k: v for k, v in {**valid("usage", tag(name)), **changes}.items() if k not in drop}
-        outcome = {USAGE_C: usage, FEEDBACK_C: feedback or usage}
+        outcome = {c: r for c, r in {USAGE_C: usage, FEEDBACK_C: feedback or usage}.items() if c in READERS["usage"]}
         return Poison("usage", name, _dump(event), outcome, event if usage == STORED else None)
 
     def raw(name: str, field: bytes, reason: str) -> Poison:

@@ -174,7 +174,14 @@ def attribution() -> Any:
     data = feedback_api.attribution(request.args) if feedback_api.available() else None
     if data is not None and helpers.wants_csv():
         return helpers.csv_response("attribution", data["csv_header"], data["csv_rows"])
-    return render_template("reports/attribution.html", data=data, windows=WINDOWS, days=_days(365))
+    chart = None
+    if data and data["assets"]:
+        shown = data["assets"][:10]
+        models = [(name, key) for key, name in data["models"] if key != "markov" or data["markov_as_of"]]
+        chart = charts.grouped_bar_chart([a.title or a.asset_id for a in shown],
+                                         [(name, [getattr(a, key) for a in shown]) for name, key in models],
+                                         "Attributed revenue per asset under each model")
+    return render_template("reports/attribution.html", data=data, windows=WINDOWS, days=_days(365), chart=chart)
 
 
 @bp.get("/gaps")

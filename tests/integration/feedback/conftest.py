@@ -1,6 +1,7 @@
-"""Fixtures of the feedback integration tests: the gRPC server and the consumer loop
-in-process (a thread running the real ConsumerLoop against the real Kafka and
-Elasticsearch), plus helpers to produce raw JSON to the topics as an integrator would."""
+"""Fixtures of the feedback integration tests: the gRPC server and the join pipeline
+in-process (threads running the real ConsumerLoops of the usage consumer and of the
+feedback router and join stage against the real Kafka and Elasticsearch), plus helpers
+to produce raw JSON to the topics as an integrator would."""
 
 from __future__ import annotations
 
@@ -18,54 +19,84 @@ from collateral.v1 import feedback_pb2_grpc
 from services.common import config, es as es_util, kafka_io, topics
 from services.common.consumer import ConsumerLoop
 from services.feedback import store
-from services.feedback.consumer import FeedbackProcessor
+from services.feedback.consumer import Pipeline
 from services.feedback.server import build_spec
+from services.usage.consumer import UsageProcessor
 from tests.conftest import isolated, wait_serving, wait_until  # noqa: F401 - re-exported to the tests
 
 
 class RunningConsumer:
-    """The feedback consumer loop in a thread; `wait_idle()` blocks until it committed everything."""
+    """The whole join pipeline in threads: the usage consumer (it stores usage and publishes its
+    bot verdicts to usage.classified.v1) and the feedback consumer's router and join stage.
+    `wait_idle()` blocks until every stage committed everything produced so far."""
 
-    def __init__(self, settings: config.Settings) -> None:
+    def __init__(self, settings: config.Settings, with_usage: bool = True) -> None:
         self.settings = settings
-        self.processor = FeedbackProcessor(settings)
-        self.processor.ensure()
-        self.loop = ConsumerLoop(self.processor, settings)
+        self.pipeline = Pipeline(settings)
+        self.pipeline.ensure()
+        self.processor = self.pipeline.router
+        self.usage_loop = ConsumerLoop(UsageProcessor(settings), settings) if with_usage else None
         self.error: BaseException | None = None
-        self.thread = threading.Thread(target=self._run, name="feedback-consumer-test", daemon=True)
-        self.thread.start()
+        self.thread = None
+        if self.usage_loop is not None:
+            self.thread = threading.Thread(target=self._run_usage, name="usage-consumer-test", daemon=True)
+            self.thread.start()
+        self.pipeline.start()
 
-    def _run(self) -> None:
+    def _run_usage(self) -> None:
         try:
-            self.loop.run()
+            assert self.usage_loop is not None
+            self.usage_loop.run()
         except BaseException as exc:  # noqa: BLE001 - surfaced by wait_idle
             self.error = exc
 
+    @property
+    def stages(self) -> list[tuple[str, tuple[str, ...]]]:
+        """(group, topics) of every stage, upstream first."""
+        stages = [(loop.group_id, tuple(loop.processor.topics)) for loop in self.pipeline.loops]
+        if self.usage_loop is not None:
+            stages.insert(0, (self.usage_loop.group_id, tuple(self.usage_loop.processor.topics)))
+        return stages
+
     def wait_idle(self, timeout_s: float = 120.0) -> None:
-        """Every message produced so far to the consumer's topics has been processed and committed."""
-        names = list(self.processor.topics)
-        admin = KafkaAdminClient(bootstrap_servers=self.settings.kafka_bootstrap.split(","))
-        consumer = KafkaConsumer(bootstrap_servers=self.settings.kafka_bootstrap.split(","))
-        try:
-            parts = [TopicPartition(t, p) for t in names for p in (consumer.partitions_for_topic(t) or ())]
-            ends = consumer.end_offsets(parts)
-
-            def done() -> bool:
-                if self.error is not None:
-                    raise AssertionError(f"consumer died: {self.error!r}")
-                committed = admin.list_group_offsets(self.loop.group_id)
-                committed = committed.get(self.loop.group_id, committed)  # kafka-python 3: keyed by group
-                return all(ends[tp] == 0 or (tp in committed and committed[tp].offset >= ends[tp]) for tp in parts)
-
-            wait_until(done, timeout_s, what="the feedback consumer to catch up")
-        finally:
-            consumer.close()
-            admin.close()
+        """Every message produced so far has been processed and committed by every stage, in order
+        (a stage's input is final once the stage before it has caught up)."""
+        for group, names in self.stages:
+            wait_caught_up(self.settings, group, names, timeout_s, self._check_alive)
         self.processor.es.indices.refresh(index=",".join(dataclasses.astuple(self.processor.names)))
 
+    def _check_alive(self) -> None:
+        if self.error is not None or self.pipeline.errors:
+            raise AssertionError(f"consumer died: {self.error or self.pipeline.errors[0]!r}")
+
     def stop(self) -> None:
-        self.loop.stop()
-        self.thread.join(30)
+        self.pipeline.stop()
+        if self.usage_loop is not None:
+            self.usage_loop.stop()
+        self.pipeline.join(30)
+        if self.thread is not None:
+            self.thread.join(30)
+
+
+def wait_caught_up(settings: config.Settings, group: str, names: Iterable[str], timeout_s: float,
+                   check_alive: Callable[[], None] = lambda: None) -> None:
+    """`group` has committed, on every partition of `names`, the end offset read now."""
+    admin = KafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap.split(","))
+    consumer = KafkaConsumer(bootstrap_servers=settings.kafka_bootstrap.split(","))
+    try:
+        parts = [TopicPartition(t, p) for t in names for p in (consumer.partitions_for_topic(t) or ())]
+        ends = consumer.end_offsets(parts)
+
+        def done() -> bool:
+            check_alive()
+            committed = admin.list_group_offsets(group)
+            committed = committed.get(group, committed)  # kafka-python 3: keyed by group
+            return all(ends[tp] == 0 or (tp in committed and committed[tp].offset >= ends[tp]) for tp in parts)
+
+        wait_until(done, timeout_s, what=f"{group} to catch up")
+    finally:
+        consumer.close()
+        admin.close()
 
 
 def produce(settings: config.Settings, topic: topics.Topic, items: Iterable[tuple[str, Any]], one_by_one: bool = False,
@@ -119,6 +150,7 @@ def feedback_es(feedback_settings: config.Settings) -> Iterator[Any]:
     yield es
     # Leave the shared cluster as we found it (each run has its own namespace).
     es.options(ignore_status=404).indices.delete(index=f"{feedback_settings.namespace}-feedback-*")
+    es.options(ignore_status=404).indices.delete(index=f"{feedback_settings.namespace}-usage-*")
 
 
 @pytest.fixture(scope="session")

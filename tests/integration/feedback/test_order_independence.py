@@ -65,7 +65,7 @@ DEALS = [
 USAGE = [
     usage("e1", "X", "2026-01-05T00:00:00Z", opp="O1"),
     usage("e1", "X", "2026-01-05T00:00:00Z", opp="O1"),  # duplicate
-    usage("e2", "Y", "2026-01-10T00:00:00Z", account="A"),  # account only: O1 (O2 not yet created)
+    usage("e2", "Y", "2026-01-10T00:00:00Z", account="A"),  # account only: O1, and sources O2 (lookback)
     usage("e3", "Y", "2026-02-04T00:00:00Z", account="A"),  # account only: O2 (O1 closed + 7d grace is over)
     usage("e4", "X", "2026-01-05T00:00:00Z", opp="O3", type_="view"),
     usage("e5", "Z", "2026-01-05T00:00:00Z", account="C"),  # joins O3 only after its account change
@@ -81,7 +81,8 @@ USAGE = [
 EXPECTED = {
     "X|O1": ("won", 150.0, 2, ["2026-01-05T00:00:00.000Z", "2026-01-25T00:00:00.000Z"]),
     "Y|O1": ("won", 150.0, 1, ["2026-01-10T00:00:00.000Z"]),
-    "Y|O2": ("open", 100.0, 1, ["2026-02-04T00:00:00.000Z"]),
+    # e2 (01-10) falls in O2's sourcing lookback (created 01-31), e3 (02-04) inside its window.
+    "Y|O2": ("open", 100.0, 2, ["2026-01-10T00:00:00.000Z", "2026-02-04T00:00:00.000Z"]),
     "X|O3": ("lost", 80.0, 1, ["2026-01-05T00:00:00.000Z"]),
     "Z|O3": ("lost", 80.0, 1, ["2026-01-05T00:00:00.000Z"]),
     "Y|O4": ("won", 40.0, 1, ["2026-02-05T00:00:00.000Z"]),

@@ -18,7 +18,7 @@ from google.protobuf.timestamp_pb2 import Timestamp
 
 from collateral.v1 import common_pb2, feedback_pb2, feedback_pb2_grpc
 from services.common import kafka_io, topics
-from services.feedback import attribution, stats
+from services.feedback import attribution, markov, reports, stats
 from services.feedback.server import build_spec
 from tests.conftest import wait_serving
 from tests.integration.feedback.conftest import RunningConsumer, produce
@@ -27,6 +27,7 @@ pytestmark = pytest.mark.integration
 
 T0 = datetime(2025, 1, 1, tzinfo=timezone.utc)
 GRACE = timedelta(days=7)
+LOOKBACK = timedelta(days=90)  # COLLATERAL_FEEDBACK_SOURCING_LOOKBACK_DAYS' default
 INDUSTRIES = ["healthcare", "retail", "finance", "energy"]
 
 
@@ -103,7 +104,7 @@ def brute_force_touches(deals, events):
             by_account.setdefault(e["account_id"], []).append(e)
     out = {}
     for d in deals:
-        start = parse(d["created_at"])
+        start = parse(d["created_at"]) - LOOKBACK
         end = parse(d["closed_at"]) + GRACE if d.get("closed_at") else None
         touches: dict[str, list] = {}
         for e in by_opp.get(d["opportunity_id"], []) + by_account.get(d["account_id"], []):
@@ -129,9 +130,14 @@ def ts(d: datetime) -> Timestamp:
 
 
 @pytest.fixture(scope="module")
-def dataset(stack, start_service, call_as):
-    settings = dataclasses.replace(stack, namespace=f"{stack.namespace}bf", consumer_batch_size=500,
-                                   feedback_min_closed_deals=10)
+def dataset_settings(stack):
+    return dataclasses.replace(stack, namespace=f"{stack.namespace}bf", consumer_batch_size=500,
+                               feedback_min_closed_deals=10)
+
+
+@pytest.fixture(scope="module")
+def dataset(dataset_settings, start_service, call_as):
+    settings = dataset_settings
     topics.ensure_all(settings)
     deals, events, messages = generate()
     consumer = RunningConsumer(settings)
@@ -163,11 +169,11 @@ def test_win_rates_match_brute_force(dataset):
     overall = {s: sum(1 for d in chosen if d["stage"] == s) for s in ("won", "lost", "open")}
     per_asset: dict[str, dict] = {}
     for d in chosen:
-        for asset in touches[d["opportunity_id"]]:
+        for asset, times in touches[d["opportunity_id"]].items():
             row = per_asset.setdefault(asset, {"won": 0, "lost": 0, "open": 0, "revenue": 0.0})
             row[d["stage"]] += 1
-            if d["stage"] == "won":
-                row["revenue"] += d["amount"]
+            if d["stage"] == "won" and any(t >= parse(d["created_at"]) for t in times):
+                row["revenue"] += d["amount"]  # influenced: touched from the opportunity's creation on
 
     request = feedback_pb2.ListAssetWinRatesRequest(
         time_range=common_pb2.TimeRange(start=ts(start), end=ts(end)),
@@ -213,12 +219,13 @@ def test_win_rates_match_brute_force(dataset):
     assert single.rates[0].rep_adjusted_odds_ratio > 1.0  # still favoured within reps
 
 
-def test_attribution_matches_brute_force(dataset):
-    deals, events, stub, meta = dataset
-    touches = brute_force_touches(deals, events)
-    acc = attribution.Accumulator(half_life_days=3.0)
+def brute_force_attribution(deals, touches, half_life, chosen=None):
+    """Rule-based credits, the Markov chain, and sourced / influenced revenue per asset, from scratch."""
+    acc = attribution.Accumulator(half_life_days=half_life)
     chain = attribution.MarkovPaths()
-    for d in deals:
+    sourced: dict[str, list] = {}
+    influenced: dict[str, list] = {}
+    for d in deals if chosen is None else chosen:
         if d["stage"] == "open":
             continue
         points = [attribution.Touchpoint(a, t) for a, times in touches[d["opportunity_id"]].items() for t in times]
@@ -226,22 +233,90 @@ def test_attribution_matches_brute_force(dataset):
             chain.add([p.asset_id for p in attribution.ordered(points)], d["stage"] == "won")
         if d["stage"] == "won":
             acc.add(points, d["amount"], parse(d["created_at"]), parse(d["closed_at"]))
-    markov = chain.credit(acc.total_amount)
-    request = feedback_pb2.GetAttributionRequest(half_life_days=3.0, order_by=feedback_pb2.ATTRIBUTION_MODEL_TIME_DECAY,
-                                                 page_size=100)
-    got = stub.GetAttribution(request, metadata=meta)
+            for asset, times in touches[d["opportunity_id"]].items():
+                if any(t < parse(d["created_at"]) for t in times):
+                    sourced.setdefault(asset, []).append(d["amount"])
+                if any(t >= parse(d["created_at"]) for t in times):
+                    influenced.setdefault(asset, []).append(d["amount"])
+    return acc, chain, sourced, influenced
+
+
+def all_pages(stub, request, meta):
+    rows = []
+    while True:
+        page = stub.GetAttribution(request, metadata=meta)
+        rows += page.assets
+        if not page.next_page_token:
+            return page, rows
+        request.page_token = page.next_page_token
+
+
+def assert_rule_based(got, rows, acc, sourced, influenced):
     assert got.won_deals == acc.deals
     assert got.attributed_total == pytest.approx(acc.total_amount)
-    assert got.total_size == len(acc.assets())
-    decay = [a.time_decay for a in got.assets]
-    assert decay == sorted(decay, reverse=True)
-    for row in got.assets:
+    assert got.total_size == len(rows) == len(acc.assets())
+    for row in rows:
         for model in attribution.MODELS:
             assert getattr(row, model) == pytest.approx(acc.revenue[model].get(row.asset_id, 0.0)), (row.asset_id, model)
-        assert row.markov == pytest.approx(markov.get(row.asset_id, 0.0), abs=1e-6), row.asset_id
-    for model in (*attribution.MODELS, "markov"):
-        assert sum(getattr(a, model) for a in got.assets) == pytest.approx(acc.total_amount)
+        assert row.sourced_revenue == pytest.approx(sum(sourced.get(row.asset_id, [])))
+        assert row.sourced_deals == len(sourced.get(row.asset_id, []))
+        assert row.influenced_revenue == pytest.approx(sum(influenced.get(row.asset_id, [])))
+    for model in attribution.MODELS:
+        assert sum(getattr(a, model) for a in rows) == pytest.approx(acc.total_amount)
+    assert any(r.sourced_revenue for r in rows)  # the lookback found sourcing touches
+
+
+def test_attribution_matches_brute_force(dataset, dataset_settings):
+    deals, events, stub, meta = dataset
+    touches = brute_force_touches(deals, events)
+    acc, chain, sourced, influenced = brute_force_attribution(deals, touches, attribution.DEFAULT_HALF_LIFE_DAYS)
+    request = feedback_pb2.GetAttributionRequest(order_by=feedback_pb2.ATTRIBUTION_MODEL_TIME_DECAY, page_size=17)
+    got, rows = all_pages(stub, request, meta)
+    assert_rule_based(got, rows, acc, sourced, influenced)
+    decay = [a.time_decay for a in rows]
+    assert decay == sorted(decay, reverse=True)
+
+    # The Markov column is served only from the background job's stored result.
+    if not got.HasField("markov_as_of"):
+        assert all(r.markov == 0 for r in rows) and got.markov_scope == ""
+        markov.MarkovJob(dataset_settings).publish()
+    got, rows = all_pages(stub, feedback_pb2.GetAttributionRequest(page_size=100), meta)
+    assert got.HasField("markov_as_of") and got.markov_scope == "all"
+    expected = chain.credit(acc.total_amount)
+    for row in rows:
+        assert row.markov == pytest.approx(expected.get(row.asset_id, 0.0), abs=1e-6), row.asset_id
+    assert sum(r.markov for r in rows) == pytest.approx(acc.total_amount)
     assert got.markov_paths == sum(chain.transitions[attribution.START].values())
     # The assets favoured in won deals earn more than their share under the data-driven model.
-    favoured = sum(a.markov for a in got.assets if a.asset_id < "asset-05")
+    favoured = sum(a.markov for a in rows if a.asset_id < "asset-05")
     assert favoured > 5 / 40 * acc.total_amount
+
+
+def test_reports_page_past_the_terms_aggregation_size_alike(dataset, monkeypatch):
+    """With more assets than one terms aggregation returns, composite pages give the same rows."""
+    deals, events, stub, meta = dataset
+    request = feedback_pb2.ListAssetWinRatesRequest(page_size=100)
+    single = stub.ListAssetWinRates(request, metadata=meta)
+    attributed = stub.GetAttribution(feedback_pb2.GetAttributionRequest(page_size=100), metadata=meta)
+    monkeypatch.setattr(reports, "ASSET_BUCKETS", 7)  # the in-process server reads it per request
+    assert stub.ListAssetWinRates(request, metadata=meta) == single
+    paged = stub.GetAttribution(feedback_pb2.GetAttributionRequest(page_size=100), metadata=meta)
+    assert [(a.asset_id, a.linear, a.sourced_revenue) for a in paged.assets] == [
+        (a.asset_id, pytest.approx(a.linear), pytest.approx(a.sourced_revenue)) for a in attributed.assets]
+    assert len(single.rates) > 7 and (paged.won_deals, paged.total_size) == (attributed.won_deals, attributed.total_size)
+
+
+def test_attribution_with_another_half_life_and_filters_matches_brute_force(dataset):
+    deals, events, stub, meta = dataset
+    touches = brute_force_touches(deals, events)
+    start, end = datetime(2025, 4, 1, tzinfo=timezone.utc), datetime(2025, 10, 1, tzinfo=timezone.utc)
+    chosen = [d for d in deals if included(d, start, end, {"healthcare", "retail"})]
+    for half_life in (3.0, attribution.DEFAULT_HALF_LIFE_DAYS):  # re-credited from touches; from the credits
+        acc, _, sourced, influenced = brute_force_attribution(deals, touches, half_life, chosen)
+        request = feedback_pb2.GetAttributionRequest(
+            half_life_days=half_life, time_range=common_pb2.TimeRange(start=ts(start), end=ts(end)),
+            segment=common_pb2.SegmentFilter(industries=["Healthcare", "retail"]), page_size=100)
+        got, rows = all_pages(stub, request, meta)
+        assert_rule_based(got, rows, acc, sourced, influenced)
+        # No precomputed Markov scope has a segment: said so, not computed for minutes.
+        assert not got.HasField("markov_as_of") and got.markov_scope == "" and all(r.markov == 0 for r in rows)

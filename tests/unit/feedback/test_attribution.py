@@ -148,3 +148,17 @@ def test_markov_other_state_takes_part_but_earns_nothing():
     # other -> won 1/2, lost 1/2, so v(other) = v(A) = 1/2 and P = 1/2; without A: 1/2 * 1/2 = 1/4
     assert effects == approx({"A": 0.5})
     assert chain.credit(8.0) == approx({"A": 8.0})
+
+
+def test_markov_removal_effects_by_the_fundamental_matrix_equal_one_solve_per_removal():
+    import random
+
+    rng = random.Random(5)
+    for states in (None, {"a0", "a1", "a2"}):
+        chain = attr.MarkovPaths(states)
+        for _ in range(300):
+            path = [f"a{rng.randrange(8)}" for _ in range(rng.randrange(1, 7))]
+            chain.add(path, rng.random() < 0.4)
+        fast, reference = chain.removal_effects(), chain.removal_effects_iterative()
+        assert set(fast) == set(reference)
+        assert fast == pytest.approx(reference, abs=1e-9)

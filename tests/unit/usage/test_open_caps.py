@@ -76,8 +76,8 @@ def test_the_deal_join_counts_one_open_per_link_and_day_whatever_the_flood():
     flood = [_usage(i, 60 + i) for i in range(200)]
     other = [_usage(500, 30, share="shr_2"), _usage(501, 86400 + 5), _usage(502, 90, kind="page_view")]
     events = flood + other
-    touches = feedback_model.compute_touches(deal, events, timedelta(days=7))
+    touches = feedback_model.compute_touches(deal, events, timedelta(days=7), timedelta(0))
     touch = touches["A|O"]
     assert touch["counts"] == {"customer_open": 3, "page_view": 1}
     assert touch["first_touch_at"] == feedback_model.iso(BASE + timedelta(seconds=30))
-    assert feedback_model.compute_touches(deal, list(reversed(events)), timedelta(days=7)) == touches
+    assert feedback_model.compute_touches(deal, list(reversed(events)), timedelta(days=7), timedelta(0)) == touches

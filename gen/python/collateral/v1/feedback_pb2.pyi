@@ -105,7 +105,7 @@ class RecordDealOutcomesResponse(_message.Message):
     def __init__(self, event_ids: _Optional[_Iterable[str]] = ..., received_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
 
 class AssetWinRate(_message.Message):
-    __slots__ = ("asset_id", "title", "deals_touched", "won", "lost", "open", "closed", "win_rate", "win_rate_lower", "win_rate_upper", "baseline_closed", "baseline_won", "baseline_win_rate", "lift", "lift_ratio", "z", "p_value", "significant", "ranked", "influenced_revenue", "rep_adjusted_odds_ratio", "rep_adjusted_p_value")
+    __slots__ = ("asset_id", "title", "deals_touched", "won", "lost", "open", "closed", "win_rate", "win_rate_lower", "win_rate_upper", "baseline_closed", "baseline_won", "baseline_win_rate", "lift", "lift_ratio", "z", "p_value", "significant", "ranked", "influenced_revenue", "rep_adjusted_odds_ratio", "rep_adjusted_p_value", "q_value")
     ASSET_ID_FIELD_NUMBER: _ClassVar[int]
     TITLE_FIELD_NUMBER: _ClassVar[int]
     DEALS_TOUCHED_FIELD_NUMBER: _ClassVar[int]
@@ -128,6 +128,7 @@ class AssetWinRate(_message.Message):
     INFLUENCED_REVENUE_FIELD_NUMBER: _ClassVar[int]
     REP_ADJUSTED_ODDS_RATIO_FIELD_NUMBER: _ClassVar[int]
     REP_ADJUSTED_P_VALUE_FIELD_NUMBER: _ClassVar[int]
+    Q_VALUE_FIELD_NUMBER: _ClassVar[int]
     asset_id: str
     title: str
     deals_touched: int
@@ -150,7 +151,8 @@ class AssetWinRate(_message.Message):
     influenced_revenue: float
     rep_adjusted_odds_ratio: float
     rep_adjusted_p_value: float
-    def __init__(self, asset_id: _Optional[str] = ..., title: _Optional[str] = ..., deals_touched: _Optional[int] = ..., won: _Optional[int] = ..., lost: _Optional[int] = ..., open: _Optional[int] = ..., closed: _Optional[int] = ..., win_rate: _Optional[float] = ..., win_rate_lower: _Optional[float] = ..., win_rate_upper: _Optional[float] = ..., baseline_closed: _Optional[int] = ..., baseline_won: _Optional[int] = ..., baseline_win_rate: _Optional[float] = ..., lift: _Optional[float] = ..., lift_ratio: _Optional[float] = ..., z: _Optional[float] = ..., p_value: _Optional[float] = ..., significant: _Optional[bool] = ..., ranked: _Optional[bool] = ..., influenced_revenue: _Optional[float] = ..., rep_adjusted_odds_ratio: _Optional[float] = ..., rep_adjusted_p_value: _Optional[float] = ...) -> None: ...
+    q_value: float
+    def __init__(self, asset_id: _Optional[str] = ..., title: _Optional[str] = ..., deals_touched: _Optional[int] = ..., won: _Optional[int] = ..., lost: _Optional[int] = ..., open: _Optional[int] = ..., closed: _Optional[int] = ..., win_rate: _Optional[float] = ..., win_rate_lower: _Optional[float] = ..., win_rate_upper: _Optional[float] = ..., baseline_closed: _Optional[int] = ..., baseline_won: _Optional[int] = ..., baseline_win_rate: _Optional[float] = ..., lift: _Optional[float] = ..., lift_ratio: _Optional[float] = ..., z: _Optional[float] = ..., p_value: _Optional[float] = ..., significant: _Optional[bool] = ..., ranked: _Optional[bool] = ..., influenced_revenue: _Optional[float] = ..., rep_adjusted_odds_ratio: _Optional[float] = ..., rep_adjusted_p_value: _Optional[float] = ..., q_value: _Optional[float] = ...) -> None: ...
 
 class WinRateBaseline(_message.Message):
     __slots__ = ("deals", "won", "lost", "open", "win_rate", "min_closed_deals", "significance_level")
@@ -219,7 +221,7 @@ class ListAssetWinRatesResponse(_message.Message):
     def __init__(self, rates: _Optional[_Iterable[_Union[AssetWinRate, _Mapping]]] = ..., overall: _Optional[_Union[WinRateBaseline, _Mapping]] = ..., total_size: _Optional[int] = ..., next_page_token: _Optional[str] = ...) -> None: ...
 
 class AssetAttribution(_message.Message):
-    __slots__ = ("asset_id", "title", "first_touch", "last_touch", "linear", "time_decay", "u_shaped", "w_shaped", "influenced_revenue", "won_deals", "markov")
+    __slots__ = ("asset_id", "title", "first_touch", "last_touch", "linear", "time_decay", "u_shaped", "w_shaped", "influenced_revenue", "won_deals", "markov", "sourced_revenue", "sourced_deals")
     ASSET_ID_FIELD_NUMBER: _ClassVar[int]
     TITLE_FIELD_NUMBER: _ClassVar[int]
     FIRST_TOUCH_FIELD_NUMBER: _ClassVar[int]
@@ -231,6 +233,8 @@ class AssetAttribution(_message.Message):
     INFLUENCED_REVENUE_FIELD_NUMBER: _ClassVar[int]
     WON_DEALS_FIELD_NUMBER: _ClassVar[int]
     MARKOV_FIELD_NUMBER: _ClassVar[int]
+    SOURCED_REVENUE_FIELD_NUMBER: _ClassVar[int]
+    SOURCED_DEALS_FIELD_NUMBER: _ClassVar[int]
     asset_id: str
     title: str
     first_touch: float
@@ -242,7 +246,9 @@ class AssetAttribution(_message.Message):
     influenced_revenue: float
     won_deals: int
     markov: float
-    def __init__(self, asset_id: _Optional[str] = ..., title: _Optional[str] = ..., first_touch: _Optional[float] = ..., last_touch: _Optional[float] = ..., linear: _Optional[float] = ..., time_decay: _Optional[float] = ..., u_shaped: _Optional[float] = ..., w_shaped: _Optional[float] = ..., influenced_revenue: _Optional[float] = ..., won_deals: _Optional[int] = ..., markov: _Optional[float] = ...) -> None: ...
+    sourced_revenue: float
+    sourced_deals: int
+    def __init__(self, asset_id: _Optional[str] = ..., title: _Optional[str] = ..., first_touch: _Optional[float] = ..., last_touch: _Optional[float] = ..., linear: _Optional[float] = ..., time_decay: _Optional[float] = ..., u_shaped: _Optional[float] = ..., w_shaped: _Optional[float] = ..., influenced_revenue: _Optional[float] = ..., won_deals: _Optional[int] = ..., markov: _Optional[float] = ..., sourced_revenue: _Optional[float] = ..., sourced_deals: _Optional[int] = ...) -> None: ...
 
 class GetAttributionRequest(_message.Message):
     __slots__ = ("time_range", "segment", "half_life_days", "order_by", "page_size", "page_token")
@@ -261,7 +267,7 @@ class GetAttributionRequest(_message.Message):
     def __init__(self, time_range: _Optional[_Union[_common_pb2.TimeRange, _Mapping]] = ..., segment: _Optional[_Union[_common_pb2.SegmentFilter, _Mapping]] = ..., half_life_days: _Optional[float] = ..., order_by: _Optional[_Union[AttributionModel, str]] = ..., page_size: _Optional[int] = ..., page_token: _Optional[str] = ...) -> None: ...
 
 class GetAttributionResponse(_message.Message):
-    __slots__ = ("assets", "won_deals", "attributed_total", "half_life_days", "total_size", "next_page_token", "markov_paths")
+    __slots__ = ("assets", "won_deals", "attributed_total", "half_life_days", "total_size", "next_page_token", "markov_paths", "markov_as_of", "markov_scope", "markov_attributed_total")
     ASSETS_FIELD_NUMBER: _ClassVar[int]
     WON_DEALS_FIELD_NUMBER: _ClassVar[int]
     ATTRIBUTED_TOTAL_FIELD_NUMBER: _ClassVar[int]
@@ -269,6 +275,9 @@ class GetAttributionResponse(_message.Message):
     TOTAL_SIZE_FIELD_NUMBER: _ClassVar[int]
     NEXT_PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
     MARKOV_PATHS_FIELD_NUMBER: _ClassVar[int]
+    MARKOV_AS_OF_FIELD_NUMBER: _ClassVar[int]
+    MARKOV_SCOPE_FIELD_NUMBER: _ClassVar[int]
+    MARKOV_ATTRIBUTED_TOTAL_FIELD_NUMBER: _ClassVar[int]
     assets: _containers.RepeatedCompositeFieldContainer[AssetAttribution]
     won_deals: int
     attributed_total: float
@@ -276,10 +285,13 @@ class GetAttributionResponse(_message.Message):
     total_size: int
     next_page_token: str
     markov_paths: int
-    def __init__(self, assets: _Optional[_Iterable[_Union[AssetAttribution, _Mapping]]] = ..., won_deals: _Optional[int] = ..., attributed_total: _Optional[float] = ..., half_life_days: _Optional[float] = ..., total_size: _Optional[int] = ..., next_page_token: _Optional[str] = ..., markov_paths: _Optional[int] = ...) -> None: ...
+    markov_as_of: _timestamp_pb2.Timestamp
+    markov_scope: str
+    markov_attributed_total: float
+    def __init__(self, assets: _Optional[_Iterable[_Union[AssetAttribution, _Mapping]]] = ..., won_deals: _Optional[int] = ..., attributed_total: _Optional[float] = ..., half_life_days: _Optional[float] = ..., total_size: _Optional[int] = ..., next_page_token: _Optional[str] = ..., markov_paths: _Optional[int] = ..., markov_as_of: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., markov_scope: _Optional[str] = ..., markov_attributed_total: _Optional[float] = ...) -> None: ...
 
 class AssetScorecard(_message.Message):
-    __slots__ = ("asset_id", "title", "uses_90d", "reps_90d", "win_rate", "ratings", "average_rating", "updated_at", "age_days", "usage_score", "win_score", "rating_score", "freshness_score", "score", "status")
+    __slots__ = ("asset_id", "title", "uses_90d", "reps_90d", "win_rate", "ratings", "average_rating", "updated_at", "age_days", "usage_score", "win_score", "rating_score", "freshness_score", "score", "status", "sourced_revenue", "influenced_revenue")
     ASSET_ID_FIELD_NUMBER: _ClassVar[int]
     TITLE_FIELD_NUMBER: _ClassVar[int]
     USES_90D_FIELD_NUMBER: _ClassVar[int]
@@ -295,6 +307,8 @@ class AssetScorecard(_message.Message):
     FRESHNESS_SCORE_FIELD_NUMBER: _ClassVar[int]
     SCORE_FIELD_NUMBER: _ClassVar[int]
     STATUS_FIELD_NUMBER: _ClassVar[int]
+    SOURCED_REVENUE_FIELD_NUMBER: _ClassVar[int]
+    INFLUENCED_REVENUE_FIELD_NUMBER: _ClassVar[int]
     asset_id: str
     title: str
     uses_90d: int
@@ -310,7 +324,9 @@ class AssetScorecard(_message.Message):
     freshness_score: float
     score: float
     status: str
-    def __init__(self, asset_id: _Optional[str] = ..., title: _Optional[str] = ..., uses_90d: _Optional[int] = ..., reps_90d: _Optional[int] = ..., win_rate: _Optional[_Union[AssetWinRate, _Mapping]] = ..., ratings: _Optional[int] = ..., average_rating: _Optional[float] = ..., updated_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., age_days: _Optional[float] = ..., usage_score: _Optional[float] = ..., win_score: _Optional[float] = ..., rating_score: _Optional[float] = ..., freshness_score: _Optional[float] = ..., score: _Optional[float] = ..., status: _Optional[str] = ...) -> None: ...
+    sourced_revenue: float
+    influenced_revenue: float
+    def __init__(self, asset_id: _Optional[str] = ..., title: _Optional[str] = ..., uses_90d: _Optional[int] = ..., reps_90d: _Optional[int] = ..., win_rate: _Optional[_Union[AssetWinRate, _Mapping]] = ..., ratings: _Optional[int] = ..., average_rating: _Optional[float] = ..., updated_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., age_days: _Optional[float] = ..., usage_score: _Optional[float] = ..., win_score: _Optional[float] = ..., rating_score: _Optional[float] = ..., freshness_score: _Optional[float] = ..., score: _Optional[float] = ..., status: _Optional[str] = ..., sourced_revenue: _Optional[float] = ..., influenced_revenue: _Optional[float] = ...) -> None: ...
 
 class GetAssetScorecardsRequest(_message.Message):
     __slots__ = ("asset_ids",)
