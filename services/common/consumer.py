@@ -35,7 +35,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from typing import Any, Generic, Protocol, Sequence, TypeVar
+from typing import Any, Callable, Generic, Protocol, Sequence, TypeVar
 
 from kafka import KafkaConsumer
 from kafka.consumer.subscription_state import ConsumerRebalanceListener
@@ -606,11 +606,16 @@ def run_forever(processor: Processor[Any], settings: config.Settings, metrics_po
     logs.configure(processor.name, settings.log_level, settings.log_format)
     loop = ConsumerLoop(processor, settings)
     serve_liveness(loop, settings, settings.metrics_port or metrics_port)
+    stop_on_signals(loop.stop)
+    loop.run()
+
+
+def stop_on_signals(stop: Callable[[], None]) -> None:
+    """SIGTERM and SIGINT call `stop`: the batch in flight finishes and is committed before the exit."""
 
     def on_signal(signum: int, _frame: Any) -> None:
         log.info("signal received, finishing the batch", extra={"signal": signal.Signals(signum).name})
-        loop.stop()
+        stop()
 
     signal.signal(signal.SIGTERM, on_signal)
     signal.signal(signal.SIGINT, on_signal)
-    loop.run()

@@ -22,12 +22,11 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-import signal
 import threading
 from typing import Any, Callable
 
 from services.common import cli, config, es as es_util, health, logs, periodic, topics
-from services.common.consumer import ConsumerLoop
+from services.common.consumer import ConsumerLoop, stop_on_signals
 from services.feedback import markov, signals, store
 from services.feedback.join_stage import JoinProcessor
 from services.feedback.routing import MAX_CATALOG_BYTES, MAX_SEARCH_BYTES, RouterProcessor
@@ -106,13 +105,7 @@ def main(argv: list[str] | None = None) -> None:
     stop = threading.Event()
     periodic.start("feedback-signals", settings.feedback_signals_interval_s, lambda: signals.SignalPublisher(settings), stop)
     periodic.start("feedback-markov", settings.feedback_markov_interval_s, lambda: markov.MarkovJob(settings), stop)
-
-    def on_signal(signum: int, _frame: Any) -> None:
-        log.info("signal received, finishing the batches", extra={"signal": signal.Signals(signum).name})
-        pipeline.stop()
-
-    signal.signal(signal.SIGTERM, on_signal)
-    signal.signal(signal.SIGINT, on_signal)
+    stop_on_signals(pipeline.stop)
     pipeline.start()
     try:
         pipeline.join()
