@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import dataclasses
 import socket
-import uuid
 from typing import Any, Callable, Iterable, Iterator
 from urllib.parse import urlparse
 
@@ -19,6 +18,7 @@ import pytest
 
 from services.common import auth, config, grpc_server
 from services.common.grpc_server import RunningServer, ServiceSpec
+from tests import namespaces
 
 
 def _port_open(host: str, port: int) -> bool:
@@ -30,9 +30,10 @@ def _port_open(host: str, port: int) -> bool:
 
 
 @pytest.fixture(scope="session")
-def settings() -> config.Settings:
-    namespace = f"t{uuid.uuid4().hex[:8]}"
-    return config.load(
+def settings(request: pytest.FixtureRequest) -> Iterator[config.Settings]:
+    """The session's settings under a namespace of its own, dropped (topics, indices, buckets) at the end."""
+    namespace = namespaces.new_namespace()
+    loaded = config.load(
         namespace=namespace,
         s3_bucket=f"{namespace}-files",
         health_check_interval_s=0.5,
@@ -40,6 +41,16 @@ def settings() -> config.Settings:
         consumer_max_backoff_s=2.0,
         log_format="text",
     )
+    if _uses_stack(request.session):
+        namespaces.reap_stale(loaded)
+    yield loaded
+    if _uses_stack(request.session):
+        namespaces.drop(loaded, [namespace])
+
+
+def _uses_stack(session: pytest.Session) -> bool:
+    """Whether this run reaches the servers at all; a unit-only run neither reaps nor drops."""
+    return any("integration" in item.path.parts or "e2e" in item.path.parts for item in session.items)
 
 
 def isolated(settings: config.Settings, suffix: str) -> config.Settings:
