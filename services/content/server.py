@@ -435,20 +435,12 @@ class ContentService(content_pb2_grpc.ContentServiceServicer):
             raise InvalidArgument("prefix", f"at most {MAX_SUGGEST_PREFIX} characters")
         limit = pagination.clamp_page_size(request.limit, default=8, maximum=20, field="limit")
         result = self.store.search(store.build_suggest(prefix, limit, curator))
+        options = result.get("suggest", {}).get("titles", [{}])[0].get("options", [])
+        visible = (lambda source: True) if curator else model.visible_to_reps
         response = content_pb2.SuggestResponse()
-        seen: set[str] = set()
-        for option in result.get("suggest", {}).get("titles", [{}])[0].get("options", []):
-            source = option.get("_source", {})
-            if not curator and not model.visible_to_reps(source):
-                continue
-            text = option["text"]
-            if text.lower() in seen:
-                continue
-            seen.add(text.lower())
-            response.suggestions.add(text=text, asset_id=source.get("asset_id", option["_id"]),
-                                     title=source.get("title", ""))
-            if len(response.suggestions) >= limit:
-                break
+        for asset_id, title in store.pick_suggestions(options, limit, visible):
+            # The full title, never the matched completion input (a suffix, a tag, or cut short).
+            response.suggestions.add(text=title, asset_id=asset_id, title=title)
         return response
 
 

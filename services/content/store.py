@@ -17,6 +17,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import re
 from dataclasses import dataclass
 from typing import Any, Callable, Iterable, Mapping, Sequence
 
@@ -43,16 +44,65 @@ FACETS: dict[str, str] = {
     "status": "status",
 }
 FACET_SIZE = 50
+MAX_SUGGEST_INPUT = 300  # the longest title (model.MAX_TITLE)
 
-# Ranking: final score = text relevance x (1 + the weighted signals below). Usage and deal
-# counts are log-damped; the win rate used is the Wilson lower bound, so an asset with
-# 2 wins out of 2 deals does not outrank one with 40 out of 60.
-USAGE_WEIGHT = 0.5
-WIN_RATE_WEIGHT = 2.0
-DEALS_WEIGHT = 0.2
+# Ranking: final score = text relevance x a signal factor in [1, 1 + MAX_SIGNAL_BOOST]. The
+# factor grows with log-damped usage and deal counts and with the win rate (the Wilson lower
+# bound, so 2 wins out of 2 deals does not outrank 40 out of 60), and is capped, so signals
+# reorder results whose text relevance is within 10% of each other and never overturn a
+# clearly better text match.
+USAGE_WEIGHT = 0.04
+WIN_RATE_WEIGHT = 0.15
+DEALS_WEIGHT = 0.02
+MAX_SIGNAL_BOOST = 0.1
 
-TEXT_FIELDS = ["title^4", "tags.text^3", "description^2", "body"]
-SOURCE_EXCLUDES = ["body", "suggest"]
+# `labels` holds the asset type, industries, personas, products and buying stages as words
+# (derived in `indexable`), so "healthcare case study" matches the metadata, not only the text.
+TEXT_FIELDS = ["title^4", "labels^3", "tags.text^3", "description^2", "body"]
+PHRASE_FIELDS = ["title^3", "labels^2", "description"]
+SOURCE_EXCLUDES = ["body", "suggest", "labels"]
+# Typo tolerance: words of 4-6 characters may have one edit, longer ones two; shorter words
+# (CFO, CIO, ROI, SOC) must match exactly, or every persona would match every other one.
+FUZZINESS = "AUTO:4,7"
+# Every meaningful query word must match in some field, up to three words; longer queries
+# may miss a quarter of them (rounded down).
+MINIMUM_WORDS_MATCHED = "3<-25%"
+# A question carries words its answer does not contain ("which customers use us for fraud
+# detection"): half of its meaningful words may be missing; ranking puts full matches first.
+QUESTION_WORDS_MATCHED = "1<-50%"
+QUESTION_STARTS = frozenset("what which who where when why how do does did is are any can could should have has".split())
+
+# What reps call each asset type; indexed in `labels`.
+TYPE_LABELS: dict[str, list[str]] = {
+    "deck": ["deck", "slides", "presentation", "pitch deck"],
+    "case_study": ["case study", "customer story", "customer reference"],
+    "one_pager": ["one pager", "one-pager", "onepager"],
+    "battle_card": ["battle card", "battlecard", "competitive"],
+    "video": ["video", "demo video"],
+    "whitepaper": ["whitepaper", "white paper"],
+    "email_template": ["email template"],
+    "roi_calculator": ["roi calculator", "business case"],
+    "datasheet": ["datasheet", "data sheet"],
+    "other": [],
+    "webinar": ["webinar", "recording"],
+    "demo_script": ["demo script"],
+    "proposal_template": ["proposal template"],
+}
+
+# Words that carry no subject in a rep's question ("do we have a hipaa document"): dropped.
+STOP_WORDS = frozenset("""
+a an and are as at be been but by can could did do does for from had has have how i if in into is it its
+me my no not of on or our ours should so such than that the their them then there these they this those
+to us was we were what when where which who whom why will with would you your any some am
+""".split())
+# Generic words that may describe what is wanted but rarely appear in it ("document",
+# "something about"): they add score when they match and are never required.
+SOFT_WORDS = frozenset("""
+document documents doc docs material materials content collateral asset assets file files info
+information resource resources stuff something anything find show get need needs looking look give
+use uses using used help compare comparison versus vs handle latest new good best
+""".split())
+
 
 
 def mappings(english: bool = False) -> dict[str, Any]:
@@ -71,9 +121,12 @@ def mappings(english: bool = False) -> dict[str, Any]:
             "title": {**text, "fields": {"raw": {"type": "keyword", "ignore_above": 512}}},
             "description": text,
             "body": text,
+            "labels": {"type": "text", "analyzer": analyzer},
             "suggest": {
                 "type": "completion",
                 "analyzer": "simple",
+                # The default (50) cuts long titles: a prefix past the 50th character matched nothing.
+                "max_input_length": MAX_SUGGEST_INPUT,
                 "contexts": [{"name": "status", "type": "category", "path": "status"}],
             },
             "type": keyword,
@@ -130,17 +183,27 @@ def suggest_inputs(doc: Mapping[str, Any]) -> list[dict[str, Any]]:
     title = doc.get("title", "")
     words = title.split()
     suffixes = [" ".join(words[i:]) for i in range(1, min(len(words), 8))]
-    out = [{"input": [title[:200]], "weight": 10}]
+    out = [{"input": [title[:MAX_SUGGEST_INPUT]], "weight": 10}]
     if suffixes:
-        out.append({"input": [s[:200] for s in suffixes], "weight": 5})
+        out.append({"input": [s[:MAX_SUGGEST_INPUT] for s in suffixes], "weight": 5})
     if doc.get("tags"):
         out.append({"input": list(doc["tags"])[:20], "weight": 3})
     return out
 
 
+def labels(doc: Mapping[str, Any]) -> list[str]:
+    """The metadata as searchable words: type names, industries, personas, products, stages."""
+    out = list(TYPE_LABELS.get(doc.get("type") or "", []))
+    for key in ("industries", "personas", "products", "buying_stages"):
+        out += [str(v) for v in doc.get(key) or []]
+    return out
+
+
 def indexable(doc: Mapping[str, Any]) -> dict[str, Any]:
+    """The document as indexed: with its derived fields (completion inputs, labels) recomputed."""
     out = dict(doc)
     out["suggest"] = suggest_inputs(doc)
+    out["labels"] = labels(doc)
     return out
 
 
@@ -162,7 +225,25 @@ class Store:
         self.alias = settings.index(ALIAS_NAME)
 
     def ensure(self) -> str:
-        return es_common.ensure_alias(self.es, self.alias, index_body(self.settings, self.es))
+        index = es_common.ensure_alias(self.es, self.alias, index_body(self.settings, self.es))
+        self.add_new_fields()
+        return index
+
+    def add_new_fields(self) -> None:
+        """Add fields introduced since an index was created (such as `labels`) to its mapping.
+
+        New writes then index them at once; `python -m services.content.reindex` fills them
+        in for documents written before. Only missing fields are added (with the analyzer
+        the index already uses), so this is a no-op on current indices.
+        """
+        for name, index in self.es.indices.get_mapping(index=self.alias).items():
+            properties = index["mappings"].get("properties", {})
+            analyzer = properties.get("title", {}).get("analyzer", "standard")
+            missing = {field: spec for field, spec in mappings(english=analyzer == "english")["properties"].items()
+                       if field not in properties}
+            if missing:
+                log.info("adding fields %s to the mapping of %s", sorted(missing), name)
+                self.es.indices.put_mapping(index=name, properties=missing)
 
     def _es(self) -> Elasticsearch:
         return self.es.options(request_timeout=remaining_timeout(self.settings.es_request_timeout_s))
@@ -283,28 +364,96 @@ def filter_clauses(filters: Mapping[str, Sequence[str]]) -> dict[str, dict[str, 
     return {name: {"terms": {FACETS[name]: list(values)}} for name, values in filters.items() if values}
 
 
+@dataclass(frozen=True)
+class QueryWords:
+    """A query split into what must match (`required`, `phrases`) and what may (`optional`)."""
+
+    required: tuple[str, ...]
+    optional: tuple[str, ...]
+    phrases: tuple[str, ...]
+    question: bool = False
+
+    @property
+    def text(self) -> str:
+        """The meaningful words, for phrase boosts and highlighting."""
+        return " ".join(self.phrases + self.required)
+
+
+_PHRASE_RE = re.compile(r'"([^"]+)"')
+_WORD_RE = re.compile(r"\w+", re.UNICODE)
+
+
+def query_words(query: str) -> QueryWords:
+    """Split a query: quoted phrases, required words (stop words dropped) and soft words.
+
+    A question such as "do we have a hipaa compliance document" keeps "hipaa compliance"
+    as required and "document" as optional. When nothing meaningful is left (a query of
+    stop words only) every word is required, so the query still means something.
+    """
+    phrases = tuple(p.strip() for p in _PHRASE_RE.findall(query) if _WORD_RE.search(p))
+    rest = _PHRASE_RE.sub(" ", query)
+    words = [w.lower() for w in _WORD_RE.findall(rest)]
+    words = list(dict.fromkeys(words))
+    required = [w for w in words if w not in STOP_WORDS and w not in SOFT_WORDS]
+    optional = [w for w in words if w in SOFT_WORDS]
+    question = bool(words) and (words[0] in QUESTION_STARTS or query.rstrip().endswith("?"))
+    if not required and not phrases:
+        required, optional, question = (optional or words), [], False
+    return QueryWords(tuple(required), tuple(optional), phrases, question)
+
+
+def singular(word: str) -> str:
+    """English plural to singular, minimally ("studies" -> "study", "customers" -> "customer",
+    "videos" -> "video"; "status", "boss" unchanged): the minimal Elasticsearch distribution
+    has no stemmer, and fuzziness does not bridge "case studies" and "case study"."""
+    if len(word) < 3 or not word.endswith("s") or word[-2] in "us":
+        return word
+    if word.endswith("ies") and len(word) > 4 and word[-4] not in "ae":
+        return word[:-3] + "y"
+    if word[-2] == "e" and word[-3] in "iaoe":
+        return word
+    return word[:-1]
+
+
+def word_query(word: str) -> dict[str, Any]:
+    """One query word (or its singular) matched in any text field, exact matches scoring
+    twice a typo match."""
+    exact = " ".join(dict.fromkeys([word, singular(word)]))
+    return {"dis_max": {"queries": [
+        {"multi_match": {"query": exact, "fields": TEXT_FIELDS, "type": "best_fields", "tie_breaker": 0.2,
+                         "boost": 2}},
+        {"multi_match": {"query": word, "fields": TEXT_FIELDS, "type": "best_fields", "tie_breaker": 0.2,
+                         "fuzziness": FUZZINESS, "prefix_length": 1}},
+    ]}}
+
+
 def text_query(query: str) -> dict[str, Any]:
+    """Relevance: every meaningful word must match in some field (across fields), phrases
+    match exactly, and the words as a phrase in the title, labels or description rank first.
+
+    Matching per word rather than per field is what makes "case study healthcare" find
+    healthcare case studies (type and industry are in `labels`) instead of any document
+    whose body says "case study".
+    """
     if not query:
         return {"match_all": {}}
-    return {"bool": {
-        "must": [{"multi_match": {
-            "query": query,
-            "fields": TEXT_FIELDS,
-            "type": "best_fields",
-            "fuzziness": "AUTO",
-            "prefix_length": 1,
-            "minimum_should_match": "75%",
-        }}],
-        "should": [
-            # exact (non-fuzzy) matches outrank typo-tolerant ones; a title phrase most
-            {"multi_match": {"query": query, "fields": TEXT_FIELDS, "type": "best_fields", "boost": 2}},
-            {"match_phrase": {"title": {"query": query, "boost": 3}}},
-        ],
-    }}
+    words = query_words(query)
+    must: list[dict[str, Any]] = [
+        {"multi_match": {"query": p, "fields": TEXT_FIELDS, "type": "phrase"}} for p in words.phrases]
+    if words.required:
+        must.append({"bool": {"should": [word_query(w) for w in words.required],
+                              "minimum_should_match": QUESTION_WORDS_MATCHED if words.question
+                              else MINIMUM_WORDS_MATCHED}})
+    should: list[dict[str, Any]] = [word_query(w) for w in words.optional]
+    if len(words.required) + len(words.phrases) > 1:
+        should.append({"multi_match": {"query": words.text, "fields": PHRASE_FIELDS, "type": "phrase", "slop": 2,
+                                       "boost": 2}})
+    return {"bool": {"must": must, "should": should}}
 
 
 def ranked(query: dict[str, Any]) -> dict[str, Any]:
-    """Blend relevance with usage and win-rate signals (function_score, no scripts)."""
+    """Blend relevance with usage and win-rate signals: a factor in [1, 1 + MAX_SIGNAL_BOOST]
+    multiplies the text score (function_score, no scripts), so signals break near-ties only."""
     return {"function_score": {
         "query": query,
         "functions": [
@@ -316,6 +465,7 @@ def ranked(query: dict[str, Any]) -> dict[str, Any]:
              "weight": DEALS_WEIGHT},
         ],
         "score_mode": "sum",
+        "max_boost": 1 + MAX_SIGNAL_BOOST,
         "boost_mode": "multiply",
     }}
 
@@ -333,8 +483,8 @@ SORTS: dict[str, list[Any]] = {
 
 def build_search(query: str, filters: Mapping[str, Sequence[str]], curator: bool, sort: str, size: int,
                  search_after: list[Any] | None = None, include_expired: bool = False,
-                 facets: bool = True) -> dict[str, Any]:
-    """The search request body.
+                 facets: bool = True, signals: bool = True) -> dict[str, Any]:
+    """The search request body; `signals=False` ranks by text alone (relevance measurements).
 
     Filters go in `post_filter` and each facet aggregation applies every filter but its
     own, so a facet shows how many results picking another value would give
@@ -350,7 +500,7 @@ def build_search(query: str, filters: Mapping[str, Sequence[str]], curator: bool
             "aggs": {"values": {"terms": {"field": FACETS[facet], "size": FACET_SIZE}}},
         }
     body: dict[str, Any] = {
-        "query": ranked(base),
+        "query": ranked(base) if signals else base,
         "size": size,
         "sort": SORTS[sort],
         "track_total_hits": True,
@@ -368,8 +518,8 @@ def build_search(query: str, filters: Mapping[str, Sequence[str]], curator: bool
             "max_analyzed_offset": 999_999,
             # Highlight exact matches only: highlighting the fuzzy query re-expands every
             # typo variant per document and cost ~15x the search itself (measured).
-            "highlight_query": {"multi_match": {"query": query, "fields": ["title", "description", "body"],
-                                                "type": "best_fields"}},
+            "highlight_query": {"multi_match": {"query": query_words(query).text or query,
+                                                "fields": ["title", "description", "body"], "type": "best_fields"}},
             "fields": {
                 "title": {"number_of_fragments": 0},
                 "description": {"fragment_size": 160, "number_of_fragments": 1},
@@ -404,7 +554,7 @@ def build_list(curator: bool, statuses: Sequence[str], owner: str, size: int,
 def build_suggest(prefix: str, limit: int, curator: bool) -> dict[str, Any]:
     completion: dict[str, Any] = {
         "field": "suggest",
-        "size": limit * 3,  # room for dropping expired assets and duplicates
+        "size": limit * 5,  # room for dropping expired assets and several inputs of one asset
         "skip_duplicates": True,
         "fuzzy": {"fuzziness": "AUTO", "prefix_length": 1},
     }
@@ -412,6 +562,31 @@ def build_suggest(prefix: str, limit: int, curator: bool) -> dict[str, Any]:
     completion["contexts"] = {"status": ["published"] if not curator else ["draft", "published", "retired"]}
     return {"suggest": {"titles": {"prefix": prefix, "completion": completion}},
             "_source": ["asset_id", "title", "status", "expires_at"]}
+
+
+def pick_suggestions(options: Iterable[Mapping[str, Any]], limit: int,
+                     visible: Callable[[Mapping[str, Any]], bool]) -> list[tuple[str, str]]:
+    """(asset_id, full title) of the completion options, best first: one per asset, and one
+    per title (case-insensitive), since several assets often share a title and one asset
+    matches through its title, its inner words and its tags. The completion option's own
+    text is only the input that matched (a suffix, a tag), so the title comes from the source.
+    """
+    out: list[tuple[str, str]] = []
+    seen_assets: set[str] = set()
+    seen_titles: set[str] = set()
+    for option in options:
+        source = option.get("_source") or {}
+        asset_id = str(source.get("asset_id") or option.get("_id", ""))
+        title = str(source.get("title") or option.get("text", ""))
+        key = " ".join(title.lower().split())
+        if asset_id in seen_assets or key in seen_titles or not visible(source):
+            continue
+        seen_assets.add(asset_id)
+        seen_titles.add(key)
+        out.append((asset_id, title))
+        if len(out) >= limit:
+            break
+    return out
 
 
 def fingerprint(*parts: Any) -> str:

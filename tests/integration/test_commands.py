@@ -40,6 +40,7 @@ COMMANDS = {
     "content importer": ["-m", "services.content.importer"],
     "feedback importer": ["-m", "services.feedback.importer"],
     "content reindex": ["-m", "services.content.reindex"],
+    "content relevance": ["-m", "services.content.relevance"],
     "portal users": ["-m", "services.portal.users"],
     "collateral-token": ["-m", "services.common.auth"],
     "config table": ["-m", "services.common.config"],

@@ -45,34 +45,62 @@
     el.addEventListener("focus", function () { el.select(); });
   });
 
-  // Type-ahead on the search box.
+  // Type-ahead on the search box: a listbox of full asset titles (one per title), driven by
+  // ArrowUp/ArrowDown/Enter/Escape with aria-activedescendant, as a combobox should be.
   var q = document.getElementById("q");
   var list = document.getElementById("suggestions");
   if (q && list) {
     var timer = null, active = -1, items = [], seq = 0;
-    var close = function () { list.hidden = true; list.innerHTML = ""; active = -1; items = []; };
+    var setActive = function (i) {
+      active = i;
+      list.querySelectorAll("li").forEach(function (li, j) {
+        li.setAttribute("aria-selected", j === i ? "true" : "false");
+        if (j === i && li.scrollIntoView) li.scrollIntoView({ block: "nearest" });
+      });
+      if (i >= 0) q.setAttribute("aria-activedescendant", "sugg-" + i);
+      else q.removeAttribute("aria-activedescendant");
+    };
+    var close = function () {
+      list.hidden = true; list.innerHTML = ""; items = []; setActive(-1);
+      q.setAttribute("aria-expanded", "false");
+    };
+    var unique = function (suggestions) {  // the service collapses duplicates; stay safe anyway
+      var seen = {};
+      return suggestions.filter(function (s) {
+        var key = (s.title || s.text || "").toLowerCase().replace(/\s+/g, " ").trim();
+        if (!key || seen[key] || seen["id:" + s.asset_id]) return false;
+        seen[key] = true; if (s.asset_id) seen["id:" + s.asset_id] = true;
+        return true;
+      });
+    };
     var render = function (suggestions) {
       list.innerHTML = "";
-      items = suggestions;
-      suggestions.forEach(function (s, i) {
+      items = unique(suggestions);
+      items.forEach(function (s, i) {
         var li = document.createElement("li");
+        var title = s.title || s.text;
         li.setAttribute("role", "option");
+        li.setAttribute("aria-selected", "false");
         li.id = "sugg-" + i;
-        li.textContent = s.text;  // text, never HTML
+        li.title = title;  // the whole title on hover, whatever the width
+        li.textContent = title;  // text, never HTML; the full title, wrapped by CSS
         li.addEventListener("mousedown", function (ev) { ev.preventDefault(); choose(i); });
+        li.addEventListener("mousemove", function () { if (active !== i) setActive(i); });
         list.appendChild(li);
       });
-      list.hidden = suggestions.length === 0;
+      setActive(-1);
+      list.hidden = items.length === 0;
+      q.setAttribute("aria-expanded", items.length ? "true" : "false");
     };
     var choose = function (i) {
-      q.value = items[i].text;
+      q.value = items[i].title || items[i].text;
       close();
       q.form.submit();
     };
     q.addEventListener("input", function () {
       clearTimeout(timer);
       var value = q.value.trim();
-      if (value.length < 2) { close(); return; }
+      if (value.length < 2) { seq++; close(); return; }
       timer = setTimeout(function () {
         var mine = ++seq;
         fetch(q.getAttribute("data-suggest-url") + "?q=" + encodeURIComponent(value), { credentials: "same-origin" })
@@ -82,16 +110,19 @@
       }, 150);
     });
     q.addEventListener("keydown", function (ev) {
-      if (list.hidden) return;
-      var lis = list.querySelectorAll("li");
+      if (ev.key === "Escape") {
+        if (!list.hidden) { ev.preventDefault(); close(); }
+        return;
+      }
+      if (list.hidden || !items.length) return;
       if (ev.key === "ArrowDown" || ev.key === "ArrowUp") {
         ev.preventDefault();
-        active = (active + (ev.key === "ArrowDown" ? 1 : -1) + lis.length) % lis.length;
-        lis.forEach(function (li, i) { li.setAttribute("aria-selected", i === active ? "true" : "false"); });
-        q.setAttribute("aria-activedescendant", "sugg-" + active);
+        var step = ev.key === "ArrowDown" ? 1 : -1;
+        // from the input, Down goes to the first and Up to the last suggestion; both wrap
+        setActive(active < 0 ? (step > 0 ? 0 : items.length - 1) : (active + step + items.length) % items.length);
       } else if (ev.key === "Enter" && active >= 0) {
         ev.preventDefault(); choose(active);
-      } else if (ev.key === "Escape") { close(); }
+      }
     });
     q.addEventListener("blur", function () { setTimeout(close, 150); });
   }

@@ -39,7 +39,7 @@ def test_filters_are_post_filters_and_facets_exclude_their_own_filter():
 def test_text_query_is_fuzzy_boosted_multi_match():
     body = store.build_search("pricng", {}, False, "relevance", 10)
     text = json.dumps(body["query"])
-    assert '"fuzziness": "AUTO"' in text and "title^4" in text and '"body"' in text
+    assert f'"fuzziness": "{store.FUZZINESS}"' in text and "title^4" in text and '"body"' in text
     assert "highlight" in body and "body" in body["highlight"]["fields"]
     assert "fuzziness" not in json.dumps(body["highlight"]["highlight_query"])  # cheap exact highlighting
 
