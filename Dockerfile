@@ -10,6 +10,16 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
 
 WORKDIR /app
 
+# LibreOffice converts Office uploads (pptx, docx, xlsx, odp, odt, ods) to PDF for previews (content
+# service). Build with --build-arg OFFICE_PREVIEWS=0 for a smaller image: Office files are then stored
+# and marked "Preview unavailable" instead.
+ARG OFFICE_PREVIEWS=1
+RUN if [ "$OFFICE_PREVIEWS" = "1" ]; then \
+      apt-get update \
+      && apt-get install -y --no-install-recommends libreoffice-impress libreoffice-writer libreoffice-calc fonts-dejavu-core \
+      && rm -rf /var/lib/apt/lists/*; \
+    fi
+
 # Dependencies first, in their own layer: they change far less often than the code.
 COPY requirements.lock ./
 RUN pip install -r requirements.lock

@@ -2,7 +2,8 @@
 
 Content types are checked twice: the declared MIME type must be on the allow-list, and
 the first bytes must look like that type (a renamed executable is not a PDF). Text is
-extracted from PDF, PPTX, DOCX and plain text so search finds words inside documents;
+extracted from PDF, PPTX, DOCX and plain text so search finds words inside documents
+(XLSX and ODF files get theirs from the PDF `convert.py` makes of them);
 an extraction failure is recorded, never fatal, so a scanned or odd file can still be
 published. Breaking a processing limit is different: a zip container that inflates
 beyond its bounds (checked before python-docx or python-pptx see it), a PDF with more
@@ -32,8 +33,16 @@ TXT = "text/plain"
 CSV = "text/csv"
 MARKDOWN = "text/markdown"
 
-ALLOWED = {PDF, PPTX, DOCX, XLSX, PNG, JPEG, MP4, TXT, CSV, MARKDOWN}
+ODP = "application/vnd.oasis.opendocument.presentation"
+ODT = "application/vnd.oasis.opendocument.text"
+ODS = "application/vnd.oasis.opendocument.spreadsheet"
+
+ALLOWED = {PDF, PPTX, DOCX, XLSX, ODP, ODT, ODS, PNG, JPEG, MP4, TXT, CSV, MARKDOWN}
 _OOXML_PART = {PPTX: "ppt/", DOCX: "word/", XLSX: "xl/"}
+_ODF_TYPES = {ODP, ODT, ODS}
+# Office documents the service converts to PDF for previews (`convert.py`), with the file
+# extension LibreOffice reads each from.
+OFFICE_TYPES = {PPTX: "pptx", DOCX: "docx", XLSX: "xlsx", ODP: "odp", ODT: "odt", ODS: "ods"}
 TEXT_TYPES = {TXT, CSV, MARKDOWN}
 
 
@@ -50,7 +59,7 @@ def sniff_ok(content_type: str, head: bytes) -> bool:
     """True when the first bytes (at least 16 when the file has them) match `content_type`."""
     if content_type == PDF:
         return head.startswith(b"%PDF-")
-    if content_type in _OOXML_PART:
+    if content_type in _OOXML_PART or content_type in _ODF_TYPES:
         return head.startswith(b"PK\x03\x04")
     if content_type == PNG:
         return head.startswith(b"\x89PNG\r\n\x1a\n")
@@ -82,7 +91,7 @@ class Extraction:
     error: str = ""
 
 
-PARSED_TYPES = {PDF, PPTX, DOCX, XLSX}  # run third-party parsers: the service runs them sandboxed
+PARSED_TYPES = {PDF, *OFFICE_TYPES}  # run third-party parsers (or zipfile): the service runs them sandboxed
 
 
 def extract(content_type: str, data: BinaryIO, max_chars: int, zip_limits: ZipLimits | None = None,
@@ -93,7 +102,7 @@ def extract(content_type: str, data: BinaryIO, max_chars: int, zip_limits: ZipLi
     (LimitExceeded, MemoryError), because such a file is refused rather than stored.
     """
     try:
-        if content_type in _OOXML_PART:
+        if content_type in OFFICE_TYPES:
             check_zip(data, zip_limits or ZipLimits())
         if content_type == PDF:
             return _pdf(data, max_chars, max_pages)

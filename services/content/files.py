@@ -186,6 +186,16 @@ class FileStore:
         return f"assets/{asset_id}/{uuid.uuid4().hex[:16]}/{file_name}"
 
     @staticmethod
+    def preview_key_for(key: str) -> str:
+        """The converted PDF of the file at `key`: `assets/<asset_id>/<random>/preview/<name>.pdf`.
+
+        Beside the original in the same per-upload folder, and never equal to an original's
+        key (those have no further `/` after the random part).
+        """
+        folder, _, name = key.rpartition("/")
+        return f"{folder}/preview/{name}.pdf"
+
+    @staticmethod
     def incoming_key(asset_id: str, upload_id: str, file_name: str) -> str:
         return f"incoming/{asset_id}/{upload_id}/{file_name}"
 

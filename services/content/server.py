@@ -9,9 +9,11 @@ NOT_FOUND to them, so drafts do not leak.
 
 from __future__ import annotations
 
+import io
 import logging
 import time
 import uuid
+from dataclasses import dataclass
 from typing import Any, Callable, Iterator
 
 import grpc
@@ -22,7 +24,7 @@ from services.common import es as es_common
 from services.common.errors import FailedPrecondition, InvalidArgument, NotFound, PermissionDenied
 from services.common import s3 as s3_common
 from services.common.grpc_server import Capability, ServiceSpec
-from services.content import extract, files, model, publish, sandbox, store
+from services.content import convert, extract, files, model, publish, sandbox, store
 
 log = logging.getLogger(__name__)
 
@@ -50,14 +52,26 @@ def _bump(doc: dict[str, Any]) -> dict[str, Any]:
     return doc
 
 
+@dataclass
+class Prepared:
+    """What an upload yields before anything is stored: its text and, for Office files, its PDF."""
+
+    extraction: extract.Extraction
+    preview_status: str  # model.PREVIEW_VALUES: ready, none, unavailable
+    preview_error: str = ""
+    preview_pdf: bytes = b""
+
+
 class ContentService(content_pb2_grpc.ContentServiceServicer):
     def __init__(self, settings: config.Settings, index: store.Store, file_store: files.FileStore,
-                 publisher: publish.Publisher, processor: sandbox.FileProcessor | None = None) -> None:
+                 publisher: publish.Publisher, processor: sandbox.FileProcessor | None = None,
+                 converter: convert.OfficeConverter | None = None) -> None:
         self.settings = settings
         self.store = index
         self.files = file_store
         self.publisher = publisher
         self.processor = processor or sandbox.FileProcessor.from_settings(settings)
+        self.converter = converter or convert.OfficeConverter.from_settings(settings)
 
     # ---- helpers ---------------------------------------------------------------------
     def _visible(self, asset_id: str) -> dict[str, Any]:
@@ -76,7 +90,8 @@ class ContentService(content_pb2_grpc.ContentServiceServicer):
         return doc
 
     def _file_entry(self, doc: dict[str, Any], spooled: files.Spooled, key: str,
-                    extraction: extract.Extraction, uploader: str) -> dict[str, Any]:
+                    prepared: Prepared, uploader: str) -> dict[str, Any]:
+        extraction = prepared.extraction
         entry = {
             "version": len(doc.get("files") or []) + 1,
             "s3_key": key,
@@ -89,7 +104,11 @@ class ContentService(content_pb2_grpc.ContentServiceServicer):
             "extraction_status": extraction.status,
             "extraction_error": extraction.error,
             "file_name": spooled.file_name,
+            "preview_status": prepared.preview_status,
+            "preview_error": prepared.preview_error,
         }
+        if prepared.preview_pdf:
+            entry["preview_key"] = files.FileStore.preview_key_for(key)
         doc.setdefault("files", []).append(entry)
         doc["body"] = extraction.text
         doc["page_count"] = extraction.page_count
@@ -105,21 +124,72 @@ class ContentService(content_pb2_grpc.ContentServiceServicer):
             log.info("text extraction failed", extra={"error": result.error})
         return result
 
+    def _prepare(self, spooled: files.Spooled, file_field: str) -> Prepared:
+        """Text of the file and, for an Office file, the PDF its preview is rendered from.
+
+        A file that cannot be converted is stored all the same, marked with the reason;
+        the converted PDF then stands in for the original wherever pages matter: its page
+        count, and its text when the Office parser found none (spreadsheets, ODF).
+        """
+        extraction = self._extract(spooled, file_field)  # a refused file never reaches S3
+        if spooled.content_type == extract.PDF:
+            return Prepared(extraction, "ready")
+        if not convert.convertible(spooled.content_type):
+            return Prepared(extraction, "none")
+        conversion = self.converter.convert(spooled.content_type, spooled.data)
+        if conversion is None:
+            metrics.CONTENT_OFFICE_CONVERSIONS.labels("busy").inc()
+            raise errors.Unavailable("every Office conversion stayed busy for "
+                                     f"{convert.format_seconds(self.settings.content_office_timeout_s)}; retry later")
+        if conversion.status != convert.READY:
+            log.info("office conversion failed", extra={"reason": conversion.reason})
+            return Prepared(extraction, "unavailable", conversion.reason)
+        return self._with_pdf(extraction, conversion.pdf)
+
+    def _with_pdf(self, extraction: extract.Extraction, pdf: bytes) -> Prepared:
+        """Page count (and text, when the original gave none) of a converted PDF, read in the sandbox."""
+        try:
+            pages = self.processor.extract(extract.PDF, io.BytesIO(pdf), "preview")
+        except InvalidArgument as exc:  # the PDF breaks a limit: the original is still stored
+            reason = exc.message.removeprefix("preview: the file is refused: ")
+            return Prepared(extraction, "unavailable", f"the converted PDF is refused: {reason}")
+        if pages.status != "ok" or pages.page_count < 1:
+            return Prepared(extraction, "unavailable", f"the converted PDF cannot be read: {pages.error}")
+        if extraction.status == "ok" and extraction.text.strip():
+            merged = extract.Extraction("ok", extraction.text, pages.page_count)
+        else:
+            merged = extract.Extraction("ok", pages.text, pages.page_count)
+        return Prepared(merged, "ready", preview_pdf=pdf)
+
+    def _store_objects(self, key: str, spooled: files.Spooled, prepared: Prepared) -> None:
+        """The original under `key` and, beside it, the converted PDF; nothing is left on failure."""
+        self.files.put(key, spooled)
+        if prepared.preview_pdf:
+            try:
+                self.files.put_bytes(files.FileStore.preview_key_for(key), prepared.preview_pdf, extract.PDF)
+            except BaseException:
+                self.files.delete(key)
+                raise
+
+    def _delete_objects(self, key: str) -> None:
+        self.files.delete(key)
+        self.files.delete(files.FileStore.preview_key_for(key))
+
     def _add_file(self, asset_id: str, spooled: files.Spooled, expected_version: int, file_field: str
                   ) -> dict[str, Any]:
         """Store a checked file as the asset's new current version (S3, then index)."""
         uploader = auth.current_principal().subject
-        extraction = self._extract(spooled, file_field)  # a refused file never reaches S3
+        prepared = self._prepare(spooled, file_field)
         key = files.FileStore.key_for(asset_id, spooled.file_name)
-        self.files.put(key, spooled)
+        self._store_objects(key, spooled, prepared)
         try:
             def mutate(doc: dict[str, Any]) -> dict[str, Any]:
                 _check_version(doc, expected_version)
-                return _bump(self._file_entry(doc, spooled, key, extraction, uploader))
+                return _bump(self._file_entry(doc, spooled, key, prepared, uploader))
 
             doc, _ = self.store.update(asset_id, mutate)
         except BaseException:
-            self.files.delete(key)  # no orphan object without an asset pointing at it
+            self._delete_objects(key)  # no orphan object without an asset pointing at it
             raise
         self.publisher.catalog("updated", doc, uploader)
         return doc
@@ -147,15 +217,15 @@ class ContentService(content_pb2_grpc.ContentServiceServicer):
                 raise errors.AlreadyExists(f"asset {asset_id} already exists")
             key = None
             if spooled is not None:
-                extraction = self._extract(spooled, "file_content")
+                prepared = self._prepare(spooled, "file_content")
                 key = files.FileStore.key_for(asset_id, spooled.file_name)
-                self._file_entry(doc, spooled, key, extraction, principal.subject)
-                self.files.put(key, spooled)
+                self._file_entry(doc, spooled, key, prepared, principal.subject)
+                self._store_objects(key, spooled, prepared)
             try:
                 self.store.create(doc)
             except BaseException:
                 if key:
-                    self.files.delete(key)
+                    self._delete_objects(key)
                 raise
         finally:
             if spooled is not None:
@@ -357,15 +427,14 @@ class ContentService(content_pb2_grpc.ContentServiceServicer):
         width = request.width or 1200
         if not 100 <= width <= 2000:
             raise InvalidArgument("width", "must be between 100 and 2000")
-        if entry["content_type"] != extract.PDF:
-            raise FailedPrecondition(f"file version {entry['version']} is {entry['content_type']}, not a PDF")
+        source = _pages_source(entry)
         pages = int(entry.get("page_count") or 0)
         if request.page < 1 or (pages and request.page > pages):
             raise InvalidArgument("page", f"must be between 1 and {pages or 'the page count'}")
-        cache_key = f"renders/{entry['s3_key']}/w{width}/p{request.page}.png"
+        cache_key = f"renders/{source}/w{width}/p{request.page}.png"
         png = self.files.read(cache_key)
         if png is None:
-            pdf = self.files.read(entry["s3_key"])
+            pdf = self.files.read(source)
             if pdf is None:
                 raise errors.Unavailable(f"file of asset {doc['asset_id']} is missing from storage")
             png, pages = self.processor.render(pdf, request.page, width, f"file version {entry['version']}")
@@ -444,6 +513,18 @@ class ContentService(content_pb2_grpc.ContentServiceServicer):
         return response
 
 
+def _pages_source(entry: dict[str, Any]) -> str:
+    """S3 key of the PDF a file version's pages are rendered from: the file, or its converted PDF."""
+    status = model.preview_status(entry)
+    if status == "ready":
+        return str(entry.get("preview_key") or entry["s3_key"])
+    if status == "unavailable":
+        raise FailedPrecondition(f"file version {entry['version']} has no preview: "
+                                 f"{entry.get('preview_error') or 'it could not be converted to PDF'}")
+    raise FailedPrecondition(f"file version {entry['version']} is {entry['content_type']}, not a PDF "
+                             "or an Office document: it has no page preview")
+
+
 ACCESS = {
     "CreateAsset": auth.CURATORS,
     "UpdateAsset": auth.CURATORS,
@@ -487,7 +568,8 @@ def build_spec(settings: config.Settings) -> ServiceSpec:
     file_store = files.FileStore(settings)
     publisher = publish.Publisher(settings)
     processor = sandbox.FileProcessor.from_settings(settings)
-    servicer = ContentService(settings, index, file_store, publisher, processor)
+    converter = convert.OfficeConverter.from_settings(settings)
+    servicer = ContentService(settings, index, file_store, publisher, processor, converter)
     timeout_s = settings.health_probe_timeout_s
     s3_probe = s3_common.probe_client(settings, timeout_s)
     kafka_probe = kafka_io.TopicsProbe(settings, [t.name(settings) for t in (topics.CATALOG, topics.SEARCHES)], timeout_s)

@@ -94,9 +94,22 @@ def current_file(asset: Any) -> Any:
     return asset.files[-1] if len(asset.files) else None
 
 
+PREVIEW_READY = 1  # content_pb2.PREVIEW_STATUS_READY: a PDF, or an Office file converted to PDF
+PREVIEW_UNAVAILABLE = 3  # content_pb2.PREVIEW_STATUS_UNAVAILABLE: conversion failed, preview_error says why
+
+
 def previewable(asset: Any) -> bool:
+    """True when the current file's pages can be shown: a PDF, or an Office file converted to one."""
     f = current_file(asset)
-    return f is not None and f.content_type == "application/pdf" and f.page_count > 0
+    return f is not None and f.preview_status == PREVIEW_READY and f.page_count > 0
+
+
+def preview_problem(asset: Any) -> str:
+    """Why the current file has no preview although it should (an Office file that failed to convert)."""
+    f = current_file(asset)
+    if f is None or f.preview_status != PREVIEW_UNAVAILABLE:
+        return ""
+    return f.preview_error or "the file could not be converted"
 
 
 def client_ip() -> str:

@@ -125,7 +125,8 @@ def catalog() -> Any:
                                     [(a.asset_id, a.title, content_pb2.AssetType.Name(a.type),
                                       content_pb2.AssetStatus.Name(a.status), a.owner, a.update_time.ToJsonString(),
                                       a.version) for a in reply.assets])
-    return render_template("catalog.html", reply=reply, status=status, tabs=STATUS_TABS, content_pb2=content_pb2)
+    return render_template("catalog.html", reply=reply, status=status, tabs=STATUS_TABS, content_pb2=content_pb2,
+                           has_preview=helpers.previewable, preview_problem=helpers.preview_problem)
 
 
 @bp.route("/assets/new", methods=["GET", "POST"])

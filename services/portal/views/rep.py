@@ -90,6 +90,7 @@ def search() -> Any:
         "search.html", response=response, q=req.query, sort=args.get("sort", "relevance"), sorts=SORTS,
         selected=selected, keep=keep, highlight=helpers.highlight, has_filters=any(selected.values()),
         content_pb2=content_pb2, page_token=args.get("page_token", ""), feedback_ready=feedback_api.available(),
+        has_preview=helpers.previewable,
     )
 
 
@@ -130,6 +131,7 @@ def render_asset(item: Any, share_errors: dict[str, str] | None = None, form: An
     ratings = feedback_api.asset_ratings(item.asset_id) if feedback_api.available() else None
     return render_template(
         "asset.html", asset=item, file=helpers.current_file(item), previewable=helpers.previewable(item),
+        preview_problem=helpers.preview_problem(item),
         share_errors=share_errors or {}, form=form or {}, content_pb2=content_pb2, ratings=ratings,
         feedback_ready=feedback_api.available(), default_days=current_app.config["COLLATERAL"].usage_share_ttl_days,
     ), status

@@ -50,6 +50,13 @@ class SearchSort(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     SEARCH_SORT_NEWEST: _ClassVar[SearchSort]
     SEARCH_SORT_MOST_USED: _ClassVar[SearchSort]
     SEARCH_SORT_BEST_WIN_RATE: _ClassVar[SearchSort]
+
+class PreviewStatus(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    PREVIEW_STATUS_UNSPECIFIED: _ClassVar[PreviewStatus]
+    PREVIEW_STATUS_READY: _ClassVar[PreviewStatus]
+    PREVIEW_STATUS_NONE: _ClassVar[PreviewStatus]
+    PREVIEW_STATUS_UNAVAILABLE: _ClassVar[PreviewStatus]
 ASSET_TYPE_UNSPECIFIED: AssetType
 ASSET_TYPE_DECK: AssetType
 ASSET_TYPE_CASE_STUDY: AssetType
@@ -77,9 +84,13 @@ SEARCH_SORT_RELEVANCE: SearchSort
 SEARCH_SORT_NEWEST: SearchSort
 SEARCH_SORT_MOST_USED: SearchSort
 SEARCH_SORT_BEST_WIN_RATE: SearchSort
+PREVIEW_STATUS_UNSPECIFIED: PreviewStatus
+PREVIEW_STATUS_READY: PreviewStatus
+PREVIEW_STATUS_NONE: PreviewStatus
+PREVIEW_STATUS_UNAVAILABLE: PreviewStatus
 
 class FileVersion(_message.Message):
-    __slots__ = ("version", "s3_key", "size_bytes", "content_type", "sha256", "uploaded_at", "uploaded_by", "page_count", "extraction_status", "extraction_error", "file_name")
+    __slots__ = ("version", "s3_key", "size_bytes", "content_type", "sha256", "uploaded_at", "uploaded_by", "page_count", "extraction_status", "extraction_error", "file_name", "preview_status", "preview_error")
     VERSION_FIELD_NUMBER: _ClassVar[int]
     S3_KEY_FIELD_NUMBER: _ClassVar[int]
     SIZE_BYTES_FIELD_NUMBER: _ClassVar[int]
@@ -91,6 +102,8 @@ class FileVersion(_message.Message):
     EXTRACTION_STATUS_FIELD_NUMBER: _ClassVar[int]
     EXTRACTION_ERROR_FIELD_NUMBER: _ClassVar[int]
     FILE_NAME_FIELD_NUMBER: _ClassVar[int]
+    PREVIEW_STATUS_FIELD_NUMBER: _ClassVar[int]
+    PREVIEW_ERROR_FIELD_NUMBER: _ClassVar[int]
     version: int
     s3_key: str
     size_bytes: int
@@ -102,7 +115,9 @@ class FileVersion(_message.Message):
     extraction_status: ExtractionStatus
     extraction_error: str
     file_name: str
-    def __init__(self, version: _Optional[int] = ..., s3_key: _Optional[str] = ..., size_bytes: _Optional[int] = ..., content_type: _Optional[str] = ..., sha256: _Optional[str] = ..., uploaded_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., uploaded_by: _Optional[str] = ..., page_count: _Optional[int] = ..., extraction_status: _Optional[_Union[ExtractionStatus, str]] = ..., extraction_error: _Optional[str] = ..., file_name: _Optional[str] = ...) -> None: ...
+    preview_status: PreviewStatus
+    preview_error: str
+    def __init__(self, version: _Optional[int] = ..., s3_key: _Optional[str] = ..., size_bytes: _Optional[int] = ..., content_type: _Optional[str] = ..., sha256: _Optional[str] = ..., uploaded_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., uploaded_by: _Optional[str] = ..., page_count: _Optional[int] = ..., extraction_status: _Optional[_Union[ExtractionStatus, str]] = ..., extraction_error: _Optional[str] = ..., file_name: _Optional[str] = ..., preview_status: _Optional[_Union[PreviewStatus, str]] = ..., preview_error: _Optional[str] = ...) -> None: ...
 
 class AssetSignals(_message.Message):
     __slots__ = ("usage_score", "win_rate_lower", "deals_closed", "win_rate", "views_30d", "downloads_30d", "shares_30d")
