@@ -301,8 +301,11 @@ def test_reports_page_past_the_terms_aggregation_size_alike(dataset, monkeypatch
     monkeypatch.setattr(reports, "ASSET_BUCKETS", 7)  # the in-process server reads it per request
     assert stub.ListAssetWinRates(request, metadata=meta) == single
     paged = stub.GetAttribution(feedback_pb2.GetAttributionRequest(page_size=100), metadata=meta)
-    assert [(a.asset_id, a.linear, a.sourced_revenue) for a in paged.assets] == [
-        (a.asset_id, pytest.approx(a.linear), pytest.approx(a.sourced_revenue)) for a in attributed.assets]
+    fields = ("first_touch", "last_touch", "linear", "time_decay", "u_shaped", "w_shaped", "sourced_revenue",
+              "influenced_revenue", "sourced_deals", "won_deals")
+    assert [(a.asset_id, *(getattr(a, f) for f in fields)) for a in paged.assets] == [
+        (a.asset_id, *(pytest.approx(getattr(a, f)) for f in fields)) for a in attributed.assets]
+    assert any(a.first_touch for a in attributed.assets) and any(a.sourced_deals for a in attributed.assets)
     assert len(single.rates) > 7 and (paged.won_deals, paged.total_size) == (attributed.won_deals, attributed.total_size)
 
 
