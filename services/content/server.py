@@ -24,7 +24,7 @@ from services.common import es as es_common
 from services.common.errors import FailedPrecondition, InvalidArgument, NotFound, PermissionDenied
 from services.common import s3 as s3_common
 from services.common.grpc_server import Capability, ServiceSpec
-from services.content import convert, extract, files, model, publish, sandbox, store
+from services.content import convert, extract, files, model, publish, sandbox, store, vocabulary
 
 log = logging.getLogger(__name__)
 
@@ -65,9 +65,11 @@ class Prepared:
 class ContentService(content_pb2_grpc.ContentServiceServicer):
     def __init__(self, settings: config.Settings, index: store.Store, file_store: files.FileStore,
                  publisher: publish.Publisher, processor: sandbox.FileProcessor | None = None,
-                 converter: convert.OfficeConverter | None = None) -> None:
+                 converter: convert.OfficeConverter | None = None,
+                 vocabularies: vocabulary.VocabularyStore | None = None) -> None:
         self.settings = settings
         self.store = index
+        self.vocabularies = vocabularies or vocabulary.VocabularyStore(settings, index.es)
         self.files = file_store
         self.publisher = publisher
         self.processor = processor or sandbox.FileProcessor.from_settings(settings)
@@ -200,6 +202,7 @@ class ContentService(content_pb2_grpc.ContentServiceServicer):
         principal = auth.current_principal()
         asset_id = model.check_asset_id(request.asset_id) if request.asset_id else uuid.uuid4().hex
         doc = model.new_doc(asset_id, request.asset, principal.subject)
+        vocabulary.check_values(doc, self.vocabularies.all_terms(), vocabulary.BY_FIELD)
         spooled = None
         if request.file_content:
             if len(request.file_content) > min(INLINE_MAX_BYTES, self.settings.content_max_file_bytes):
@@ -244,10 +247,11 @@ class ContentService(content_pb2_grpc.ContentServiceServicer):
             raise InvalidArgument("expected_version", "is required: the version you read")
         paths = list(request.update_mask.paths)
         model.apply_mask({"owner": "x"}, request.asset, paths)  # validate before reading
+        terms = self.vocabularies.all_terms()
 
         def mutate(doc: dict[str, Any]) -> dict[str, Any] | None:
             _check_version(doc, request.expected_version)
-            changed = model.apply_mask(doc, request.asset, paths)
+            changed = vocabulary.check_values(model.apply_mask(doc, request.asset, paths), terms, paths, previous=doc)
             if all(changed.get(p) == doc.get(p) for p in paths):
                 return None
             return _bump(changed)
@@ -483,8 +487,9 @@ class ContentService(content_pb2_grpc.ContentServiceServicer):
             response.hits.add(asset=model.doc_to_proto(hit["_source"]), score=float(hit.get("_score") or 0.0),
                               title_highlights=highlight.get("title", []),
                               body_highlights=highlight.get("description", []) + highlight.get("body", []))
+        terms = self.vocabularies.all_terms() if result.get("aggregations") else vocabulary.Terms.of([])
         for facet, values in store.facet_counts(result.get("aggregations", {})):
-            response.facets.add(field=facet, values=[content_pb2.FacetValue(value=v, count=c) for v, c in values])
+            response.facets.add(field=facet, values=[_facet_value(terms, facet, v, c) for v, c in values])
         if len(raw) == size:
             response.next_page_token = pagination.encode(self.settings.auth_secret, {"f": fp, "a": raw[-1]["sort"]})
         if after is None:
@@ -511,6 +516,70 @@ class ContentService(content_pb2_grpc.ContentServiceServicer):
             # The full title, never the matched completion input (a suffix, a tag, or cut short).
             response.suggestions.add(text=title, asset_id=asset_id, title=title)
         return response
+
+
+    # ---- vocabularies ----------------------------------------------------------------------------
+    def ListVocabularies(self, request: content_pb2.ListVocabulariesRequest, context: grpc.ServicerContext
+                         ) -> content_pb2.ListVocabulariesResponse:
+        names = list(dict.fromkeys(vocabulary.check_vocabulary(n, f"names[{i}]").name
+                                   for i, n in enumerate(request.names[:100])))
+        if len(request.names) > 100:
+            raise InvalidArgument("names", "at most 100 values")
+        terms = self.vocabularies.all_terms()
+        response = content_pb2.ListVocabulariesResponse()
+        for spec in vocabulary.SPECS:
+            if names and spec.name not in names:
+                continue
+            response.vocabularies.add(
+                name=spec.name, label=spec.label, asset_field=spec.asset_field, fixed_codes=spec.fixed_codes,
+                terms=[vocabulary.term_to_proto(t) for t in terms.terms(spec.name, request.include_retired)])
+        return response
+
+    def CreateTerm(self, request: content_pb2.CreateTermRequest, context: grpc.ServicerContext
+                   ) -> content_pb2.CreateTermResponse:
+        doc = vocabulary.new_term(request.term, auth.current_principal().subject)
+        return content_pb2.CreateTermResponse(term=vocabulary.term_to_proto(self.vocabularies.create(doc)))
+
+    def UpdateTerm(self, request: content_pb2.UpdateTermRequest, context: grpc.ServicerContext
+                   ) -> content_pb2.UpdateTermResponse:
+        spec = vocabulary.check_vocabulary(request.term.vocabulary)
+        code = vocabulary.check_code(request.term.code)
+        paths = vocabulary.check_mask(list(request.update_mask.paths))
+        if request.expected_version < 0:
+            raise InvalidArgument("expected_version", "must not be negative")
+        vocabulary.apply_term_mask({}, request.term, paths, "")  # validate before reading
+        actor = auth.current_principal().subject
+
+        def mutate(doc: dict[str, Any]) -> dict[str, Any] | None:
+            if request.expected_version and doc.get("version") != request.expected_version:
+                raise FailedPrecondition(f"term {code!r} is at version {doc.get('version')}, "
+                                         f"not {request.expected_version}: re-read and retry")
+            return vocabulary.apply_term_mask(doc, request.term, paths, actor)
+
+        doc = self.vocabularies.update(spec.name, code, mutate)
+        return content_pb2.UpdateTermResponse(term=vocabulary.term_to_proto(doc))
+
+    def RetireTerm(self, request: content_pb2.RetireTermRequest, context: grpc.ServicerContext
+                   ) -> content_pb2.RetireTermResponse:
+        spec = vocabulary.check_vocabulary(request.vocabulary, "vocabulary")
+        code = vocabulary.check_code(request.code, "code")
+        actor = auth.current_principal().subject
+
+        def mutate(doc: dict[str, Any]) -> dict[str, Any] | None:
+            if doc.get("retired"):
+                return None
+            return {**doc, "retired": True, "version": int(doc.get("version", 0)) + 1,
+                    "updated_at": model.now_iso(), "updated_by": actor}
+
+        doc = self.vocabularies.update(spec.name, code, mutate)
+        return content_pb2.RetireTermResponse(term=vocabulary.term_to_proto(doc))
+
+
+def _facet_value(terms: vocabulary.Terms, facet: str, value: str, count: int) -> content_pb2.FacetValue:
+    """A facet bucket with its vocabulary label (empty for free-text facets and unknown values)."""
+    term = terms.term(facet, value)
+    return content_pb2.FacetValue(value=value, count=count, label=str(term["label"]) if term else "",
+                                  retired=bool(term and term.get("retired")))
 
 
 def _pages_source(entry: dict[str, Any]) -> str:
@@ -540,12 +609,17 @@ ACCESS = {
     "RenderPage": auth.ANY_USER,
     "SearchAssets": auth.ANY_USER,
     "Suggest": auth.ANY_USER,
+    "ListVocabularies": READERS,
+    "CreateTerm": auth.CURATORS,
+    "UpdateTerm": auth.CURATORS,
+    "RetireTerm": auth.CURATORS,
 }
 
 
 def ensure_resources(settings: config.Settings, index: store.Store, file_store: files.FileStore) -> None:
     """Index + alias, bucket and topics (idempotent; runs at every start)."""
     index.ensure()
+    vocabulary.VocabularyStore(settings, index.es).ensure()
     file_store.ensure()
     kafka_io.ensure_topics(settings, [t.name(settings) for t in (topics.CATALOG, topics.SEARCHES, topics.SIGNALS,
                                                                  topics.CONTENT_DLQ)])
@@ -554,7 +628,9 @@ def ensure_resources(settings: config.Settings, index: store.Store, file_store: 
 # Health names `collateral.v1.ContentService/<capability>`; the server's status follows
 # search (finding and reading assets), which needs only Elasticsearch.
 CAPABILITIES = {
-    "search": Capability.of({"elasticsearch"}, {"SearchAssets", "Suggest", "GetAsset", "ListAssets", "GetDownloadUrl"}),
+    "search": Capability.of({"elasticsearch"}, {"SearchAssets", "Suggest", "GetAsset", "ListAssets", "GetDownloadUrl",
+                                                 "ListVocabularies"}),
+    "vocabularies": Capability.of({"elasticsearch"}, {"CreateTerm", "UpdateTerm", "RetireTerm"}),
     "catalog": Capability.of({"elasticsearch", "kafka"},
                              {"CreateAsset", "UpdateAsset", "PublishAsset", "RetireAsset", "RestoreAsset"}),
     "files": Capability.of({"elasticsearch", "s3", "kafka"},
@@ -569,7 +645,8 @@ def build_spec(settings: config.Settings) -> ServiceSpec:
     publisher = publish.Publisher(settings)
     processor = sandbox.FileProcessor.from_settings(settings)
     converter = convert.OfficeConverter.from_settings(settings)
-    servicer = ContentService(settings, index, file_store, publisher, processor, converter)
+    vocabularies = vocabulary.VocabularyStore(settings, index.es)
+    servicer = ContentService(settings, index, file_store, publisher, processor, converter, vocabularies)
     timeout_s = settings.health_probe_timeout_s
     s3_probe = s3_common.probe_client(settings, timeout_s)
     kafka_probe = kafka_io.TopicsProbe(settings, [t.name(settings) for t in (topics.CATALOG, topics.SEARCHES)], timeout_s)
@@ -586,7 +663,7 @@ def build_spec(settings: config.Settings) -> ServiceSpec:
             "kafka": kafka_probe,
         },
         set_up={
-            "elasticsearch": index.ensure,
+            "elasticsearch": lambda: (index.ensure(), vocabularies.ensure()),
             "s3": file_store.ensure,
             "kafka": lambda: kafka_io.ensure_topics(settings, [t.name(settings) for t in (
                 topics.CATALOG, topics.SEARCHES, topics.SIGNALS, topics.CONTENT_DLQ)]),

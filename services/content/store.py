@@ -43,7 +43,9 @@ FACETS: dict[str, str] = {
     "owner": "owner",
     "status": "status",
 }
-FACET_SIZE = 50
+# Every value of a facet is returned (up to this bound), so each one can be picked: the
+# vocabularies are small, and the portal folds the list after the first few values.
+FACET_SIZE = 200
 MAX_SUGGEST_INPUT = 300  # the longest title (model.MAX_TITLE)
 
 # Ranking: final score = text relevance x a signal factor in [1, 1 + MAX_SIGNAL_BOOST]. The

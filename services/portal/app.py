@@ -17,7 +17,7 @@ from werkzeug.exceptions import HTTPException
 
 from services.common import config, metrics
 from services.portal import backends as backends_mod
-from services.portal import filters, security
+from services.portal import filters, security, vocabularies
 
 log = logging.getLogger(__name__)
 
@@ -123,6 +123,7 @@ def create_app(settings: config.Settings | None = None, backends: Any = None, us
     app.jinja_env.autoescape = True
     csp = CSP.format(files=files_origin(settings)).replace(" ;", ";")
     filters.register(app)
+    vocabularies.register(app)
     csrf.init_app(app)
 
     if backends is None:

@@ -12,14 +12,17 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, u
 from google.protobuf import field_mask_pb2
 
 from collateral.v1 import common_pb2, content_pb2
-from services.portal import helpers
+from services.common import grpc_server
+from services.portal import helpers, vocabularies
 from services.portal.security import curator_required, rpc
 
 bp = Blueprint("marketer", __name__, url_prefix="/manage")
 
 INLINE_MAX = 32 * 1024 * 1024
 CHUNK = 1024 * 1024
-LIST_FIELDS = ("tags", "products", "personas", "industries", "regions")
+LIST_FIELDS = ("tags",)
+# Picked from the managed vocabularies (checkbox lists); each value is a term's code.
+TERM_FIELDS = vocabularies.LIST_FIELDS
 TEXT_FIELDS = ("title", "description", "language", "owner", "external_id")
 MASKABLE = ("title", "description", "type", "tags", "products", "buying_stages", "personas", "industries",
             "regions", "language", "owner", "expires_at", "external_id")
@@ -38,6 +41,8 @@ def asset_from_form(form: Any) -> tuple[content_pb2.Asset, dict[str, str]]:
         setattr(asset, name, (form.get(name) or "").strip())
     for name in LIST_FIELDS:
         getattr(asset, name).extend(split_list(form.get(name, "")))
+    for name in TERM_FIELDS:
+        getattr(asset, name).extend(picked(form, name))
     kind = form.get("type") or ""
     try:
         asset.type = content_pb2.AssetType.Value("ASSET_TYPE_" + kind.upper()) if kind else 0
@@ -58,10 +63,17 @@ def asset_from_form(form: Any) -> tuple[content_pb2.Asset, dict[str, str]]:
     return asset, errors
 
 
+def picked(form: Any, name: str) -> list[str]:
+    """Codes checked in a term picker (a comma-separated value, as scripts may post, is split)."""
+    return list(dict.fromkeys(v for raw in form.getlist(name) for v in split_list(raw)))[:50]
+
+
 def form_from_asset(asset: Any) -> dict[str, Any]:
     data: dict[str, Any] = {name: getattr(asset, name) for name in TEXT_FIELDS}
     for name in LIST_FIELDS:
         data[name] = ", ".join(getattr(asset, name))
+    for name in TERM_FIELDS:
+        data[name] = list(getattr(asset, name))
     data["type"] = content_pb2.AssetType.Name(asset.type)[len("ASSET_TYPE_"):].lower() if asset.type else ""
     data["buying_stages"] = [common_pb2.BuyingStage.Name(s)[len("BUYING_STAGE_"):].lower()
                              for s in asset.buying_stages]
@@ -72,6 +84,8 @@ def form_from_asset(asset: Any) -> dict[str, Any]:
 def form_dict(form: Any) -> dict[str, Any]:
     data = {k: form.get(k, "") for k in form.keys()}
     data["buying_stages"] = form.getlist("buying_stages")
+    for name in TERM_FIELDS:
+        data[name] = picked(form, name)
     return data
 
 
@@ -277,3 +291,82 @@ def bulk_retire() -> Any:
     flash(f"Retired {retired} asset{'s' if retired != 1 else ''}."
           + (f" Not retired: {', '.join(failed[:10])}." if failed else ""), "ok" if not failed else "error")
     return redirect(url_for("reports.unused"))
+
+
+# ---- vocabularies --------------------------------------------------------------------------
+
+def _vocabulary_page(errors: dict[str, str] | None = None, form: Any = None, status: int = 200) -> Any:
+    reply = rpc("content", "ListVocabularies", content_pb2.ListVocabulariesRequest(include_retired=True))
+    return render_template("vocabularies.html", vocabularies=reply.vocabularies, errors=errors or {},
+                           form=form or {}), status
+
+
+@bp.get("/vocabularies")
+@curator_required
+def vocabularies_page() -> Any:
+    return _vocabulary_page()
+
+
+def _term_errors(exc: grpc.RpcError) -> dict[str, str]:
+    """Field violations keyed by the term field they name (code, label, ...)."""
+    out: dict[str, str] = {}
+    try:
+        pairs = grpc_server.field_violations(exc)
+    except Exception:  # noqa: BLE001 - a status without details has no violations
+        pairs = []
+    for field, message in pairs:
+        message = message.removeprefix(field + ":").strip()
+        key = field.removeprefix("term.")
+        out.setdefault(key if key in ("vocabulary", "code", "label", "description", "order") else "_form",
+                       message[:1].upper() + message[1:])
+    if not out:
+        out["_form"] = exc.details() or "The term was not accepted."
+    if exc.code() == grpc.StatusCode.ALREADY_EXISTS:
+        out = {"code": exc.details() or "This code exists already."}
+    return out
+
+
+@bp.post("/vocabularies")
+@curator_required
+def add_term() -> Any:
+    form = request.form
+    term = content_pb2.Term(vocabulary=form.get("vocabulary", "")[:64], code=(form.get("code") or "").strip()[:100],
+                            label=(form.get("label") or "")[:200], description=(form.get("description") or "")[:1000])
+    try:
+        rpc("content", "CreateTerm", content_pb2.CreateTermRequest(term=term))
+    except grpc.RpcError as exc:
+        if helpers.is_invalid(exc) or exc.code() == grpc.StatusCode.ALREADY_EXISTS:
+            return _vocabulary_page(_term_errors(exc), form, 400)
+        raise
+    flash(f"Added {term.label.strip()}.", "ok")
+    return redirect(url_for("marketer.vocabularies_page") + f"#vocab-{term.vocabulary}")
+
+
+@bp.post("/vocabularies/<vocabulary>/<code>")
+@curator_required
+def rename_term(vocabulary: str, code: str) -> Any:
+    term = content_pb2.Term(vocabulary=vocabulary[:64], code=code[:100], label=(request.form.get("label") or "")[:200])
+    try:
+        rpc("content", "UpdateTerm", content_pb2.UpdateTermRequest(
+            term=term, update_mask=field_mask_pb2.FieldMask(paths=["label"])))
+    except grpc.RpcError as exc:
+        if helpers.is_invalid(exc):
+            flash(f"{code}: " + "; ".join(helpers.violations(exc).values()), "error")
+            return redirect(url_for("marketer.vocabularies_page") + f"#vocab-{vocabulary}")
+        raise
+    flash("Label saved.", "ok")
+    return redirect(url_for("marketer.vocabularies_page") + f"#vocab-{vocabulary}")
+
+
+@bp.post("/vocabularies/<vocabulary>/<code>/retire")
+@curator_required
+def retire_term(vocabulary: str, code: str) -> Any:
+    try:
+        rpc("content", "RetireTerm", content_pb2.RetireTermRequest(vocabulary=vocabulary[:64], code=code[:100]))
+    except grpc.RpcError as exc:
+        if helpers.is_invalid(exc):
+            flash("; ".join(helpers.violations(exc).values()), "error")
+            return redirect(url_for("marketer.vocabularies_page"))
+        raise
+    flash("Retired: assets keep it, new assets cannot pick it.", "ok")
+    return redirect(url_for("marketer.vocabularies_page") + f"#vocab-{vocabulary}")

@@ -467,12 +467,16 @@ class SearchHit(_message.Message):
     def __init__(self, asset: _Optional[_Union[Asset, _Mapping]] = ..., score: _Optional[float] = ..., title_highlights: _Optional[_Iterable[str]] = ..., body_highlights: _Optional[_Iterable[str]] = ...) -> None: ...
 
 class FacetValue(_message.Message):
-    __slots__ = ("value", "count")
+    __slots__ = ("value", "count", "label", "retired")
     VALUE_FIELD_NUMBER: _ClassVar[int]
     COUNT_FIELD_NUMBER: _ClassVar[int]
+    LABEL_FIELD_NUMBER: _ClassVar[int]
+    RETIRED_FIELD_NUMBER: _ClassVar[int]
     value: str
     count: int
-    def __init__(self, value: _Optional[str] = ..., count: _Optional[int] = ...) -> None: ...
+    label: str
+    retired: bool
+    def __init__(self, value: _Optional[str] = ..., count: _Optional[int] = ..., label: _Optional[str] = ..., retired: _Optional[bool] = ...) -> None: ...
 
 class Facet(_message.Message):
     __slots__ = ("field", "values")
@@ -519,3 +523,93 @@ class SuggestResponse(_message.Message):
     SUGGESTIONS_FIELD_NUMBER: _ClassVar[int]
     suggestions: _containers.RepeatedCompositeFieldContainer[Suggestion]
     def __init__(self, suggestions: _Optional[_Iterable[_Union[Suggestion, _Mapping]]] = ...) -> None: ...
+
+class Term(_message.Message):
+    __slots__ = ("vocabulary", "code", "label", "description", "order", "retired", "version", "update_time")
+    VOCABULARY_FIELD_NUMBER: _ClassVar[int]
+    CODE_FIELD_NUMBER: _ClassVar[int]
+    LABEL_FIELD_NUMBER: _ClassVar[int]
+    DESCRIPTION_FIELD_NUMBER: _ClassVar[int]
+    ORDER_FIELD_NUMBER: _ClassVar[int]
+    RETIRED_FIELD_NUMBER: _ClassVar[int]
+    VERSION_FIELD_NUMBER: _ClassVar[int]
+    UPDATE_TIME_FIELD_NUMBER: _ClassVar[int]
+    vocabulary: str
+    code: str
+    label: str
+    description: str
+    order: int
+    retired: bool
+    version: int
+    update_time: _timestamp_pb2.Timestamp
+    def __init__(self, vocabulary: _Optional[str] = ..., code: _Optional[str] = ..., label: _Optional[str] = ..., description: _Optional[str] = ..., order: _Optional[int] = ..., retired: _Optional[bool] = ..., version: _Optional[int] = ..., update_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+
+class Vocabulary(_message.Message):
+    __slots__ = ("name", "label", "asset_field", "fixed_codes", "terms")
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    LABEL_FIELD_NUMBER: _ClassVar[int]
+    ASSET_FIELD_FIELD_NUMBER: _ClassVar[int]
+    FIXED_CODES_FIELD_NUMBER: _ClassVar[int]
+    TERMS_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    label: str
+    asset_field: str
+    fixed_codes: bool
+    terms: _containers.RepeatedCompositeFieldContainer[Term]
+    def __init__(self, name: _Optional[str] = ..., label: _Optional[str] = ..., asset_field: _Optional[str] = ..., fixed_codes: _Optional[bool] = ..., terms: _Optional[_Iterable[_Union[Term, _Mapping]]] = ...) -> None: ...
+
+class ListVocabulariesRequest(_message.Message):
+    __slots__ = ("names", "include_retired")
+    NAMES_FIELD_NUMBER: _ClassVar[int]
+    INCLUDE_RETIRED_FIELD_NUMBER: _ClassVar[int]
+    names: _containers.RepeatedScalarFieldContainer[str]
+    include_retired: bool
+    def __init__(self, names: _Optional[_Iterable[str]] = ..., include_retired: _Optional[bool] = ...) -> None: ...
+
+class ListVocabulariesResponse(_message.Message):
+    __slots__ = ("vocabularies",)
+    VOCABULARIES_FIELD_NUMBER: _ClassVar[int]
+    vocabularies: _containers.RepeatedCompositeFieldContainer[Vocabulary]
+    def __init__(self, vocabularies: _Optional[_Iterable[_Union[Vocabulary, _Mapping]]] = ...) -> None: ...
+
+class CreateTermRequest(_message.Message):
+    __slots__ = ("term",)
+    TERM_FIELD_NUMBER: _ClassVar[int]
+    term: Term
+    def __init__(self, term: _Optional[_Union[Term, _Mapping]] = ...) -> None: ...
+
+class CreateTermResponse(_message.Message):
+    __slots__ = ("term",)
+    TERM_FIELD_NUMBER: _ClassVar[int]
+    term: Term
+    def __init__(self, term: _Optional[_Union[Term, _Mapping]] = ...) -> None: ...
+
+class UpdateTermRequest(_message.Message):
+    __slots__ = ("term", "update_mask", "expected_version")
+    TERM_FIELD_NUMBER: _ClassVar[int]
+    UPDATE_MASK_FIELD_NUMBER: _ClassVar[int]
+    EXPECTED_VERSION_FIELD_NUMBER: _ClassVar[int]
+    term: Term
+    update_mask: _field_mask_pb2.FieldMask
+    expected_version: int
+    def __init__(self, term: _Optional[_Union[Term, _Mapping]] = ..., update_mask: _Optional[_Union[_field_mask_pb2.FieldMask, _Mapping]] = ..., expected_version: _Optional[int] = ...) -> None: ...
+
+class UpdateTermResponse(_message.Message):
+    __slots__ = ("term",)
+    TERM_FIELD_NUMBER: _ClassVar[int]
+    term: Term
+    def __init__(self, term: _Optional[_Union[Term, _Mapping]] = ...) -> None: ...
+
+class RetireTermRequest(_message.Message):
+    __slots__ = ("vocabulary", "code")
+    VOCABULARY_FIELD_NUMBER: _ClassVar[int]
+    CODE_FIELD_NUMBER: _ClassVar[int]
+    vocabulary: str
+    code: str
+    def __init__(self, vocabulary: _Optional[str] = ..., code: _Optional[str] = ...) -> None: ...
+
+class RetireTermResponse(_message.Message):
+    __slots__ = ("term",)
+    TERM_FIELD_NUMBER: _ClassVar[int]
+    term: Term
+    def __init__(self, term: _Optional[_Union[Term, _Mapping]] = ...) -> None: ...

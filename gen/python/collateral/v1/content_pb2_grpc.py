@@ -107,6 +107,26 @@ class ContentServiceStub:
                 request_serializer=collateral_dot_v1_dot_content__pb2.SuggestRequest.SerializeToString,
                 response_deserializer=collateral_dot_v1_dot_content__pb2.SuggestResponse.FromString,
                 _registered_method=True)
+        self.ListVocabularies = channel.unary_unary(
+                '/collateral.v1.ContentService/ListVocabularies',
+                request_serializer=collateral_dot_v1_dot_content__pb2.ListVocabulariesRequest.SerializeToString,
+                response_deserializer=collateral_dot_v1_dot_content__pb2.ListVocabulariesResponse.FromString,
+                _registered_method=True)
+        self.CreateTerm = channel.unary_unary(
+                '/collateral.v1.ContentService/CreateTerm',
+                request_serializer=collateral_dot_v1_dot_content__pb2.CreateTermRequest.SerializeToString,
+                response_deserializer=collateral_dot_v1_dot_content__pb2.CreateTermResponse.FromString,
+                _registered_method=True)
+        self.UpdateTerm = channel.unary_unary(
+                '/collateral.v1.ContentService/UpdateTerm',
+                request_serializer=collateral_dot_v1_dot_content__pb2.UpdateTermRequest.SerializeToString,
+                response_deserializer=collateral_dot_v1_dot_content__pb2.UpdateTermResponse.FromString,
+                _registered_method=True)
+        self.RetireTerm = channel.unary_unary(
+                '/collateral.v1.ContentService/RetireTerm',
+                request_serializer=collateral_dot_v1_dot_content__pb2.RetireTermRequest.SerializeToString,
+                response_deserializer=collateral_dot_v1_dot_content__pb2.RetireTermResponse.FromString,
+                _registered_method=True)
 
 
 class ContentServiceServicer:
@@ -213,6 +233,35 @@ class ContentServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def ListVocabularies(self, request, context):
+        """ListVocabularies returns the managed vocabularies (asset type, buying stage, industry,
+        persona, product, region) with their terms' codes and labels. Everyone may read them.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def CreateTerm(self, request, context):
+        """CreateTerm adds a term to a vocabulary (marketers and admins).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def UpdateTerm(self, request, context):
+        """UpdateTerm changes a term's label, description or order; its code never changes.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def RetireTerm(self, request, context):
+        """RetireTerm stops new assets from picking a term; assets that carry it keep it.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_ContentServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -285,6 +334,26 @@ def add_ContentServiceServicer_to_server(servicer, server):
                     servicer.Suggest,
                     request_deserializer=collateral_dot_v1_dot_content__pb2.SuggestRequest.FromString,
                     response_serializer=collateral_dot_v1_dot_content__pb2.SuggestResponse.SerializeToString,
+            ),
+            'ListVocabularies': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListVocabularies,
+                    request_deserializer=collateral_dot_v1_dot_content__pb2.ListVocabulariesRequest.FromString,
+                    response_serializer=collateral_dot_v1_dot_content__pb2.ListVocabulariesResponse.SerializeToString,
+            ),
+            'CreateTerm': grpc.unary_unary_rpc_method_handler(
+                    servicer.CreateTerm,
+                    request_deserializer=collateral_dot_v1_dot_content__pb2.CreateTermRequest.FromString,
+                    response_serializer=collateral_dot_v1_dot_content__pb2.CreateTermResponse.SerializeToString,
+            ),
+            'UpdateTerm': grpc.unary_unary_rpc_method_handler(
+                    servicer.UpdateTerm,
+                    request_deserializer=collateral_dot_v1_dot_content__pb2.UpdateTermRequest.FromString,
+                    response_serializer=collateral_dot_v1_dot_content__pb2.UpdateTermResponse.SerializeToString,
+            ),
+            'RetireTerm': grpc.unary_unary_rpc_method_handler(
+                    servicer.RetireTerm,
+                    request_deserializer=collateral_dot_v1_dot_content__pb2.RetireTermRequest.FromString,
+                    response_serializer=collateral_dot_v1_dot_content__pb2.RetireTermResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -668,6 +737,114 @@ class ContentService:
             '/collateral.v1.ContentService/Suggest',
             collateral_dot_v1_dot_content__pb2.SuggestRequest.SerializeToString,
             collateral_dot_v1_dot_content__pb2.SuggestResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListVocabularies(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/collateral.v1.ContentService/ListVocabularies',
+            collateral_dot_v1_dot_content__pb2.ListVocabulariesRequest.SerializeToString,
+            collateral_dot_v1_dot_content__pb2.ListVocabulariesResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def CreateTerm(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/collateral.v1.ContentService/CreateTerm',
+            collateral_dot_v1_dot_content__pb2.CreateTermRequest.SerializeToString,
+            collateral_dot_v1_dot_content__pb2.CreateTermResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def UpdateTerm(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/collateral.v1.ContentService/UpdateTerm',
+            collateral_dot_v1_dot_content__pb2.UpdateTermRequest.SerializeToString,
+            collateral_dot_v1_dot_content__pb2.UpdateTermResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def RetireTerm(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/collateral.v1.ContentService/RetireTerm',
+            collateral_dot_v1_dot_content__pb2.RetireTermRequest.SerializeToString,
+            collateral_dot_v1_dot_content__pb2.RetireTermResponse.FromString,
             options,
             channel_credentials,
             insecure,
