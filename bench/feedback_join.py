@@ -135,8 +135,13 @@ class Progress:
         return total, join_left
 
     def wait_done(self, on_poll: Callable[[int], None] = lambda _: None) -> None:
+        """Until every stage committed everything; `routed_s`: when the router alone had."""
+        started = time.perf_counter()
+        self.routed_s: float | None = None
         while True:
-            left, _ = self.remaining()
+            left, join_left = self.remaining()
+            if self.routed_s is None and left == join_left:
+                self.routed_s = time.perf_counter() - started
             on_poll(left)
             if left == 0:
                 return
@@ -155,6 +160,8 @@ def run_in_process(settings: config.Settings) -> float:
     pipeline.start()
     progress.wait_done(lambda _: _raise_if_failed(pipeline))
     elapsed = time.perf_counter() - started
+    print(f"[1 process] inputs routed after {progress.routed_s:.1f}s, join topic committed after {elapsed:.1f}s",
+          flush=True)
     pipeline.stop()
     pipeline.join(60)
     progress.close()
@@ -183,6 +190,8 @@ def run_processes(settings: config.Settings, count: int) -> float:
 
     progress.wait_done(check)
     elapsed = time.perf_counter() - started
+    print(f"[{count} processes] inputs routed after {progress.routed_s:.1f}s, join topic committed after "
+          f"{elapsed:.1f}s", flush=True)
     for p in procs:
         p.terminate()
     for p in procs:
@@ -271,7 +280,7 @@ def main() -> None:
     parser.add_argument("--events", type=int, default=50_000)
     parser.add_argument("--namespace", default=f"perfjoin{int(time.time()) % 100000}")
     parser.add_argument("--seed", type=int, default=1)
-    parser.add_argument("--processes", type=int, default=3, help="consumer processes of the scale-out run")
+    parser.add_argument("--processes", type=int, default=3, help="consumer processes of the scale-out run (0: none)")
     parser.add_argument("--backfill", action="store_true", help="one in-process run with a progress bar and lag")
     parser.add_argument("--keep", action="store_true", help="keep the bench indices")
     args = parser.parse_args()
@@ -282,6 +291,8 @@ def main() -> None:
         backfill(base, args)
         return
     measure(base, args, "1 process", lambda: run_in_process(base))
+    if not args.processes:
+        return
     multi = dataclasses.replace(base, namespace=f"{args.namespace}m")
     measure(multi, args, f"{args.processes} processes", lambda: run_processes(multi, args.processes))
 

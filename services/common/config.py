@@ -80,6 +80,10 @@ class Settings:
     content_zip_max_entries: int = _setting(10_000, "Most members a DOCX, PPTX or XLSX may have.")
     content_pdf_max_pages: int = _setting(10_000, "Most pages an uploaded PDF may have.")
     content_render_max_pixels: int = _setting(16_000_000, "Largest rendered page bitmap, in pixels; taller or wider pages are rendered smaller.")
+    content_office_command: str = _setting("soffice", "LibreOffice executable that converts PPTX, DOCX, XLSX and ODF files to PDF for previews (headless).")
+    content_office_timeout_s: float = _setting(60.0, "Wall-clock seconds one Office-to-PDF conversion may take before LibreOffice is killed (the file is stored without a preview).")
+    content_office_memory_bytes: int = _setting(2 * 1024 * 1024 * 1024, "Address-space limit (RLIMIT_AS) of each LibreOffice conversion process, in bytes.")
+    content_office_conversions: int = _setting(2, "Office-to-PDF conversions one content server runs at once; more uploads wait (UNAVAILABLE after the conversion timeout).")
 
     usage_max_batch: int = _setting(1000, "Most events one RecordEvents call accepts.")
     usage_consumer_batch_size: int = _setting(5000, "Most messages the usage consumer processes per batch (larger batches amortise the per-batch rollup recompute).")

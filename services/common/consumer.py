@@ -1,41 +1,55 @@
-"""The Kafka consumer loop every stream processor runs (usage, feedback).
+"""The Kafka consumer loop every stream processor runs, as small composable steps.
 
-A processor supplies two small steps, and the loop does the rest:
+A processor supplies what is specific to its topics, and the loop does the rest:
 
     parse(message) -> event          raise InvalidEvent(reason, detail) for bad input
+    keep(event) -> bool              optional: False drops a valid event (committed, not written)
     write(events)  -> WriteResult    raise errors.Unavailable when a store is down
 
-Guarantees (at-least-once delivery made exactly-once in effect by idempotent writes):
-- offsets are committed only after `write` succeeded and dead letters were acknowledged,
-  so a crash or rebalance mid-batch loses nothing; replays are absorbed by the writer's
-  deterministic ids;
-- bad input never blocks a partition: it goes to the dead-letter topic with its reason
-  and the original bytes, and the loop moves on; but after `dlq_max_consecutive` dead
-  letters in a row the loop stops, because that is a bad deploy, not bad data;
-- a downstream outage pauses the partitions (the loop keeps polling so the consumer
-  stays in its group) and retries the same batch with exponential backoff: good events
-  are never dropped or dead-lettered for it;
-- SIGTERM finishes the batch, commits, and leaves the group cleanly;
-- a processor may set `pipelined = True` to have the next batch polled and parsed while the
-  previous one is written (commits stay after their write, in order);
-- an offset commit refused because of a rebalance is logged, not fatal (the batch is
-  redelivered and absorbed by the idempotent writes); dead-lettering retries with backoff.
+Every batch takes the same path through the steps:
+
+    poll -> ParseStep -> FilterStep -> WriteStep -> DeadLetterPolicy -> CommitStep
+
+- ParseStep: poison never escapes it; an InvalidEvent is a dead letter with its reason, any
+  other exception a dead letter as `internal_parse_error` (parsing is a pure function of the
+  message: retrying cannot help, and letting it escape would stop the consumer on that offset
+  forever).
+- FilterStep: the processor's `keep` drops valid events nobody needs to write (outcome `filtered`).
+- WriteStep: a write that raises anything but an outage is split in halves until the failing
+  messages stand alone; each is dead-lettered as `write_failed`, the rest are written (writes are
+  idempotent). An outage (errors.Unavailable, or an exception `es.is_unavailable` recognises)
+  pauses the partitions - the loop keeps polling so the consumer stays in its group and live -
+  and the batch is retried with exponential backoff: good events are never dropped for it.
+- DeadLetterPolicy: dead letters go to the processor's dead-letter topic with the reason, the
+  detail, the source offset and the original bytes, retried with the same backoff; after
+  `dlq_max_consecutive` dead letters in a row the loop stops (TooManyDeadLetters), because
+  that is a bad deploy, not bad data.
+- CommitStep: offsets are committed only after the write succeeded and the dead letters were
+  acknowledged, in batch order, so a crash or rebalance mid-batch loses nothing (replays are
+  absorbed by the writers' deterministic ids). A commit refused because of a rebalance is
+  logged, not fatal: the batch is redelivered.
+
+One code path runs every consumer, pipelined: batch N+1 is polled and parsed while batch N is
+written on a writer thread (`pipelined = False` on a processor waits for each write before the
+next poll, on the same path); a processor may let the next batch gather up to `max_batch_polls`
+polls meanwhile (the batch step). Writes stay sequential and in order. When partitions are revoked,
+the write in flight finishes before the processor's `on_partitions_revoked` runs (no write overlaps
+the hand-over) and stays uncommitted, and a batch polled before the rebalance is dropped unwritten:
+whoever owns those partitions next reads them again, absorbed by the idempotent writes.
+SIGTERM finishes the batch in flight, commits, and leaves the group cleanly.
 """
 
 from __future__ import annotations
 
-import json
 import logging
-import math
-import re
 import signal
 import threading
 import time
 from concurrent.futures import Future, ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
-from typing import Any, Callable, Generic, Protocol, Sequence, TypeVar
+from datetime import datetime
+from typing import Any, Callable, Generic, Iterable, Protocol, Sequence, TypeVar
 
 from kafka import KafkaConsumer
 from kafka.consumer.subscription_state import ConsumerRebalanceListener
@@ -43,12 +57,23 @@ from kafka.errors import (CommitFailedError, IllegalGenerationError, KafkaError,
                           UnknownMemberIdError)
 from kafka.structs import OffsetAndMetadata, TopicPartition
 
-from services.common import config, errors, health, logs, metrics
+from services.common import config, errors, es as es_util, health, logs, metrics, periodic
+from services.common.contracts import times
+from services.common.contracts.errors import InvalidEvent
+from services.common.contracts.jsonbytes import MAX_JSON_DEPTH, parse_json_object
 from services.common.kafka_io import Producer, Record
+
+__all__ = ["INTERNAL_PARSE_ERROR", "MAX_JSON_DEPTH", "WRITE_FAILED", "CommitStep", "ConsumerLoop",
+           "DeadLetterPolicy", "FilterStep", "gathered", "InvalidEvent", "LoopGroup", "Message", "ParseStep", "Parsed",
+           "Processor", "TooManyDeadLetters", "WriteResult", "WriteStep", "parse_json_object", "run_forever",
+           "run_process", "serve_liveness", "stop_on_signals"]
 
 log = logging.getLogger(__name__)
 
 T = TypeVar("T")
+
+INTERNAL_PARSE_ERROR = "internal_parse_error"
+WRITE_FAILED = "write_failed"
 
 
 @dataclass(frozen=True)
@@ -65,24 +90,13 @@ class Message:
     def appended_at(self) -> datetime:
         """When the broker appended the message: an event's received_at when its producer left it out."""
         if self.timestamp_ms > 0:
-            return datetime.fromtimestamp(self.timestamp_ms / 1000, timezone.utc)
-        return datetime.now(timezone.utc)
+            return times.from_epoch_ms(self.timestamp_ms)
+        return datetime.now(times.UTC)
 
-
-class InvalidEvent(Exception):
-    """A message that can never be processed: it is dead-lettered, not retried.
-
-    `reason` is a short machine-readable code (empty, too_large, bad_encoding, too_deep,
-    bad_json, bad_number, schema, unknown_type, future_event_time, ...) used as a metric
-    label and the `dlq.reason` header; `detail` is for humans. A parse step that fails in
-    a way nobody foresaw is dead-lettered as INTERNAL_PARSE_ERROR rather than stopping the
-    consumer (see ConsumerLoop._parse_batch).
-    """
-
-    def __init__(self, reason: str, detail: str) -> None:
-        super().__init__(f"{reason}: {detail}")
-        self.reason = reason
-        self.detail = detail
+    @property
+    def source(self) -> str:
+        """topic/partition/offset, as logs and the `dlq.source` header name a message."""
+        return f"{self.topic}/{self.partition}/{self.offset}"
 
 
 @dataclass
@@ -112,28 +126,196 @@ class Processor(Protocol[T]):
     def write(self, batch: Sequence[Parsed[T]]) -> WriteResult: ...
 
 
-@dataclass
-class _Batch:
-    """One polled batch on its way through parse -> write -> dead-letter -> commit."""
-
-    messages: list[Message]
-    started: float
-    parsed: list[Parsed[Any]] = field(default_factory=list)
-    dead: list[tuple[Message, InvalidEvent]] = field(default_factory=list)
-
-
 class TooManyDeadLetters(RuntimeError):
     """Stops the consumer: every message failing means the code, not the data, is wrong."""
 
+
+@dataclass
+class Batch:
+    """One polled batch on its way through the steps."""
+
+    messages: list[Message]
+    started: float
+    generation: int = 0  # the loop's rebalance generation when it was polled
+    parsed: list[Parsed[Any]] = field(default_factory=list)
+    dead: list[tuple[Message, InvalidEvent]] = field(default_factory=list)
+    filtered: int = 0
+
+
+# ---- steps ------------------------------------------------------------------------------------
+
+def gathered(earlier: Batch | None, later: Batch) -> Batch:
+    """The batch step: a later poll's batch appended to the one waiting for the writer.
+
+    A batch polled before a rebalance is dropped instead (its partitions may have moved).
+    """
+    if earlier is None or earlier.generation != later.generation:
+        return later
+    earlier.messages.extend(later.messages)
+    earlier.parsed.extend(later.parsed)
+    earlier.dead.extend(later.dead)
+    earlier.filtered += later.filtered
+    return earlier
+
+
+class ParseStep:
+    """Messages to parsed events and dead letters; no exception escapes it."""
+
+    def __init__(self, name: str, parse: Callable[[Message], Any]) -> None:
+        self.name = name
+        self.parse = parse
+
+    def __call__(self, messages: list[Message], generation: int = 0) -> Batch:
+        batch = Batch(messages, started=time.perf_counter(), generation=generation)
+        metrics.CONSUMER_MESSAGES.labels(self.name).inc(len(messages))
+        parse, parsed, dead = self.parse, batch.parsed, batch.dead
+        for message in messages:
+            try:
+                parsed.append(Parsed(message, parse(message)))
+            except InvalidEvent as exc:
+                dead.append((message, exc))
+            except Exception as exc:  # noqa: BLE001 - one message must never stop the consumer
+                dead.append((message, _unforeseen(message, exc)))
+        return batch
+
+
+def _unforeseen(message: Message, exc: Exception) -> InvalidEvent:
+    """An exception the parse step did not anticipate, as a dead letter; the traceback is logged (a bug to fix)."""
+    log.warning("unexpected error parsing a message; dead-lettering it", exc_info=exc,
+                extra={"source": message.source, "error_type": type(exc).__name__})
+    return InvalidEvent(INTERNAL_PARSE_ERROR, f"{type(exc).__name__}: {str(exc)[:300]}")
+
+
+class FilterStep:
+    """Drops valid events the processor does not need written; they are committed with the batch."""
+
+    def __init__(self, keep: Callable[[Any], bool] | None) -> None:
+        self.keep = keep
+
+    def __call__(self, batch: Batch) -> Batch:
+        if self.keep is not None and batch.parsed:
+            kept = [p for p in batch.parsed if self.keep(p.event)]
+            batch.filtered += len(batch.parsed) - len(kept)
+            batch.parsed = kept
+        return batch
+
+
+class WriteStep:
+    """The processor's write, with failing messages isolated by halving and outages raised as Unavailable."""
+
+    def __init__(self, write: Callable[[Sequence[Parsed[Any]]], WriteResult]) -> None:
+        self.write = write
+
+    def __call__(self, parsed: list[Parsed[Any]]) -> WriteResult:
+        """Write; if the write raises anything but an outage, find the messages that make it fail.
+
+        A store that refuses a whole request because of one document (or a processor bug that
+        one odd event triggers) would otherwise stop the consumer before its commit, and every
+        restart would fail on the same batch. If every message fails, that is a bad deploy,
+        and the consecutive dead-letter limit stops the consumer.
+        """
+        if not parsed:
+            return WriteResult()
+        try:
+            return self.write(parsed)
+        except errors.Unavailable:
+            raise
+        except Exception as exc:  # noqa: BLE001 - isolated below; one message must never stop the consumer
+            if es_util.is_unavailable(exc):
+                raise errors.Unavailable(f"Elasticsearch unavailable: {exc}") from exc
+            if len(parsed) == 1:
+                message = parsed[0].message
+                log.warning("write failed for one message; dead-lettering it", exc_info=exc,
+                            extra={"source": message.source, "error_type": type(exc).__name__})
+                return WriteResult(rejected=[(message, InvalidEvent(WRITE_FAILED, f"{type(exc).__name__}: {str(exc)[:300]}"))])
+            middle = len(parsed) // 2
+            return merged(self(parsed[:middle]), self(parsed[middle:]))
+
+
+def merged(first: WriteResult, second: WriteResult) -> WriteResult:
+    """Two halves' write results as one batch's."""
+    newest = [t for t in (first.newest_event_time_s, second.newest_event_time_s) if t is not None]
+    return WriteResult(written=first.written + second.written, duplicates=first.duplicates + second.duplicates,
+                       stale=first.stale + second.stale, rejected=first.rejected + second.rejected,
+                       newest_event_time_s=max(newest) if newest else None)
+
+
+class DeadLetterPolicy:
+    """Where dead letters go and when too many of them stop the consumer."""
+
+    def __init__(self, name: str, topic: str, producer: Any, max_consecutive: int) -> None:
+        self.name = name
+        self.topic = topic
+        self.producer = producer
+        self.max_consecutive = max_consecutive
+        self.consecutive = 0
+
+    def records(self, dead: Iterable[tuple[Message, InvalidEvent]]) -> list[Record]:
+        """Each dead letter as the original key and bytes with its reason in headers."""
+        return [Record(self.topic, (message.key or b"").decode("utf-8", "replace"), message.value or b"", (
+            ("dlq.reason", exc.reason.encode()),
+            ("dlq.detail", exc.detail[:1000].encode()),
+            ("dlq.source", message.source.encode()),
+            ("dlq.consumer", self.name.encode()),
+        )) for message, exc in dead]
+
+    def __call__(self, dead: list[tuple[Message, InvalidEvent]]) -> None:
+        """Send and wait (raises errors.Unavailable); TooManyDeadLetters after too many in a row."""
+        if not dead:
+            self.consecutive = 0
+            return
+        self.producer.send_and_wait(self.records(dead))
+        for message, exc in dead:
+            metrics.CONSUMER_DEAD_LETTERS.labels(self.name, exc.reason).inc()
+            log.warning("dead-lettered", extra={"reason": exc.reason, "detail": exc.detail[:200], "source": message.source})
+        metrics.CONSUMER_EVENTS.labels(self.name, "dead_lettered").inc(len(dead))
+        self.consecutive += len(dead)
+        if self.consecutive > self.max_consecutive:
+            raise TooManyDeadLetters(f"{self.consecutive} consecutive dead letters; stopping (check the last deploy)")
+
+
+_REFUSED_COMMIT = (CommitFailedError, RebalanceInProgressError, IllegalGenerationError, UnknownMemberIdError)
+
+
+class CommitStep:
+    """Commits the next offset of each partition a batch read, if this consumer still owns it."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+
+    @staticmethod
+    def offsets(messages: Sequence[Message], assigned: set[TopicPartition]) -> dict[TopicPartition, OffsetAndMetadata]:
+        nexts: dict[TopicPartition, int] = {}
+        for m in messages:
+            tp = TopicPartition(m.topic, m.partition)
+            if m.offset + 1 > nexts.get(tp, 0):
+                nexts[tp] = m.offset + 1
+        return {tp: OffsetAndMetadata(o, "", -1) for tp, o in nexts.items() if tp in assigned}
+
+    def __call__(self, consumer: KafkaConsumer, messages: Sequence[Message]) -> bool:
+        offsets = self.offsets(messages, consumer.assignment())
+        if not offsets:
+            return False
+        try:
+            consumer.commit(offsets)
+        except _REFUSED_COMMIT as exc:
+            # The group rebalanced while this batch was written: the new owner re-reads it and
+            # the idempotent writes absorb the replay. Not a reason to crash the process.
+            log.warning("offset commit refused after a rebalance; the batch will be redelivered", extra={"error": str(exc)})
+            return False
+        metrics.CONSUMER_LAST_COMMIT.labels(self.name).set(time.time())
+        return True
+
+
+# ---- the loop ---------------------------------------------------------------------------------
 
 class _Rebalance(ConsumerRebalanceListener):
     def __init__(self, loop: "ConsumerLoop") -> None:
         self._loop = loop
 
     def on_partitions_revoked(self, revoked: set[TopicPartition]) -> None:
-        # Everything processed has been committed already (batches are committed before
-        # the next poll); an uncommitted held batch will be redelivered to the new owner.
         log.info("partitions revoked", extra={"partitions": sorted(f"{tp.topic}/{tp.partition}" for tp in revoked)})
+        self._loop._on_revoked()
         # A processor holding per-partition state drops it here, before anyone else owns them.
         hand_over = getattr(self._loop.processor, "on_partitions_revoked", None)
         if hand_over is not None:
@@ -143,6 +325,12 @@ class _Rebalance(ConsumerRebalanceListener):
         log.info("partitions assigned", extra={"partitions": sorted(f"{tp.topic}/{tp.partition}" for tp in assigned)})
 
 
+@dataclass
+class _InFlight:
+    future: "Future[WriteResult]"
+    batch: Batch
+
+
 class ConsumerLoop:
     """Runs one processor in one consumer group until `stop()` (or SIGTERM)."""
 
@@ -150,21 +338,33 @@ class ConsumerLoop:
         self.processor = processor
         self.settings = settings
         self.group_id = group_id or settings.group(processor.name)
+        name = processor.name
+        self.parse_step = ParseStep(name, processor.parse)
+        self.filter_step = FilterStep(getattr(processor, "keep", None))
+        self.write_step = WriteStep(processor.write)
+        self.dead_letters = DeadLetterPolicy(name, processor.dead_letter_topic,
+                                             Producer(settings, client_id=f"{name}-dlq"), settings.dlq_max_consecutive)
+        self.commit_step = CommitStep(name)
         self._stop = threading.Event()
-        self._dlq = Producer(settings, client_id=f"{processor.name}-dlq")
-        self._consecutive_dead_letters = 0
-        self._last_lag_update = 0.0
         self._consumer: KafkaConsumer | None = None
+        self._in_flight: _InFlight | None = None
+        self._generation = 0
+        self._last_lag_update = 0.0
         # Beaten whenever the loop makes progress; liveness (/healthz) fails when it stops.
-        self.heartbeat = health.Heartbeat(processor.name)
+        self.heartbeat = health.Heartbeat(name)
 
-    # ---- lifecycle ------------------------------------------------------------------
+    # ---- lifecycle ------------------------------------------------------------------------
     def stop(self) -> None:
         self._stop.set()
 
     @property
     def stopping(self) -> bool:
         return self._stop.is_set()
+
+    @property
+    def pipelined(self) -> bool:
+        """Poll and parse the next batch while the previous one is written (processors may opt out)."""
+        return bool(getattr(self.processor, "pipelined", True))
 
     def _connect(self) -> KafkaConsumer:
         consumer = KafkaConsumer(
@@ -186,148 +386,119 @@ class ConsumerLoop:
         """Consume until stopped; raises TooManyDeadLetters after a run of bad messages."""
         self._consumer = self._connect()
         log.info("consuming", extra={"topics": list(self.processor.topics), "group": self.group_id})
+        writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"{self.processor.name}-write")
         try:
-            if getattr(self.processor, "pipelined", False):
-                self._run_pipelined()
-                return
-            while not self._stop.is_set():
-                messages = self._poll(timeout_ms=500)
-                self.heartbeat.beat()
-                if messages:
-                    self._process(messages)
-                self._maybe_update_lag()
+            self._run(writer)
         finally:
+            writer.shutdown(wait=True)
             self._close()
+
+    def _run(self, writer: ThreadPoolExecutor) -> None:
+        """poll -> parse -> filter -> batch, overlapping the write of the previous batch; then dead letters and commit.
+
+        While a write is in flight, what arrives is parsed and gathered into the next batch
+        (up to `max_batch_polls` polls, the batch step): under a backlog, batches grow and the
+        per-batch work of a writer (a refresh, rollup recomputes) is shared by more events;
+        when traffic is light each poll is written on its own, as soon as the writer is free.
+        """
+        limit = self.settings.consumer_batch_size * max(1, int(getattr(self.processor, "max_batch_polls", 1)))
+        batch: Batch | None = None
+        while not self._stop.is_set():
+            messages = self._poll(timeout_ms=500 if self._in_flight is None else 0)
+            if self._in_flight is None:  # a write in flight is progress only once it finishes
+                self.heartbeat.beat()
+            if messages:
+                batch = gathered(batch, self.filter_step(self.parse_step(messages, self._generation)))
+            if self._in_flight is not None:
+                full = batch is not None and len(batch.messages) >= limit
+                if not full and not _done_within(self._in_flight.future, 0 if messages else 0.2):
+                    continue  # poll again (gathering, and keeping the group membership) while the write runs
+                if not self._finish_in_flight():
+                    return
+                self.heartbeat.beat()
+            if batch is not None and batch.generation == self._generation:  # else polled before a rebalance: dropped
+                self._in_flight = _InFlight(writer.submit(self.write_step, batch.parsed), batch)
+                if not self.pipelined and not self._finish_in_flight():
+                    return
+            batch = None
+            self._maybe_update_lag()
+        if self._in_flight is not None:  # stopping: finish the batch in flight and commit it
+            self._finish_in_flight()
 
     def _poll(self, timeout_ms: int) -> list[Message]:
         assert self._consumer is not None
         polled = self._consumer.poll(timeout_ms=timeout_ms, max_records=self.settings.consumer_batch_size)
-        return [
-            Message(r.topic, r.partition, r.offset, r.key, r.value, r.timestamp,
-                    tuple((k, v) for k, v in (r.headers or [])))
-            for records in polled.values()
-            for r in records
-        ]
+        return [Message(r.topic, r.partition, r.offset, r.key, r.value, r.timestamp, tuple(r.headers or ()))
+                for records in polled.values() for r in records]
 
-    def _run_pipelined(self) -> None:
-        """Like run(), but batch N+1 is polled and parsed while batch N is written.
-
-        Opt-in (`processor.pipelined = True`) for processors whose writes are idempotent and
-        order-independent across batches. Offsets are still committed strictly after their
-        batch's write succeeded, in batch order; a write that fails with Unavailable is
-        retried synchronously with the usual pause and backoff.
-        """
-        assert self._consumer is not None
-        executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"{self.processor.name}-write")
-        pending: tuple[Future[WriteResult], _Batch] | None = None
+    def _finish_in_flight(self) -> bool:
+        """Wait for the write in flight (retrying an outage with backoff), then complete it; False if stopping."""
+        in_flight, self._in_flight = self._in_flight, None
+        assert in_flight is not None
         try:
-            while not self._stop.is_set():
-                messages = self._poll(timeout_ms=500 if pending is None else 0)
-                if pending is None:  # a write in flight is progress only once it finishes
-                    self.heartbeat.beat()
-                batch = self._parse_batch(messages) if messages else None
-                if pending is not None:
-                    if batch is None:
-                        # Nothing new arrived: wait for the write a moment, then poll again.
-                        try:
-                            pending[0].exception(timeout=0.2)
-                        except FutureTimeout:
-                            continue
-                    if not self._finish_pending(*pending):
-                        pending = None
-                        break
-                    pending = None
-                    self.heartbeat.beat()
-                if batch is not None:
-                    if batch.parsed:
-                        pending = (executor.submit(self.processor.write, batch.parsed), batch)
-                    elif not self._complete(batch, WriteResult()):
-                        break
-                self._maybe_update_lag()
-            if pending is not None:  # stopping: finish the batch in flight and commit it
-                self._finish_pending(*pending)
-        finally:
-            executor.shutdown(wait=True)
-
-    def _finish_pending(self, future: "Future[WriteResult]", batch: "_Batch") -> bool:
-        try:
-            result: WriteResult | None = future.result()
-        except Exception:  # noqa: BLE001 - an outage is retried, anything else isolated (_write_isolating)
-            result = self._write_with_backoff(batch.parsed)
-        if result is None:
-            return False
-        return self._complete(batch, result)
-
-    def _close(self) -> None:
-        if self._consumer is not None:
-            try:
-                self._consumer.close(autocommit=False)  # leaves the group; offsets are already committed
-            except KafkaError:
-                log.exception("error closing consumer")
-            self._consumer = None
-        self._dlq.close()
-        log.info("consumer closed", extra={"group": self.group_id})
-
-    # ---- one batch ---------------------------------------------------------------------
-    def _process(self, messages: list[Message]) -> None:
-        batch = self._parse_batch(messages)
-        result = self._write_with_backoff(batch.parsed)
+            result: WriteResult | None = in_flight.future.result()
+        except errors.Unavailable:
+            result = self._with_backoff(lambda: self.write_step(in_flight.batch.parsed), pause=True)
         if result is None:  # stopping while the store was down: leave offsets uncommitted
-            return
-        self._complete(batch, result)
-
-    def _parse_batch(self, messages: list[Message]) -> "_Batch":
-        batch = _Batch(messages, started=time.perf_counter())
-        metrics.CONSUMER_MESSAGES.labels(self.processor.name).inc(len(messages))
-        for message in messages:
-            try:
-                batch.parsed.append(Parsed(message, self.processor.parse(message)))
-            except InvalidEvent as exc:
-                batch.dead.append((message, exc))
-            except Exception as exc:  # noqa: BLE001 - one message must never stop the consumer
-                batch.dead.append((message, self._unforeseen(message, exc)))
-        return batch
-
-    def _unforeseen(self, message: Message, exc: Exception) -> InvalidEvent:
-        """An exception the parse step did not anticipate, as a dead letter.
-
-        Parsing is a pure function of the message, so retrying cannot help; letting the
-        exception escape would stop the consumer before the commit, and every restart would
-        die again on the same offset. The traceback is logged because this is a bug to fix.
-        """
-        source = f"{message.topic}/{message.partition}/{message.offset}"
-        log.warning("unexpected error parsing a message; dead-lettering it", exc_info=exc,
-                    extra={"source": source, "error_type": type(exc).__name__})
-        return InvalidEvent(INTERNAL_PARSE_ERROR, f"{type(exc).__name__}: {str(exc)[:300]}")
-
-    def _complete(self, batch: "_Batch", result: WriteResult) -> bool:
-        """Dead-letter, commit and count a written batch; False if stopping before the commit."""
-        name = self.processor.name
-        dead = batch.dead + result.rejected
-        if not self._dead_letter_with_backoff(dead):  # stopping while Kafka was down: leave offsets uncommitted
             return False
-        self._commit(batch.messages)
+        return self._complete(in_flight.batch, result)
+
+    def _on_revoked(self) -> None:
+        """Rebalance: let the write in flight finish before anyone else owns its partitions.
+
+        Runs inside kafka-python's rebalance (which fails the consumer if this raises, and
+        where committing is not possible), so the batch is only waited for, never committed
+        here: it stays uncommitted and whoever owns its partitions next reads it again
+        (idempotent writes absorb the replay). The processor's own hand-over runs after this.
+        """
+        self._generation += 1
+        in_flight, self._in_flight = self._in_flight, None
+        if in_flight is None:
+            return
+        try:
+            in_flight.future.exception()  # waits; an outage or bug is the next owner's retry
+        except BaseException:  # noqa: BLE001 - a rebalance callback must never raise
+            log.warning("waiting for the write in flight at a rebalance failed", exc_info=True)
+        log.info("batch in flight at a rebalance left uncommitted; it will be read again",
+                 extra={"messages": len(in_flight.batch.messages)})
+
+    def _complete(self, batch: Batch, result: WriteResult) -> bool:
+        """Dead-letter, commit and count a written batch; False if stopping before the commit."""
+        dead = batch.dead + result.rejected
+        if self._with_backoff(lambda: self.dead_letters(dead) or True, pause=False) is None:
+            return False  # stopping while Kafka was down: leave offsets uncommitted
+        self._account(batch, result)
+        return True
+
+    def _account(self, batch: Batch, result: WriteResult) -> None:
+        assert self._consumer is not None
+        self.commit_step(self._consumer, batch.messages)
+        name = self.processor.name
         metrics.CONSUMER_EVENTS.labels(name, "written").inc(result.written)
         metrics.CONSUMER_EVENTS.labels(name, "duplicate").inc(result.duplicates)
         metrics.CONSUMER_EVENTS.labels(name, "stale").inc(result.stale)
+        metrics.CONSUMER_EVENTS.labels(name, "filtered").inc(batch.filtered)
         if result.newest_event_time_s is not None:
             metrics.CONSUMER_EVENT_TIME_LAG.labels(name).set(max(0.0, time.time() - result.newest_event_time_s))
         metrics.CONSUMER_BATCH_DURATION.labels(name).observe(time.perf_counter() - batch.started)
-        return True
 
-    def _write_with_backoff(self, parsed: list[Parsed[Any]]) -> WriteResult | None:
-        if not parsed:
-            return WriteResult()
+    # ---- outages --------------------------------------------------------------------------
+    def _with_backoff(self, action: Callable[[], T], pause: bool) -> T | None:
+        """`action()` retried while it raises errors.Unavailable; None if stopping first.
+
+        With `pause`, the partitions are paused meanwhile (polling goes on, so the consumer
+        stays in its group and live, but nothing new arrives).
+        """
         delay = 0.5
         paused = False
         try:
             while True:
                 try:
-                    return self._write_isolating(parsed)
+                    return action()
                 except errors.Unavailable as exc:
                     metrics.CONSUMER_RETRIES.labels(self.processor.name).inc()
-                    log.warning("downstream unavailable, pausing", extra={"retry_in_s": delay, "error": str(exc)})
-                    if not paused and self._consumer is not None:
+                    log.warning("downstream unavailable, retrying", extra={"retry_in_s": delay, "error": str(exc)})
+                    if pause and not paused and self._consumer is not None:
                         self._consumer.pause(*self._consumer.assignment())
                         metrics.CONSUMER_PAUSED.labels(self.processor.name).set(1)
                         paused = True
@@ -338,32 +509,6 @@ class ConsumerLoop:
             if paused and self._consumer is not None:
                 self._consumer.resume(*self._consumer.paused())
                 metrics.CONSUMER_PAUSED.labels(self.processor.name).set(0)
-
-    def _write_isolating(self, parsed: list[Parsed[Any]]) -> WriteResult:
-        """Write; if the write raises anything but Unavailable, find the messages that make it fail.
-
-        A store that refuses a whole request because of one document (or a processor bug
-        that one odd event triggers) would otherwise stop the consumer before its commit,
-        and every restart would fail on the same batch. The batch is split in halves
-        until the failing messages stand alone; each is dead-lettered as `write_failed`
-        and the rest are written. Writes are idempotent, so writing a half again is
-        harmless. An outage (Unavailable) is not isolated: it propagates to the backoff.
-        If every message fails, that is a bad deploy, and the consecutive dead-letter
-        limit stops the consumer.
-        """
-        try:
-            return self.processor.write(parsed)
-        except errors.Unavailable:
-            raise
-        except Exception as exc:  # noqa: BLE001 - isolated below; one message must never stop the consumer
-            if len(parsed) == 1:
-                message = parsed[0].message
-                log.warning("write failed for one message; dead-lettering it", exc_info=exc,
-                            extra={"source": f"{message.topic}/{message.partition}/{message.offset}",
-                                   "error_type": type(exc).__name__})
-                return WriteResult(rejected=[(message, InvalidEvent(WRITE_FAILED, f"{type(exc).__name__}: {str(exc)[:300]}"))])
-            middle = len(parsed) // 2
-            return _merged(self._write_isolating(parsed[:middle]), self._write_isolating(parsed[middle:]))
 
     def _idle(self, seconds: float) -> bool:
         """Wait while polling paused partitions (keeps group membership); False if stopping."""
@@ -383,63 +528,16 @@ class ConsumerLoop:
                 time.sleep(0.1)
         return not self._stop.is_set()
 
-    def _dead_letter_with_backoff(self, dead: list[tuple[Message, InvalidEvent]]) -> bool:
-        """Dead-letter with the same pause-and-retry as writes, so a Kafka hiccup is not a crash."""
-        delay = 0.5
-        while True:
+    # ---- upkeep ---------------------------------------------------------------------------
+    def _close(self) -> None:
+        if self._consumer is not None:
             try:
-                self._dead_letter(dead)
-                return True
-            except errors.Unavailable as exc:
-                metrics.CONSUMER_RETRIES.labels(self.processor.name).inc()
-                log.warning("dead-letter topic unavailable, retrying", extra={"retry_in_s": delay, "error": str(exc)})
-                if not self._idle(delay):
-                    return False
-                delay = min(delay * 2, self.settings.consumer_max_backoff_s)
-
-    def _dead_letter(self, dead: list[tuple[Message, InvalidEvent]]) -> None:
-        if not dead:
-            self._consecutive_dead_letters = 0
-            return
-        records = []
-        for message, exc in dead:
-            headers = (
-                ("dlq.reason", exc.reason.encode()),
-                ("dlq.detail", exc.detail[:1000].encode()),
-                ("dlq.source", f"{message.topic}/{message.partition}/{message.offset}".encode()),
-                ("dlq.consumer", self.processor.name.encode()),
-            )
-            key = (message.key or b"").decode("utf-8", "replace")
-            records.append(Record(self.processor.dead_letter_topic, key, message.value or b"", headers))
-            metrics.CONSUMER_DEAD_LETTERS.labels(self.processor.name, exc.reason).inc()
-            log.warning("dead-lettered", extra={"reason": exc.reason, "detail": exc.detail[:200],
-                                                "source": f"{message.topic}/{message.partition}/{message.offset}"})
-        self._dlq.send_and_wait(records)
-        metrics.CONSUMER_EVENTS.labels(self.processor.name, "dead_lettered").inc(len(dead))
-        self._consecutive_dead_letters += len(dead)
-        if self._consecutive_dead_letters > self.settings.dlq_max_consecutive:
-            raise TooManyDeadLetters(
-                f"{self._consecutive_dead_letters} consecutive dead letters; stopping (check the last deploy)"
-            )
-
-    def _commit(self, messages: Sequence[Message]) -> None:
-        assert self._consumer is not None
-        assigned = self._consumer.assignment()
-        nexts: dict[TopicPartition, int] = {}
-        for m in messages:
-            tp = TopicPartition(m.topic, m.partition)
-            nexts[tp] = max(nexts.get(tp, 0), m.offset + 1)
-        offsets = {tp: OffsetAndMetadata(o, "", -1) for tp, o in nexts.items() if tp in assigned}
-        if offsets:
-            try:
-                self._consumer.commit(offsets)
-            except (CommitFailedError, RebalanceInProgressError, IllegalGenerationError, UnknownMemberIdError) as exc:
-                # The group rebalanced while this batch was written: the new owner re-reads it and
-                # the idempotent writes absorb the replay. Not a reason to crash the process.
-                log.warning("offset commit refused after a rebalance; the batch will be redelivered",
-                            extra={"error": str(exc)})
-                return
-            metrics.CONSUMER_LAST_COMMIT.labels(self.processor.name).set(time.time())
+                self._consumer.close(autocommit=False)  # leaves the group; offsets are already committed
+            except KafkaError:
+                log.exception("error closing consumer")
+            self._consumer = None
+        self.dead_letters.producer.close()
+        log.info("consumer closed", extra={"group": self.group_id})
 
     def _maybe_update_lag(self, every_s: float = 5.0) -> None:
         now = time.monotonic()
@@ -460,135 +558,88 @@ class ConsumerLoop:
             log.debug("lag update failed", exc_info=True)
 
 
-MAX_JSON_DEPTH = 64
-"""Deepest nesting of arrays and objects an event may have; no contract needs more than 3."""
-
-INTERNAL_PARSE_ERROR = "internal_parse_error"
-WRITE_FAILED = "write_failed"
-
-
-def _merged(first: WriteResult, second: WriteResult) -> WriteResult:
-    """Two halves' write results as one batch's."""
-    times = [t for t in (first.newest_event_time_s, second.newest_event_time_s) if t is not None]
-    return WriteResult(written=first.written + second.written, duplicates=first.duplicates + second.duplicates,
-                       stale=first.stale + second.stale, rejected=first.rejected + second.rejected,
-                       newest_event_time_s=max(times) if times else None)
-_UTF8_BOM = b"\xef\xbb\xbf"
-_INT64 = (-(2**63), 2**63 - 1)
-# A JSON string (an unterminated one runs to the end, so the pattern never fails and never
-# rescans: linear time whatever the input) and the characters that open or close nesting.
-_STRING_OR_BRACKET = re.compile(r'"(?:[^"\\]|\\.?)*+(?:"|\Z)|[\[\]{}]', re.DOTALL)
-
-
-def parse_json_object(message: Message, max_bytes: int) -> dict[str, Any]:
-    """The shared first step of every JSON event processor: bytes to a plain JSON object.
-
-    Every way the bytes can be unusable becomes an InvalidEvent with its own reason:
-    `empty` (no value, or zero bytes), `too_large`, `bad_encoding` (not UTF-8 - RFC 8259
-    section 8.1 - or a lone UTF-16 surrogate in a \\u escape), `too_deep` (nesting beyond
-    MAX_JSON_DEPTH), `bad_json` (not JSON, or not an object at the top), `bad_number`
-    (NaN, Infinity, a float that overflows, an integer outside 64 bits). What comes out
-    holds only finite floats, 64-bit integers and strings encodable as UTF-8, so no later
-    step (schema, Elasticsearch's serializer, version arithmetic) trips over a value.
-    A leading UTF-8 byte order mark is tolerated and ignored (RFC 8259 allows parsers to).
-    """
-    value = message.value
-    if not value:
-        raise InvalidEvent("empty", "message has no value (tombstone)" if value is None else "message value is empty")
-    if len(value) > max_bytes:
-        raise InvalidEvent("too_large", f"{len(value)} bytes, limit {max_bytes}")
-    text = _decode_utf8(value)
-    _check_depth(text)
+def _done_within(future: "Future[Any]", seconds: float) -> bool:
     try:
-        parsed = json.loads(text, parse_constant=_reject_constant, parse_float=_finite_float, parse_int=_int64)
-    except RecursionError:  # unreachable after _check_depth, kept as a second line of defence
-        raise InvalidEvent("too_deep", "nesting exceeds the parser's recursion limit") from None
-    except ValueError as exc:
-        raise InvalidEvent("bad_json", str(exc)[:200]) from None
-    if not isinstance(parsed, dict):
-        raise InvalidEvent("bad_json", f"expected a JSON object, got a JSON {_json_kind(parsed)}")
-    if "\\u" in text:  # lone surrogates can only come from \\u escapes: the bytes were strict UTF-8
-        _check_encodable(parsed)
-    return parsed
+        future.exception(timeout=seconds)
+    except FutureTimeout:
+        return False
+    return True
 
 
-def _decode_utf8(value: bytes) -> str:
-    """Strict UTF-8 only; UTF-16 and UTF-32 (which json.loads would guess from bytes) are refused."""
-    if b"\x00" in value[:4]:
-        raise InvalidEvent("bad_encoding", "looks like UTF-16 or UTF-32 (NUL in the first bytes); send UTF-8")
-    if value.startswith(_UTF8_BOM):
-        value = value[len(_UTF8_BOM):]
-    try:
-        return value.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        raise InvalidEvent("bad_encoding", f"not UTF-8: {exc.reason} at byte {exc.start}") from None
+# ---- processes --------------------------------------------------------------------------------
+
+class LoopGroup:
+    """The consumer loops of one process, each in its own thread; one failing stops them all."""
+
+    def __init__(self, loops: Sequence[ConsumerLoop], settings: config.Settings) -> None:
+        self.loops = tuple(loops)
+        self.settings = settings
+        self.errors: list[BaseException] = []
+        self._threads: list[threading.Thread] = []
+
+    @property
+    def groups(self) -> dict[str, tuple[str, ...]]:
+        """{consumer group: its topics}, for lag and catch-up checks."""
+        return {loop.group_id: tuple(loop.processor.topics) for loop in self.loops}
+
+    def start(self) -> None:
+        for loop in self.loops:
+            thread = threading.Thread(target=self._run, args=(loop,), name=loop.processor.name, daemon=True)
+            thread.start()
+            self._threads.append(thread)
+
+    def _run(self, loop: ConsumerLoop) -> None:
+        try:
+            loop.run()
+        except BaseException as exc:  # noqa: BLE001 - the other loops are stopped and the error surfaced
+            log.exception("consumer loop failed", extra={"consumer": loop.processor.name})
+            self.errors.append(exc)
+            self.stop()
+
+    def stop(self) -> None:
+        for loop in self.loops:
+            loop.stop()
+
+    def join(self, timeout_s: float | None = None) -> None:
+        for thread in self._threads:
+            thread.join(timeout_s)
+
+    def liveness(self) -> health.Liveness:
+        """Alive while every loop beats; reports each."""
+        checks = {loop.processor.name: health.heartbeat_liveness(loop.heartbeat, self.settings.consumer_liveness_timeout_s)
+                  for loop in self.loops}
+
+        def check() -> tuple[bool, dict[str, Any]]:
+            results = {name: c() for name, c in checks.items()}
+            if len(results) == 1:
+                return next(iter(results.values()))
+            return all(ok for ok, _ in results.values()), {name: detail for name, (_, detail) in results.items()}
+
+        return check
 
 
-def _check_depth(text: str) -> None:
-    """Refuse nesting deeper than MAX_JSON_DEPTH before the parser recurses into it.
+PeriodicJob = tuple[str, float, Callable[[], periodic.Job]]
 
-    Brackets inside strings do not count. Events with few brackets (nearly all) skip the scan.
+
+def run_process(name: str, group: LoopGroup, metrics_port: int, jobs: Sequence[PeriodicJob] = ()) -> None:
+    """A consumer process's life: /metrics and /healthz, periodic jobs, SIGTERM handling, the loops.
+
+    Call after logs are configured and the stores exist. `metrics_port` is the process's
+    default; COLLATERAL_METRICS_PORT overrides it. Raises SystemExit when a loop failed.
     """
-    if text.count("[") + text.count("{") <= MAX_JSON_DEPTH:
-        return
-    depth = 0
-    for token in _STRING_OR_BRACKET.finditer(text):
-        char = token.group()[0]
-        if char in "[{":
-            depth += 1
-            if depth > MAX_JSON_DEPTH:
-                raise InvalidEvent("too_deep", f"nesting deeper than {MAX_JSON_DEPTH} at char {token.start()}")
-        elif char in "]}":
-            depth -= 1
-
-
-def _reject_constant(name: str) -> Any:
-    raise InvalidEvent("bad_number", f"{name} is not a JSON number")
-
-
-def _finite_float(literal: str) -> float:
-    number = float(literal)
-    if not math.isfinite(number):
-        raise InvalidEvent("bad_number", f"{literal[:40]} overflows a double")
-    return number
-
-
-def _int64(literal: str) -> int:
-    if len(literal) > 20:  # more digits than any 64-bit integer: refuse before converting
-        raise InvalidEvent("bad_number", f"integer with {len(literal)} digits is outside 64 bits")
-    number = int(literal)
-    if not _INT64[0] <= number <= _INT64[1]:
-        raise InvalidEvent("bad_number", f"{literal} is outside 64 bits")
-    return number
-
-
-def _check_encodable(value: Any) -> None:
-    """Refuse strings (keys included) holding lone surrogates: they cannot be written as UTF-8."""
-    stack = [value]
-    while stack:
-        item = stack.pop()
-        if isinstance(item, dict):
-            stack.extend(item.keys())
-            stack.extend(item.values())
-        elif isinstance(item, list):
-            stack.extend(item)
-        elif isinstance(item, str):
-            try:
-                item.encode("utf-8")
-            except UnicodeEncodeError as exc:
-                raise InvalidEvent("bad_encoding", f"lone surrogate {item[exc.start]!r} in a \\u escape") from None
-
-
-def _json_kind(value: Any) -> str:
-    if isinstance(value, list):
-        return "array"
-    if isinstance(value, str):
-        return "string"
-    if isinstance(value, bool):
-        return "boolean"
-    if value is None:
-        return "null"
-    return "number"
+    settings = group.settings
+    health.serve_http(settings.metrics_port or metrics_port, settings.metrics_host, group.liveness())
+    stop = threading.Event()
+    for job_name, interval_s, make_job in jobs:
+        periodic.start(job_name, interval_s, make_job, stop)
+    stop_on_signals(group.stop)
+    group.start()
+    try:
+        group.join()
+    finally:
+        stop.set()
+    if group.errors:
+        raise SystemExit(f"{name} stopped: {group.errors[0]!r}")
 
 
 def serve_liveness(loop: ConsumerLoop, settings: config.Settings, port: int) -> "health.WSGIServer":
@@ -598,16 +649,11 @@ def serve_liveness(loop: ConsumerLoop, settings: config.Settings, port: int) -> 
     return health.serve_http(port, settings.metrics_host, liveness)
 
 
-def run_forever(processor: Processor[Any], settings: config.Settings, metrics_port: int) -> None:
-    """Process entry point: logs, /metrics and /healthz, SIGTERM handling, then the loop.
-
-    `metrics_port` is the process's default; COLLATERAL_METRICS_PORT overrides it.
-    """
+def run_forever(processor: Processor[Any], settings: config.Settings, metrics_port: int,
+                jobs: Sequence[PeriodicJob] = ()) -> None:
+    """Process entry point of a single-processor consumer: logs, then `run_process` with its one loop."""
     logs.configure(processor.name, settings.log_level, settings.log_format)
-    loop = ConsumerLoop(processor, settings)
-    serve_liveness(loop, settings, settings.metrics_port or metrics_port)
-    stop_on_signals(loop.stop)
-    loop.run()
+    run_process(processor.name, LoopGroup([ConsumerLoop(processor, settings)], settings), metrics_port, jobs)
 
 
 def stop_on_signals(stop: Callable[[], None]) -> None:

@@ -26,6 +26,7 @@ from kafka import KafkaAdminClient, KafkaProducer
 from kafka.admin import NewTopic
 from kafka.errors import KafkaError, TopicAlreadyExistsError
 from kafka.net.compat import KafkaNetClient
+from kafka.partitioner.default import murmur2
 
 from services.common import config, errors, grpc_server, metrics
 
@@ -75,12 +76,22 @@ def produce_budget(timeout_s: float) -> float:
 
 @dataclass(frozen=True)
 class Record:
-    """One message to produce: `key` keeps an entity's events in one partition."""
+    """One message to produce: `key` keeps an entity's events in one partition.
+
+    `partition` sends it to that partition instead of the key's (a record that bundles
+    several keys which all hash to it, see `partition_of`).
+    """
 
     topic: str
-    key: str
+    key: str | None
     value: bytes
     headers: tuple[tuple[str, bytes], ...] = ()
+    partition: int | None = None
+
+
+def partition_of(key: str, partitions: int) -> int:
+    """The partition Kafka's default partitioner (murmur2, as the Java client) gives `key`."""
+    return (murmur2(key.encode()) & 0x7FFFFFFF) % partitions
 
 
 class Producer:
@@ -160,7 +171,8 @@ class Producer:
         try:
             producer = self._get(budget)
             pending = [
-                (r.topic, producer.send(r.topic, key=r.key.encode(), value=r.value, headers=list(r.headers)))
+                (r.topic, producer.send(r.topic, key=None if r.key is None else r.key.encode(), value=r.value,
+                                        headers=list(r.headers), partition=r.partition))
                 for r in records
             ]
             for topic, future in pending:
@@ -173,6 +185,15 @@ class Producer:
                 "some may still be written later") from None
         finally:
             metrics.DEPENDENCY_DURATION.labels("kafka", "produce").observe(time.perf_counter() - started)
+
+    def partition_count(self, topic: str, timeout_s: float | None = None) -> int:
+        """How many partitions `topic` has (from the cluster's metadata), or raise Unavailable."""
+        budget = produce_budget(self._settings.kafka_produce_timeout_s if timeout_s is None else timeout_s)
+        try:
+            return len(self._get(budget).partitions_for(topic))
+        except KafkaError as exc:
+            metrics.DEPENDENCY_ERRORS.labels("kafka", "metadata").inc()
+            raise errors.Unavailable(f"Kafka did not describe {topic} ({exc})") from None
 
     def connected(self) -> bool:
         """Health probe. kafka-python 3 closes its bootstrap connection once it has

@@ -46,7 +46,7 @@ EVENTS_PRODUCED = Counter("collateral_events_produced", "Events acknowledged by 
 CONSUMER_MESSAGES = Counter("collateral_consumer_messages", "Messages polled from Kafka.", ["consumer"])
 CONSUMER_EVENTS = Counter(
     "collateral_consumer_events",
-    "Consumed events by outcome: written, duplicate, stale, dead_lettered.",
+    "Consumed events by outcome: written, duplicate, stale, filtered, dead_lettered.",
     ["consumer", "outcome"],
 )
 CONSUMER_DEAD_LETTERS = Counter(
@@ -94,6 +94,11 @@ CONTENT_WORKER_KILLS = Counter(
     "collateral_content_worker_kills",
     "Sandboxed file workers killed or lost and replaced, by reason (cpu, memory, crash, timeout, start).",
     ["reason"],
+)
+CONTENT_OFFICE_CONVERSIONS = Counter(
+    "collateral_content_office_conversions",
+    "Office-to-PDF preview conversions by outcome (ok, bounds, timeout, cpu, crash, failed, missing, busy).",
+    ["outcome"],
 )
 CONTENT_SIGNALS = Counter(
     "collateral_content_signals", "Ranking signals consumed, by outcome (applied, stale, unknown_asset).", ["outcome"]

@@ -41,7 +41,8 @@ DEALS_DLQ = Topic("deals.dlq.v1", "feedback", "Deal and usage messages the feedb
 FEEDBACK_JOIN = Topic(
     "feedback.join.v1", "feedback",
     "Internal: the join's inputs (deal snapshots, usage events) re-keyed by opportunity_id, so one partition, "
-    "hence one consumer process, owns each opportunity. Header `kind`: deal or event.",
+    "hence one consumer process, owns each opportunity. Header `kind`: bundle (a JSON array of one partition's "
+    "inputs, docs/feedback.md), or deal / event (one input keyed by its opportunity).",
     partitions_setting="feedback_join_partitions")
 SIGNALS = Topic("signals.v1", "usage, feedback", "Per-asset ranking signals (usage, win rate) for the content index. Key: asset_id.")
 CONTENT_DLQ = Topic("content.dlq.v1", "content", "Signal messages the content signals consumer could not process.")

@@ -16,6 +16,7 @@ from google.protobuf import timestamp_pb2
 
 from collateral.v1 import common_pb2, content_pb2
 from services.common import validation
+from services.common.contracts import times
 from services.common.errors import InvalidArgument
 
 ASSET_ID_RE = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
@@ -51,19 +52,19 @@ MUTABLE_FIELDS = (
 # ---- time ---------------------------------------------------------------------------
 
 def now_iso() -> str:
-    return datetime.now(timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    return times.now_iso()
 
 
 def ts_to_iso(ts: timestamp_pb2.Timestamp, field: str) -> str:
     """A request Timestamp as stored; INVALID_ARGUMENT on `field` outside the Timestamp range."""
-    return validation.timestamp(ts, field).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    return times.format_iso(validation.timestamp(ts, field))
 
 
 def iso_to_ts(value: str | None) -> timestamp_pb2.Timestamp | None:
     if not value:
         return None
     ts = timestamp_pb2.Timestamp()
-    ts.FromDatetime(datetime.fromisoformat(value.replace("Z", "+00:00")))
+    ts.FromDatetime(times.parse_stored(value))
     return ts
 
 
@@ -72,7 +73,7 @@ def is_expired(doc: dict[str, Any], now: datetime | None = None) -> bool:
     if not expires:
         return False
     now = now or datetime.now(timezone.utc)
-    return datetime.fromisoformat(expires.replace("Z", "+00:00")) <= now
+    return times.parse_stored(expires) <= now
 
 
 def visible_to_reps(doc: dict[str, Any]) -> bool:
@@ -196,6 +197,18 @@ def check_query(query: str) -> str:
 
 # ---- index document -> proto -------------------------------------------------------------
 
+PREVIEW_VALUES = {v: k for k, v in _enum_names(content_pb2.PreviewStatus, "PREVIEW_STATUS_").items()}
+
+
+def preview_status(f: dict[str, Any]) -> str:
+    """A file version's preview status; versions stored before previews existed get one from their type."""
+    if f.get("preview_status"):
+        return str(f["preview_status"])
+    if f.get("content_type") == "application/pdf":
+        return "ready"
+    return "none"
+
+
 def file_to_proto(f: dict[str, Any]) -> content_pb2.FileVersion:
     out = content_pb2.FileVersion(
         version=f.get("version", 0),
@@ -208,6 +221,8 @@ def file_to_proto(f: dict[str, Any]) -> content_pb2.FileVersion:
         extraction_status=EXTRACTION_VALUES.get(f.get("extraction_status", ""), 0),
         extraction_error=f.get("extraction_error", "") or "",
         file_name=f.get("file_name", ""),
+        preview_status=PREVIEW_VALUES[preview_status(f)],
+        preview_error=f.get("preview_error", "") or "",
     )
     if ts := iso_to_ts(f.get("uploaded_at")):
         out.uploaded_at.CopyFrom(ts)

@@ -15,27 +15,20 @@ are not dead-lettered.
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
-from datetime import datetime
 from typing import Any, Sequence
 
-from services.common import cli, config, errors, es as es_common, events, metrics, topics
-from services.common.consumer import Message, Parsed, WriteResult, parse_json_object, run_forever
+from services.common import cli, config, errors, es as es_common, metrics, topics
+from services.common.consumer import Message, Parsed, WriteResult, run_forever
+from services.common.contracts import jsonbytes, signal as signal_contract, times
+from services.common.contracts.signal import Signal
 from services.content.store import Store
+
+__all__ = ["MAX_MESSAGE_BYTES", "SCHEMA", "Signal", "SignalsProcessor", "is_newer", "newest_per_key", "signal_fields"]
 
 log = logging.getLogger(__name__)
 
-MAX_MESSAGE_BYTES = 64 * 1024
-SCHEMA = "signal-event.v1.json"
-
-
-@dataclass(frozen=True)
-class Signal:
-    asset_id: str
-    source: str  # usage | feedback
-    computed_at: datetime
-    computed_at_raw: str
-    numbers: dict[str, Any]
+MAX_MESSAGE_BYTES = signal_contract.MAX_BYTES
+SCHEMA = signal_contract.SCHEMA
 
 
 def signal_fields(signal: Signal) -> dict[str, Any]:
@@ -51,7 +44,7 @@ def is_newer(signal: Signal, stored_signals: dict[str, Any] | None) -> bool:
     stored = (stored_signals or {}).get(f"{signal.source}_computed_at")
     if not stored:
         return True
-    return signal.computed_at > events.parse_time(stored, "computed_at")
+    return signal.computed_at > times.parse_stored(stored)
 
 
 def newest_per_key(signals: Sequence[Signal]) -> dict[tuple[str, str], Signal]:
@@ -73,26 +66,14 @@ class SignalsProcessor:
         self.dead_letter_topic = topics.CONTENT_DLQ.name(settings)
 
     def parse(self, message: Message) -> Signal:
-        event = parse_json_object(message, MAX_MESSAGE_BYTES)
-        events.validate(SCHEMA, event)
-        computed_at = events.parse_time(event["computed_at"], "computed_at")
-        events.check_not_future(computed_at, "computed_at")
-        source = event["source"]
-        numbers = event["usage"] if source == "usage" else event["wins"]
-        computed_raw = computed_at.isoformat(timespec="milliseconds").replace("+00:00", "Z")
-        return Signal(event["asset_id"], source, computed_at, computed_raw, dict(numbers))
+        return signal_contract.parse(jsonbytes.parse_json_object(message, MAX_MESSAGE_BYTES))
 
     def write(self, batch: Sequence[Parsed[Signal]]) -> WriteResult:
         latest = newest_per_key([p.event for p in batch])
         result = WriteResult(stale=len(batch) - len(latest))
         if batch:
             result.newest_event_time_s = max(p.event.computed_at.timestamp() for p in batch)
-        try:
-            located = self.store.get_many(sorted({a for a, _ in latest}))
-        except Exception as exc:  # noqa: BLE001
-            if es_common.is_unavailable(exc):
-                raise errors.Unavailable(f"Elasticsearch unavailable: {exc}") from exc
-            raise
+        located = self.store.get_many(sorted({a for a, _ in latest}))  # an outage: the loop's write step retries
         partials: dict[str, dict[str, Any]] = {}
         unknown = 0
         for (asset_id, _source), signal in latest.items():

@@ -21,76 +21,30 @@ Markov attribution every `COLLATERAL_FEEDBACK_MARKOV_INTERVAL_S` seconds (markov
 from __future__ import annotations
 
 import dataclasses
-import logging
-import threading
-from typing import Any, Callable
 
-from services.common import cli, config, es as es_util, health, logs, periodic, topics
-from services.common.consumer import ConsumerLoop, stop_on_signals
+from services.common import cli, config, es as es_util, logs, topics
+from services.common.consumer import ConsumerLoop, LoopGroup, run_process
 from services.feedback import markov, signals, store
 from services.feedback.join_stage import JoinProcessor
 from services.feedback.routing import MAX_CATALOG_BYTES, MAX_SEARCH_BYTES, RouterProcessor
 
 __all__ = ["MAX_CATALOG_BYTES", "MAX_SEARCH_BYTES", "Pipeline", "main"]
 
-log = logging.getLogger(__name__)
-
 METRICS_PORT = 9468
 STAGES = ("feedback-router", "feedback-join")
 
 
-class Pipeline:
+class Pipeline(LoopGroup):
     """The router and the join stage of one process, each a ConsumerLoop in its own thread."""
 
     def __init__(self, settings: config.Settings) -> None:
-        self.settings = settings
         self.router = RouterProcessor(settings)
         self.joiner = JoinProcessor(settings, self.router.es)
-        self.loops = (ConsumerLoop(self.router, settings), ConsumerLoop(self.joiner, settings))
-        self.errors: list[BaseException] = []
-        self._threads: list[threading.Thread] = []
-
-    @property
-    def groups(self) -> dict[str, tuple[str, ...]]:
-        """{consumer group: its topics}, for lag and catch-up checks."""
-        return {loop.group_id: tuple(loop.processor.topics) for loop in self.loops}
+        super().__init__((ConsumerLoop(self.router, settings), ConsumerLoop(self.joiner, settings)), settings)
 
     def ensure(self) -> None:
         store.ensure(self.router.es, self.settings, self.router.names)
         self.router._ensured = True
-
-    def start(self) -> None:
-        for loop in self.loops:
-            thread = threading.Thread(target=self._run, args=(loop,), name=loop.processor.name, daemon=True)
-            thread.start()
-            self._threads.append(thread)
-
-    def _run(self, loop: ConsumerLoop) -> None:
-        try:
-            loop.run()
-        except BaseException as exc:  # noqa: BLE001 - the other stage is stopped and the error surfaced
-            log.exception("consumer loop failed", extra={"consumer": loop.processor.name})
-            self.errors.append(exc)
-            self.stop()
-
-    def stop(self) -> None:
-        for loop in self.loops:
-            loop.stop()
-
-    def join(self, timeout_s: float | None = None) -> None:
-        for thread in self._threads:
-            thread.join(timeout_s)
-
-    def liveness(self) -> Callable[[], tuple[bool, dict[str, Any]]]:
-        """Alive while both loops beat; reports each."""
-        checks = {loop.processor.name: health.heartbeat_liveness(loop.heartbeat, self.settings.consumer_liveness_timeout_s)
-                  for loop in self.loops}
-
-        def check() -> tuple[bool, dict[str, Any]]:
-            results = {name: c() for name, c in checks.items()}
-            return all(ok for ok, _ in results.values()), {name: detail for name, (_, detail) in results.items()}
-
-        return check
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -101,18 +55,10 @@ def main(argv: list[str] | None = None) -> None:
     topics.ensure_all(settings)
     pipeline = Pipeline(settings)
     es_util.retry_until_available(pipeline.ensure)
-    health.serve_http(settings.metrics_port or METRICS_PORT, settings.metrics_host, pipeline.liveness())
-    stop = threading.Event()
-    periodic.start("feedback-signals", settings.feedback_signals_interval_s, lambda: signals.SignalPublisher(settings), stop)
-    periodic.start("feedback-markov", settings.feedback_markov_interval_s, lambda: markov.MarkovJob(settings), stop)
-    stop_on_signals(pipeline.stop)
-    pipeline.start()
-    try:
-        pipeline.join()
-    finally:
-        stop.set()
-    if pipeline.errors:
-        raise SystemExit(f"feedback consumer stopped: {pipeline.errors[0]!r}")
+    run_process("feedback consumer", pipeline, METRICS_PORT, [
+        ("feedback-signals", settings.feedback_signals_interval_s, lambda: signals.SignalPublisher(settings)),
+        ("feedback-markov", settings.feedback_markov_interval_s, lambda: markov.MarkovJob(settings)),
+    ])
 
 
 if __name__ == "__main__":

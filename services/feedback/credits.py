@@ -13,6 +13,10 @@ creation to close + grace), with the deal's amount in `sourced_revenue` /
 `influenced_revenue` when it did, and one document per deal (its smallest asset id)
 carries `deal_primary`, so won deals and their total are counted once.
 
+The join stage keeps each opportunity's credit documents as last written in its
+in-memory state and writes only the ones whose content changed (`stage_writes`), in the
+same bulk as the touches; `rewrite` (rejoin) reads the stored ids from the index instead.
+
 Time decay is credited at the default half-life (attribution.DEFAULT_HALF_LIFE_DAYS);
 a report asking for another half-life streams the touches instead (reports.py).
 Open and lost deals have no credits; a deal that turns lost, or an asset that no
@@ -26,7 +30,7 @@ from typing import Any, Iterable, Mapping
 from elasticsearch import Elasticsearch
 
 from services.common import es as es_util, metrics
-from services.feedback import attribution, model, store
+from services.feedback import attribution, model, store, writes as bulk_writes
 
 DEAL_FIELDS = ("opportunity_id", "account_id", "owner_rep_id", "stage", "amount", "currency", "created_at",
                "closed_at", *model.SEGMENT_FIELDS)
@@ -107,3 +111,35 @@ def rewrite(es: Elasticsearch, names: store.Names, changes: Changes) -> tuple[in
     metrics.FEEDBACK_CREDITS_WRITTEN.inc(len(ops) - deleted)
     metrics.FEEDBACK_CREDITS_DELETED.inc(deleted)
     return len(ops) - deleted, deleted
+
+
+def stored(es: Elasticsearch, names: store.Names,
+           opportunity_ids: Iterable[str]) -> dict[str, dict[str, dict[str, Any]]]:
+    """{opportunity: {credit id: document}} as stored (the caller refreshes the index first)."""
+    ids = sorted(set(opportunity_ids))
+    out: dict[str, dict[str, dict[str, Any]]] = {}
+    for i in range(0, len(ids), 1000):
+        for hit in store.scan(es, names.credits, {"terms": {"opportunity_id": ids[i:i + 1000]}},
+                              sort=[{"opportunity_id": "asc"}, {"asset_id": "asc"}], size=5000):
+            out.setdefault(hit["_source"]["opportunity_id"], {})[hit["_id"]] = hit["_source"]
+    return out
+
+
+def stage_writes(writes: bulk_writes.Writes, names: store.Names, new: Mapping[str, Mapping[str, Any]],
+                 old: Mapping[str, Mapping[str, Any]]) -> tuple[int, int]:
+    """Add to `writes` the credit documents of one opportunity that differ from `old` (as last
+    written) and the deletes of the ones no longer in `new`; returns (written, deleted).
+
+    A won deal's position-based credits change for every asset when one touchpoint is added,
+    but an asset whose credits did not change (first touch unchanged, an untouched deal
+    re-read after a reload) is not rewritten.
+    """
+    written = deleted = 0
+    for cid, doc in sorted(new.items()):
+        if old.get(cid) != doc:
+            writes.index(names.credits, cid, doc)
+            written += 1
+    for cid in sorted(set(old) - set(new)):
+        writes.delete(names.credits, cid)
+        deleted += 1
+    return written, deleted

@@ -20,25 +20,28 @@ partitions are revoked, so a partition that comes back is reloaded from the stor
 
 from __future__ import annotations
 
-import json
+import functools
 import logging
 from collections import OrderedDict
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any, Iterable, Mapping, Sequence
 
+import orjson
 from elasticsearch import Elasticsearch
 from kafka.structs import TopicPartition
 
-from services.common import config, errors, es as es_util, metrics, topics
+from services.common import config, errors, es as es_util, kafka_io, metrics, topics
 from services.common.consumer import InvalidEvent, Message, Parsed, WriteResult
 from services.feedback import credits, join, model, store
+from services.feedback.writes import Writes
 
 log = logging.getLogger(__name__)
 
 KIND_HEADER = "kind"
 DEAL = b"deal"
 EVENT = b"event"
+BUNDLE = b"bundle"
+BUNDLE_MAX_BYTES = 512 * 1024  # below the broker's default message.max.bytes (1 MiB)
 
 
 @dataclass
@@ -49,6 +52,73 @@ class DealRecord:
 @dataclass
 class EventRecord:
     doc: dict[str, Any]  # a classified usage event; is_bot true removes it from the join
+    opportunity_id: str  # the opportunity it was routed to (an account-only event goes to several)
+
+
+@dataclass
+class Bundle:
+    """The join inputs of one Kafka record (kind `bundle`), in the router's order."""
+
+    records: list[DealRecord | EventRecord]
+
+
+# ---- the join topic's records ----------------------------------------------------------------
+#
+# The router bundles a batch's join inputs per partition of feedback.join.v1: one record per
+# partition (split at BUNDLE_MAX_BYTES) holding a JSON array of {"kind", "for", "doc"} in the
+# router's order, sent to the partition Kafka's default partitioner gives each item's
+# opportunity id (all of them the same). Every input of an opportunity therefore still reaches
+# the one partition, in order, that a record keyed by the opportunity would, while the
+# per-record cost of producing and consuming (a large share of both stages' CPU when each
+# input was its own record) is paid once per bundle. Records of kind `deal` or `event`, one
+# input keyed by its opportunity, are still read.
+
+def bundle(topic: str, partitions: int, items: Iterable[tuple[bytes, str, Mapping[str, Any]]]) -> list[kafka_io.Record]:
+    """Records carrying `items` ((kind, opportunity id, document), in order) to `topic`."""
+    per_partition: dict[int, list[bytes]] = {}
+    for kind, opportunity_id, doc in items:
+        per_partition.setdefault(_partition_of(opportunity_id, partitions), []).append(
+            orjson.dumps({"kind": kind.decode(), "for": opportunity_id, "doc": doc}))
+    records = []
+    for partition, encoded in sorted(per_partition.items()):
+        chunk: list[bytes] = []
+        size = 2
+        for item in encoded:
+            if chunk and size + len(item) + 1 > BUNDLE_MAX_BYTES:
+                records.append(_bundle_record(topic, partition, chunk))
+                chunk, size = [], 2
+            chunk.append(item)
+            size += len(item) + 1
+        if chunk:
+            records.append(_bundle_record(topic, partition, chunk))
+    return records
+
+
+@functools.lru_cache(maxsize=1 << 18)
+def _partition_of(opportunity_id: str, partitions: int) -> int:
+    """kafka_io.partition_of, remembered: murmur2 in pure Python costs more than the lookup."""
+    return kafka_io.partition_of(opportunity_id, partitions)
+
+
+def _bundle_record(topic: str, partition: int, encoded: list[bytes]) -> kafka_io.Record:
+    return kafka_io.Record(topic, None, b"[" + b",".join(encoded) + b"]", ((KIND_HEADER, BUNDLE),), partition)
+
+
+def _bundled(value: Any) -> Bundle:
+    if not isinstance(value, list):
+        raise InvalidEvent("schema", "join bundle is not a JSON array")
+    return Bundle([_input(item.get("kind", "").encode(), item.get("for"), item.get("doc"))
+                   if isinstance(item, dict) else _input(b"", None, None) for item in value])
+
+
+def _input(kind: bytes, opportunity_id: Any, doc: Any) -> DealRecord | EventRecord:
+    if not isinstance(doc, dict) or kind == DEAL and not doc.get("opportunity_id"):
+        raise InvalidEvent("schema", "join record without an object or opportunity_id")
+    if kind == DEAL:
+        return DealRecord(doc)
+    if kind == EVENT and isinstance(opportunity_id, str) and opportunity_id:
+        return EventRecord(doc, opportunity_id)
+    raise InvalidEvent("schema", f"join record of unknown kind {kind!r} or without an opportunity")
 
 
 @dataclass
@@ -61,12 +131,14 @@ class OpportunityState:
     """
 
     deal: dict[str, Any] | None
-    events: dict[str, dict[str, dict[str, Any]]] = field(default_factory=dict)  # asset -> event_id -> event (humans)
+    events: dict[str, dict[str, Mapping[str, Any]]] = field(default_factory=dict)  # asset -> event_id -> event (humans)
     touches: dict[str, dict[str, Any]] = field(default_factory=dict)  # touch id -> document as stored
+    credits: dict[str, dict[str, Any]] = field(default_factory=dict)  # credit id -> document as stored
     dirty: set[str] | None = None  # assets whose events changed since the last recompute; None: all
 
     def add(self, event: Mapping[str, Any]) -> None:
-        self.events.setdefault(event["asset_id"], {})[event["event_id"]] = dict(event)
+        """Events are never modified once decoded, so they are kept as they are (not copied)."""
+        self.events.setdefault(event["asset_id"], {})[event["event_id"]] = event
         self._touched(event["asset_id"])
 
     def remove(self, event: Mapping[str, Any]) -> None:
@@ -131,7 +203,6 @@ class JoinProcessor:
         self.topics = (topics.FEEDBACK_JOIN.name(settings),)
         self.dead_letter_topic = topics.DEALS_DLQ.name(settings)
         self.state = JoinState(settings.feedback_join_cache_opportunities)
-        self._credit_writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="feedback-join-credits")
 
     # ---- rebalance ------------------------------------------------------------------------
     def on_partitions_revoked(self, revoked: set[TopicPartition]) -> None:
@@ -139,19 +210,16 @@ class JoinProcessor:
         self.state.clear()
 
     # ---- parse ------------------------------------------------------------------------------
-    def parse(self, message: Message) -> DealRecord | EventRecord:
+    def parse(self, message: Message) -> Bundle | DealRecord | EventRecord:
         kind = dict(message.headers).get(KIND_HEADER)
         try:
-            doc = json.loads(message.value or b"")
-        except ValueError as exc:
+            value = orjson.loads(message.value or b"")
+        except orjson.JSONDecodeError as exc:
             raise InvalidEvent("bad_json", str(exc)[:200]) from None
-        if not isinstance(doc, dict) or not doc.get("opportunity_id") and kind == DEAL:
-            raise InvalidEvent("schema", "join record without an object or opportunity_id")
-        if kind == DEAL:
-            return DealRecord(doc)
-        if kind == EVENT and message.key:
-            return EventRecord(dict(doc, _for=message.key.decode()))
-        raise InvalidEvent("schema", f"join record of unknown kind {kind!r}")
+        if kind == BUNDLE:
+            return _bundled(value)
+        key = message.key.decode("utf-8", "replace") if message.key else None
+        return _input(kind or b"", key, value)
 
     # ---- write ------------------------------------------------------------------------------
     def write(self, batch: Sequence[Parsed[Any]]) -> WriteResult:
@@ -175,12 +243,12 @@ class JoinProcessor:
 
     def _write_batch(self, batch: Sequence[Parsed[Any]]) -> WriteResult:
         result = WriteResult()
-        deals = _newest_deals(p.event.doc for p in batch if isinstance(p.event, DealRecord))
+        records = [r for p in batch for r in (p.event.records if isinstance(p.event, Bundle) else (p.event,))]
+        deals = _newest_deals(r.doc for r in records if isinstance(r, DealRecord))
         events: dict[str, list[dict[str, Any]]] = {}
-        for p in batch:
-            if isinstance(p.event, EventRecord):
-                doc = dict(p.event.doc)
-                events.setdefault(doc.pop("_for"), []).append(doc)
+        for r in records:
+            if isinstance(r, EventRecord):
+                events.setdefault(r.opportunity_id, []).append(r.doc)
         if deals:
             outcome = self.joiner.write_deals(list(deals.values()))
             result.written += len(outcome.written)
@@ -201,18 +269,18 @@ class JoinProcessor:
             for ev in evs:
                 apply_event(state, ev)
         self._recompute(set(events) | reload, fresh=set(loaded))
-        times = [model.parse_iso(e["occurred_at"]).timestamp() for evs in events.values() for e in evs]
-        times += [model.parse_iso(d["updated_at"]).timestamp() for d in deals.values()]
+        # Stored times are canonical (model.iso: UTC, milliseconds, Z): their string order is time order.
+        times = [e["occurred_at"] for evs in events.values() for e in evs] + [d["updated_at"] for d in deals.values()]
         if times:
-            result.newest_event_time_s = max(times)
+            result.newest_event_time_s = model.parse_iso(max(times)).timestamp()
         return result
 
     # ---- state ------------------------------------------------------------------------------
     def _load(self, opportunity_ids: set[str], cause_of: Any) -> list[str]:
         """(Re)load these opportunities' state from Elasticsearch; returns their ids.
 
-        Touches come from the cached state when there is one (this process wrote them);
-        otherwise from the touches index after a refresh (a previous owner may have written
+        Touches and credits come from the cached state when there is one (this process wrote
+        them); otherwise from their indices after a refresh (a previous owner may have written
         them just before it stopped).
         """
         ids = sorted(opportunity_ids)
@@ -222,26 +290,34 @@ class JoinProcessor:
         deals = {d["_id"]: d["_source"] for d in found if d.get("found")}
         named: dict[str, list[dict[str, Any]]] = {}
         by_account: dict[str, list[dict[str, Any]]] = {}
+        occurred: dict[str, Any] = {}  # event id -> time, of the account-only events, parsed once
         for ev in self._stored_events(ids, list(deals.values())):
             if ev.get("opportunity_id"):
                 named.setdefault(ev["opportunity_id"], []).append(ev)
             else:
                 by_account.setdefault(ev["account_id"], []).append(ev)
+                occurred[ev["event_id"]] = model.parse_iso(ev["occurred_at"])
         uncached = [opp for opp in ids if self.state.get(opp) is None]
-        stored_touches = self._stored_touches(uncached)
+        stored_touches, stored_credits = self._stored_outputs(uncached)
+        causes: dict[str, int] = {}
         for opp in ids:
             deal = deals.get(opp)
             previous = self.state.get(opp)
-            state = OpportunityState(deal, touches=previous.touches if previous else stored_touches.get(opp, {}))
+            if previous is not None:
+                state = OpportunityState(deal, touches=previous.touches, credits=previous.credits)
+            else:
+                state = OpportunityState(deal, touches=stored_touches.get(opp, {}), credits=stored_credits.get(opp, {}))
             for ev in named.get(opp, ()):
                 state.add(ev)
             if deal is not None:
                 win = self.joiner.window(deal)
                 for ev in by_account.get(deal["account_id"], ()):
-                    if model.in_window(model.parse_iso(ev["occurred_at"]), win):
+                    if model.in_window(occurred[ev["event_id"]], win):
                         state.add(ev)
             self.state.put(opp, state)
-            metrics.FEEDBACK_JOIN_RELOADS.labels(cause_of(opp)).inc()
+            causes[cause_of(opp)] = causes.get(cause_of(opp), 0) + 1
+        for cause, count in causes.items():
+            metrics.FEEDBACK_JOIN_RELOADS.labels(cause).inc(count)
         return ids
 
     def _stored_events(self, opportunity_ids: list[str], deals: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -257,71 +333,86 @@ class JoinProcessor:
         return [h["_source"] for h in store.scan(self.es, self.names.usage, query, sort=[{"event_id": "asc"}],
                                                  size=5000)]
 
-    def _stored_touches(self, opportunity_ids: list[str]) -> dict[str, dict[str, dict[str, Any]]]:
+    def _stored_outputs(self, opportunity_ids: list[str]) -> tuple[dict[str, dict[str, dict[str, Any]]],
+                                                                   dict[str, dict[str, dict[str, Any]]]]:
+        """The stored touches and credits of opportunities this process holds no state for,
+        after a refresh: a previous owner may have written them just before it stopped."""
         if not opportunity_ids:
-            return {}
-        self.es.indices.refresh(index=self.names.touches)
-        out: dict[str, dict[str, dict[str, Any]]] = {}
-        for hit in store.scan(self.es, self.names.touches, {"terms": {"opportunity_id": opportunity_ids}},
-                              sort=[{"opportunity_id": "asc"}, {"asset_id": "asc"}], size=5000):
-            out.setdefault(hit["_source"]["opportunity_id"], {})[hit["_id"]] = hit["_source"]
-        return out
+            return {}, {}
+        self.es.indices.refresh(index=f"{self.names.touches},{self.names.credits}")
+        touches: dict[str, dict[str, dict[str, Any]]] = {}
+        for i in range(0, len(opportunity_ids), 1000):
+            for hit in store.scan(self.es, self.names.touches, {"terms": {"opportunity_id": opportunity_ids[i:i + 1000]}},
+                                  sort=[{"opportunity_id": "asc"}, {"asset_id": "asc"}], size=5000):
+                touches.setdefault(hit["_source"]["opportunity_id"], {})[hit["_id"]] = hit["_source"]
+        return touches, credits.stored(self.es, self.names, opportunity_ids)
 
     # ---- touches ----------------------------------------------------------------------------
-    def _touches(self, opportunity_id: str, state: OpportunityState) -> dict[str, dict[str, Any]]:
-        """The opportunity's touches: the unchanged ones as they are, the changed assets' recomputed."""
+    def _touches(self, opportunity_id: str, state: OpportunityState) -> tuple[dict[str, dict[str, Any]], set[str] | None]:
+        """(the opportunity's touches, the ids that may differ from `state.touches`; None: any).
+
+        The unchanged assets' touches are kept as they are, the changed assets' recomputed.
+        """
         if state.deal is None:
             new: dict[str, dict[str, Any]] = {}
+            candidates: set[str] | None = None
         elif state.dirty is None:
             new = self.joiner.touches_of(state.deal, (e for evs in state.events.values() for e in evs.values()))
+            candidates = None
         else:
-            stale = {model.touch_id(asset, opportunity_id) for asset in state.dirty}
-            new = {tid: doc for tid, doc in state.touches.items() if tid not in stale}
+            candidates = {model.touch_id(asset, opportunity_id) for asset in state.dirty}
+            new = {tid: doc for tid, doc in state.touches.items() if tid not in candidates}
             new.update(self.joiner.touches_of(
                 state.deal, (e for asset in state.dirty for e in state.events.get(asset, {}).values())))
         state.dirty = set()
-        return new
+        return new, candidates
 
     def _recompute(self, opportunity_ids: Iterable[str], fresh: set[str]) -> None:
-        """Recompute touches; write the changed ones, delete the ones that no longer hold.
+        """Recompute touches and credits; write what changed, delete what no longer holds.
 
-        Credits follow every won opportunity whose touches changed and every freshly loaded
-        one (its deal changed, or a previous owner may have died between its touch and
-        credit writes); other deals have no credits, and a deal's stage changes only with a
-        snapshot, which reloads it. The credit writes run beside the touch writes (two bulk
-        requests in flight keep both of Elasticsearch's write threads busy).
+        One bulk per batch (split by size) carries every changed touch and credit document,
+        each written once however many of the batch's inputs changed it. Credits follow every
+        won opportunity whose touches changed and every freshly loaded one (its deal changed,
+        or a previous owner may have died between its touch and credit writes); they are
+        computed once per opportunity and batch and compared with the documents as last
+        written (kept in the state), so an unchanged credit is not rewritten. Other deals have
+        no credits, and a deal's stage changes only with a snapshot, which reloads it.
         """
-        ops: list[dict[str, Any]] = []
-        changed: dict[str, tuple[dict[str, Any] | None, dict[str, dict[str, Any]]]] = {}
-        written = deleted = 0
+        writes = Writes()
+        touches_written = touches_deleted = credits_written = credits_deleted = 0
         for opp in sorted(opportunity_ids):
             state = self.state.get(opp)
             if state is None:  # evicted within this batch by a very small cache: reload it alone
                 self._load({opp}, cause_of=lambda _: "miss")
                 state = self.state.get(opp)
                 assert state is not None
-            new = self._touches(opp, state)
-            for tid, doc in sorted(new.items()):
-                if state.touches.get(tid) != doc:
-                    ops.append({"action": {"index": {"_index": self.names.touches, "_id": tid}}, "source": doc})
-                    written += 1
-            for tid in sorted(set(state.touches) - set(new)):
-                ops.append({"action": {"delete": {"_index": self.names.touches, "_id": tid}}, "source": None})
-                deleted += 1
-            if opp in fresh or (new != state.touches and (state.deal or {}).get("stage") == "won"):
-                changed[opp] = (state.deal, new)
+            old = state.touches
+            new, candidates = self._touches(opp, state)
+            changed = False
+            for tid in (new if candidates is None else candidates & new.keys()):
+                if old.get(tid) != new[tid]:
+                    writes.index(self.names.touches, tid, new[tid])
+                    touches_written += 1
+                    changed = True
+            for tid in (old.keys() if candidates is None else candidates & old.keys()) - new.keys():
+                writes.delete(self.names.touches, tid)
+                touches_deleted += 1
+                changed = True
+            if opp in fresh or (changed and (state.deal or {}).get("stage") == "won"):
+                new_credits = credits.credit_documents(state.deal, new)
+                written, deleted = credits.stage_writes(writes, self.names, new_credits, state.credits)
+                credits_written, credits_deleted = credits_written + written, credits_deleted + deleted
+                state.credits = new_credits
             state.touches = new
-        credit_writes = self._credit_writer.submit(credits.rewrite, self.es, self.names, changed)
-        try:
-            outcome = es_util.bulk(self.es, ops)
-        finally:
-            credit_writes.result()  # attribution credits follow the new touches; raises what it raised
-        refused = [(i, reason) for i, reason in outcome.rejected if "delete" not in ops[i]["action"]]
+        outcome = writes.run(self.es)
+        refused = writes.refused(outcome)
         if refused:
             # A deterministic document that Elasticsearch refuses is a bug, not bad input.
-            raise RuntimeError(f"touch writes rejected: {refused[:3]}")
-        metrics.FEEDBACK_TOUCHES_WRITTEN.inc(written)
-        metrics.FEEDBACK_TOUCHES_DELETED.inc(deleted)
+            raise RuntimeError(f"touch or credit writes rejected: {refused[:3]}")
+        metrics.FEEDBACK_TOUCHES_WRITTEN.inc(touches_written)
+        metrics.FEEDBACK_TOUCHES_DELETED.inc(touches_deleted)
+        metrics.FEEDBACK_CREDITS_WRITTEN.inc(credits_written)
+        metrics.FEEDBACK_CREDITS_DELETED.inc(credits_deleted)
 
 
 def _newest_deals(docs: Iterable[dict[str, Any]]) -> dict[str, dict[str, Any]]:

@@ -12,93 +12,44 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 from typing import Any, Iterable, Mapping
 
-from services.common import events
-from services.common.consumer import InvalidEvent
+from services.common.contracts import classified, deal as deal_contract, times
+from services.common.contracts.errors import InvalidEvent
 
 SCHEMA_VERSION = 1
-DEAL_SCHEMA = "deal-outcome.v1.json"
-CLASSIFIED_SCHEMA = "usage-classified.v1.json"
-MAX_DEAL_BYTES = 16 * 1024
-MAX_USAGE_BYTES = 64 * 1024
+DEAL_SCHEMA = deal_contract.SCHEMA
+CLASSIFIED_SCHEMA = classified.SCHEMA
+MAX_DEAL_BYTES = deal_contract.MAX_BYTES
+MAX_USAGE_BYTES = classified.MAX_BYTES
 MAX_TOUCH_TIMES = 200  # touchpoint times kept per touch for attribution (the newest are dropped beyond it)
 STAGES = ("open", "won", "lost")
-SEGMENT_FIELDS = ("industry", "region", "product_line", "deal_size_band", "team")
-EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+SEGMENT_FIELDS = deal_contract.SEGMENT_FIELDS
+EPOCH = times.EPOCH
 
 
-def iso(when: datetime) -> str:
-    """Canonical timestamp form stored everywhere: UTC, milliseconds, Z."""
-    return when.astimezone(timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
-
-
-def parse_iso(value: str) -> datetime:
-    return datetime.fromisoformat(value.replace("Z", "+00:00")).astimezone(timezone.utc)
-
-
-def to_ms(when: datetime) -> int:
-    return int(round(when.timestamp() * 1000))
-
-
-def _label(value: Any) -> str | None:
-    if value is None:
-        return None
-    text = str(value).strip().lower()
-    return text or None
+iso = times.format_iso
+parse_iso = times.parse_stored
+to_ms = times.to_ms
 
 
 # ---- deal outcomes -------------------------------------------------------------------
 
 def validate_deal(raw: Mapping[str, Any], now: datetime | None = None) -> dict[str, Any]:
-    """A deal outcome (JSON contract) as the stored `deals` document; raises InvalidEvent.
-
-    On top of the schema: timestamps carry a zone, updated_at/occurred_at are not in the
-    future, closed_at is not before created_at, and open deals carry no closed_at.
-    """
-    events.validate(DEAL_SCHEMA, dict(raw))
-    events.check_finite(raw, ("amount",))
-    created = events.parse_time(raw["created_at"], "created_at")
-    updated = events.parse_time(raw["updated_at"], "updated_at")
-    if updated < EPOCH:
-        raise InvalidEvent("schema", "updated_at: before 1970-01-01 (it is the snapshot's version, in ms since then)")
-    occurred = events.parse_time(raw["occurred_at"], "occurred_at")
-    events.check_not_future(updated, "updated_at", now)
-    events.check_not_future(occurred, "occurred_at", now)
-    closed: datetime | None = None
-    if raw["stage"] != "open":
-        closed = events.parse_time(raw["closed_at"], "closed_at")
-        if closed < created:
-            raise InvalidEvent("schema", "closed_at: before created_at")
-    doc: dict[str, Any] = {
-        "event_id": raw["event_id"],
-        "opportunity_id": raw["opportunity_id"],
-        "account_id": raw["account_id"],
-        "owner_rep_id": raw["owner_rep_id"],
-        "stage": raw["stage"],
-        "amount": float(raw["amount"]),
-        "currency": raw["currency"],
-        "created_at": iso(created),
-        "closed_at": iso(closed) if closed else None,
-        "updated_at": iso(updated),
-        "version": to_ms(updated),
-        "lost_reason": (raw.get("lost_reason") or "").strip()[:500] or None,
-    }
-    doc["lost_topic"] = normalize_topic(doc["lost_reason"]) or None if doc["lost_reason"] and doc["stage"] == "lost" else None
-    for name in SEGMENT_FIELDS:
-        doc[name] = _label(raw.get(name))
-    if raw.get("received_at"):
-        doc["received_at"] = iso(events.parse_time(raw["received_at"], "received_at"))
-    return doc
+    """A deal outcome (JSON contract) as the stored `deals` document (contracts.deal); raises InvalidEvent."""
+    return deal_contract.parse(raw, normalize_topic, now)  # type: ignore[return-value]
 
 
 def field_of(exc: InvalidEvent) -> tuple[str, str]:
     """(field, message) of a contract violation; field "" when it names none.
 
-    Details come as "field: message", "(root): 'x' is a required property" or
-    "field <value> is more than ... ahead"; all three name the field.
+    Contract errors carry their field; details written by hand or by jsonschema (the CSV
+    importer's every-violation listing) come as "field: message", "(root): 'x' is a required
+    property" or "field <value> is more than ... ahead"; all three name the field.
     """
+    if exc.field is not None:
+        return ("" if exc.field == "(root)" else exc.field), exc.message
     field, _, message = exc.detail.partition(": ")
     if not message or " " in field:
         first = exc.detail.split(" ", 1)[0]
@@ -113,49 +64,8 @@ def field_of(exc: InvalidEvent) -> tuple[str, str]:
 
 def validate_classified(raw: Mapping[str, Any], now: datetime | None = None) -> dict[str, Any]:
     """A classified usage event (usage.classified.v1, the usage service's contract) reduced to
-    what the join needs, with the usage service's bot verdict as given: the join never
-    classifies on its own, so the usage and win-rate reports agree on every open."""
-    if not _plainly_classified(raw):
-        events.validate(CLASSIFIED_SCHEMA, dict(raw))
-    occurred = events.parse_time(raw["occurred_at"], "occurred_at")
-    events.check_not_future(occurred, "occurred_at", now)
-    doc: dict[str, Any] = {
-        "event_id": raw["event_id"],
-        "type": raw["type"],
-        "asset_id": raw["asset_id"],
-        "rep_id": raw["rep_id"],
-        "occurred_at": iso(occurred),
-    }
-    for name in ("opportunity_id", "account_id", "share_id", "channel"):
-        value = str(raw.get(name) or "").strip()
-        if value:
-            doc[name] = value
-    doc["is_bot"] = bool(raw["is_bot"])
-    return doc
-
-
-_CLASSIFIED_TYPES = frozenset({"view", "download", "share", "customer_open", "page_view", "search_click",
-                               "email_attach", "present", "customer_download"})
-_CLASSIFIED_STRINGS = {"event_id": 128, "occurred_at": 40, "type": 32, "asset_id": 128, "rep_id": 128,
-                       "opportunity_id": 128, "account_id": 128, "share_id": 128, "channel": 64, "bot_reason": 64}
-_CLASSIFIED_REQUIRED = ("event_id", "occurred_at", "type", "asset_id", "rep_id")
-
-
-def _plainly_classified(raw: Mapping[str, Any]) -> bool:
-    """A fast check that accepts only what usage-classified.v1 accepts (False may still be valid:
-    the JSON Schema then decides). Validation dominated the router's cost per event."""
-    for name, value in raw.items():
-        limit = _CLASSIFIED_STRINGS.get(name)
-        if limit is not None:
-            if type(value) is not str or len(value) > limit or (not value and name != "occurred_at"):
-                return False
-        elif name == "is_bot":
-            if type(value) is not bool:
-                return False
-        elif name != "schema_version":
-            return False
-    return (raw.get("schema_version") == 1 and type(raw.get("schema_version")) is int and "is_bot" in raw
-            and all(name in raw for name in _CLASSIFIED_REQUIRED) and raw["type"] in _CLASSIFIED_TYPES)
+    what the join needs, with the usage service's bot verdict as given (contracts.classified)."""
+    return classified.parse(raw, now)[0]  # type: ignore[return-value]
 
 
 def joinable(doc: Mapping[str, Any]) -> bool:
@@ -229,6 +139,24 @@ DEAL_FIELDS_ON_TOUCH = ("opportunity_id", "account_id", "owner_rep_id", "stage",
                         "created_at", "closed_at", *SEGMENT_FIELDS)
 
 
+_CANONICAL = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z")
+
+
+def _time_axis(win: Window, events: list[Mapping[str, Any]]) -> tuple[Any, Any, Any, Any, Any]:
+    """(to_time, fmt, start, created, end) for compute_touches' comparisons and output.
+
+    Stored and routed times are canonical (`iso`: UTC, milliseconds, Z), whose string order is
+    time order, so when every event time and window bound is canonical the join compares and
+    stores the strings themselves instead of parsing and re-formatting each (the join's largest
+    cost per event); otherwise it parses them, with the same results.
+    """
+    bounds = [win.start, win.created] + ([win.end] if win.end is not None else [])
+    if all(b.microsecond % 1000 == 0 for b in bounds) and all(_CANONICAL.fullmatch(e["occurred_at"]) for e in events):
+        end = iso(win.end) if win.end is not None else None
+        return (lambda value: value), (lambda value: value), iso(win.start), iso(win.created), end
+    return parse_iso, iso, win.start, win.created, win.end
+
+
 def compute_touches(deal: Mapping[str, Any], raw_events: Iterable[Mapping[str, Any]],
                     grace: timedelta, lookback: timedelta) -> dict[str, dict[str, Any]]:
     """{touch_id: touch document} for one opportunity, from its candidate raw events.
@@ -239,19 +167,21 @@ def compute_touches(deal: Mapping[str, Any], raw_events: Iterable[Mapping[str, A
     creation (sourcing), the rest from creation to close + grace (influencing).
     """
     win = window(deal, grace, lookback)
+    ordered = sorted(raw_events, key=lambda e: (e["occurred_at"], e["event_id"]))
+    to_time, fmt, start, created, end = _time_axis(win, ordered)
     per_asset: dict[str, dict[str, Any]] = {}
     seen: set[str] = set()
     opened: set[tuple[str, str]] = set()
-    for ev in sorted(raw_events, key=lambda e: (e["occurred_at"], e["event_id"])):
+    for ev in ordered:
         if ev["event_id"] in seen or ev.get("is_bot") or not matches(ev, deal):
             continue
         seen.add(ev["event_id"])
-        at = parse_iso(ev["occurred_at"])
-        if not in_window(at, win) or repeat_open(ev, opened):
+        at = to_time(ev["occurred_at"])
+        if at < start or (end is not None and at > end) or repeat_open(ev, opened):
             continue
         entry = per_asset.setdefault(ev["asset_id"], {"times": [], "counts": {}, "sourcing": 0})
         entry["times"].append(at)
-        entry["sourcing"] += is_sourcing(at, win)
+        entry["sourcing"] += at < created  # start <= at: a sourcing touchpoint (is_sourcing)
         entry["counts"][ev["type"]] = entry["counts"].get(ev["type"], 0) + 1
     touches: dict[str, dict[str, Any]] = {}
     for asset_id, entry in per_asset.items():
@@ -260,15 +190,15 @@ def compute_touches(deal: Mapping[str, Any], raw_events: Iterable[Mapping[str, A
         doc.update(
             asset_id=asset_id,
             deal_version=deal["version"],
-            first_touch_at=iso(times[0]),
-            last_touch_at=iso(times[-1]),
+            first_touch_at=fmt(times[0]),
+            last_touch_at=fmt(times[-1]),
             touch_count=len(times),
             sourcing=entry["sourcing"] > 0,
             sourcing_count=entry["sourcing"],
             influencing=entry["sourcing"] < len(times),
             influenced_amount=deal.get("amount") if entry["sourcing"] < len(times) else 0.0,
             counts=dict(sorted(entry["counts"].items())),
-            times=[iso(t) for t in times[:MAX_TOUCH_TIMES]],
+            times=[fmt(t) for t in times[:MAX_TOUCH_TIMES]],
         )
         touches[touch_id(asset_id, deal["opportunity_id"])] = doc
     return touches

@@ -22,22 +22,23 @@ nothing is lost; duplicates are absorbed by the join (events by id, deals by ver
 
 from __future__ import annotations
 
-import json
 import logging
 from dataclasses import dataclass
 from typing import Any, Sequence
 
 from elasticsearch import Elasticsearch
 
-from services.common import config, errors, es as es_util, events, kafka_io, metrics, topics
-from services.common.consumer import InvalidEvent, Message, Parsed, WriteResult, parse_json_object
-from services.feedback import join, model, store
-from services.feedback.join_stage import DEAL, EVENT, KIND_HEADER
+from services.common import config, errors, es as es_util, kafka_io, metrics, topics
+from services.common.consumer import InvalidEvent, Message, Parsed, WriteResult
+from services.common.contracts import catalog, classified, deal, jsonbytes, search
+from services.feedback import join, join_stage, model, store
+from services.feedback.join_stage import DEAL, EVENT
+from services.feedback.writes import Writes
 
 log = logging.getLogger(__name__)
 
-MAX_CATALOG_BYTES = 256 * 1024
-MAX_SEARCH_BYTES = 128 * 1024
+MAX_CATALOG_BYTES = catalog.MAX_BYTES
+MAX_SEARCH_BYTES = search.MAX_BYTES
 _CATALOG_FIELDS = ("asset_id", "title", "type", "status", "created_at", "updated_at", "published_at", "expires_at",
                    "version")
 
@@ -56,6 +57,16 @@ class UsageItem:
 @dataclass
 class MissItem:
     doc: dict[str, Any] | None  # None: the search found something
+
+
+def _miss(found: search.Search) -> MissItem:
+    """A zero-result search for words is a content gap; anything else is not (None)."""
+    if not found.is_gap:
+        return MissItem(None)
+    query = found.query.strip()
+    return MissItem({"event_id": found.event_id, "rep_id": found.rep_id, "query": query,
+                     "topic": model.normalize_topic(query) or query.lower(), "filters": found.filters,
+                     "occurred_at": found.occurred_at})
 
 
 @dataclass
@@ -84,46 +95,28 @@ class RouterProcessor:
         self.dead_letter_topic = topics.DEALS_DLQ.name(settings)
         self.producer = kafka_io.Producer(settings, client_id="feedback-router")
         self._ensured = False
+        self._join_partitions = 0  # of feedback.join.v1, read from Kafka once (fixed while consumers run)
 
     # ---- parse ----------------------------------------------------------------------------
     def parse(self, message: Message) -> Any:
         if message.topic == self.deals_topic:
-            raw = parse_json_object(message, model.MAX_DEAL_BYTES)
-            doc = model.validate_deal(raw)
+            doc = model.validate_deal(jsonbytes.parse_json_object(message, deal.MAX_BYTES))
             doc.setdefault("received_at", model.iso(message.appended_at))
             return DealItem(doc)
         if message.topic == self.usage_topic:
-            raw = parse_json_object(message, model.MAX_USAGE_BYTES)
-            doc = model.validate_classified(raw)
-            return UsageItem(doc, model.parse_iso(doc["occurred_at"]).timestamp())
+            event, occurred_s = classified.parse(jsonbytes.parse_json_object(message, classified.MAX_BYTES))
+            return UsageItem(event, occurred_s)  # type: ignore[arg-type]
         if message.topic == self.search_topic:
-            return self._parse_search(message)
+            return _miss(search.parse(jsonbytes.parse_json_object(message, search.MAX_BYTES), refuse_future=False))
         if message.topic == self.catalog_topic:
-            raw = parse_json_object(message, MAX_CATALOG_BYTES)
-            events.validate("catalog-event.v1.json", raw)
-            doc = {k: raw[k] for k in _CATALOG_FIELDS if raw.get(k) is not None}
-            for name in ("created_at", "updated_at", "published_at", "expires_at"):
-                if name in doc:
-                    doc[name] = model.iso(events.parse_time(doc[name], name))
-            return CatalogItem(raw["asset_id"], int(raw["version"]), doc)
+            snapshot = catalog.parse(jsonbytes.parse_json_object(message, catalog.MAX_BYTES))
+            return CatalogItem(snapshot.asset_id, snapshot.version, snapshot.projected(_CATALOG_FIELDS))
         raise InvalidEvent("unknown_topic", message.topic)
 
-    def _parse_search(self, message: Message) -> MissItem:
-        raw = parse_json_object(message, MAX_SEARCH_BYTES)
-        events.validate("search-event.v1.json", raw)
-        if raw["result_count"] != 0 or not raw["query"].strip():
-            return MissItem(None)  # found something, or browsing by filters only: not a gap
-        occurred = events.parse_time(raw["occurred_at"], "occurred_at")
-        query = raw["query"].strip()[:512]
-        return MissItem({
-            "event_id": raw["event_id"],
-            "rep_id": raw["rep_id"],
-            "query": query,
-            "topic": model.normalize_topic(query) or query.lower(),
-            "filters": {k: [str(v) for v in vals][:20] for k, vals in (raw.get("filters") or {}).items()
-                        if isinstance(vals, list)},
-            "occurred_at": model.iso(occurred),
-        })
+    @staticmethod
+    def keep(item: Any) -> bool:
+        """The loop's filter step: a search that is not a content gap needs no write (committed, counted `filtered`)."""
+        return not (isinstance(item, MissItem) and item.doc is None)
 
     # ---- write ----------------------------------------------------------------------------
     def write(self, batch: Sequence[Parsed[Any]]) -> WriteResult:
@@ -155,45 +148,57 @@ class RouterProcessor:
         self._bulk(result, catalog, lambda p: {"action": {"index": {"_index": self.names.catalog, "_id": p.event.asset_id,
                                                                     "version": p.event.version, "version_type": "external"}},
                                                "source": p.event.doc}, conflict="stale")
-        records = [_record(self.join_topic, p.event.doc["opportunity_id"], DEAL, p.event.doc) for p in deals]
+        routed: list[tuple[bytes, str, dict[str, Any]]] = [(DEAL, p.event.doc["opportunity_id"], p.event.doc) for p in deals]
         result.written += len(deals)
         if usage:
-            records += self._store_and_route(usage, result)
-        self.producer.send_and_wait(records, timeout_s=max(30.0, self.settings.kafka_produce_timeout_s))
+            routed += self._store_and_route(usage, result)
+        self._forward(routed)
         metrics.FEEDBACK_ROUTED.labels("deal").inc(len(deals))
-        metrics.FEEDBACK_ROUTED.labels("event").inc(len(records) - len(deals))
+        metrics.FEEDBACK_ROUTED.labels("event").inc(len(routed) - len(deals))
         times = [p.event.occurred_s for p in usage] + [model.parse_iso(p.event.doc["updated_at"]).timestamp() for p in deals]
         if times:
             result.newest_event_time_s = max(times)
         return result
 
-    def _store_and_route(self, usage: list[Parsed[UsageItem]], result: WriteResult) -> list[kafka_io.Record]:
-        """Store each event's newest verdict, refresh, then one record per opportunity it may touch."""
+    def _forward(self, routed: list[tuple[bytes, str, dict[str, Any]]]) -> None:
+        """Produce the batch's join inputs, bundled per partition of the join topic, and wait for Kafka."""
+        if not routed:
+            return
+        if not self._join_partitions:
+            self._join_partitions = self.producer.partition_count(self.join_topic)
+        records = join_stage.bundle(self.join_topic, self._join_partitions, routed)
+        self.producer.send_and_wait(records, timeout_s=max(30.0, self.settings.kafka_produce_timeout_s))
+
+    def _store_and_route(self, usage: list[Parsed[UsageItem]], result: WriteResult) -> list[tuple[bytes, str, dict[str, Any]]]:
+        """Store each event's newest verdict, refresh, then one join input per opportunity it may touch."""
         latest: dict[str, Parsed[UsageItem]] = {}
         for p in usage:  # in partition order: the last verdict of an event in the batch is its newest
             latest[p.event.doc["event_id"]] = p
         unique = list(latest.values())
-        ops = [_store_op(self.names.usage, p.event.doc) for p in unique]
-        outcome = es_util.bulk(self.es, ops)
+        writes = Writes()
+        for p in unique:
+            _store(writes, self.names.usage, p.event.doc)
+        outcome = writes.run(self.es)
         # Deleting an event never stored (a bot from the start) answers 404: the wanted state.
-        outcome.rejected = [(i, reason) for i, reason in outcome.rejected if "delete" not in ops[i]["action"]]
+        outcome.rejected = writes.refused(outcome)
         self._account(result, outcome, unique, "duplicates", len(usage) - len(unique))
         refused = {unique[i].event.doc["event_id"] for i, _ in outcome.rejected}
         unique = [p for p in unique if p.event.doc["event_id"] not in refused]  # dead-lettered, never joined
         self.es.indices.refresh(index=self.names.usage)
         account_only = [p.event.doc for p in unique if not p.event.doc.get("opportunity_id") and p.event.doc.get("account_id")]
         deals_of = self._deals_of_accounts({d["account_id"] for d in account_only})
-        records = []
+        routed: list[tuple[bytes, str, dict[str, Any]]] = []
+        windows = {d["opportunity_id"]: self.joiner.window(d) for deals in deals_of.values() for d in deals}
         for p in unique:
             doc = p.event.doc
             if doc.get("opportunity_id"):
-                records.append(_record(self.join_topic, doc["opportunity_id"], EVENT, doc))
+                routed.append((EVENT, doc["opportunity_id"], doc))
             elif doc.get("account_id"):
                 at = model.parse_iso(doc["occurred_at"])
                 for deal in deals_of.get(doc["account_id"], ()):
-                    if doc["is_bot"] or model.in_window(at, self.joiner.window(deal)):
-                        records.append(_record(self.join_topic, deal["opportunity_id"], EVENT, doc))
-        return records
+                    if doc["is_bot"] or model.in_window(at, windows[deal["opportunity_id"]]):
+                        routed.append((EVENT, deal["opportunity_id"], doc))
+        return routed
 
     def _deals_of_accounts(self, accounts: set[str]) -> dict[str, list[dict[str, Any]]]:
         """Every stored deal of these accounts (refreshed by the join stage after each deal write)."""
@@ -201,7 +206,8 @@ class RouterProcessor:
         ordered = sorted(accounts)
         for i in range(0, len(ordered), 1000):
             query = {"terms": {"account_id": ordered[i:i + 1000]}}
-            for hit in store.scan(self.es, self.names.deals, query, sort=[{"opportunity_id": "asc"}], size=5000):
+            for hit in store.scan(self.es, self.names.deals, query, sort=[{"opportunity_id": "asc"}], size=5000,
+                                  source=list(_WINDOW_FIELDS)):
                 found.setdefault(hit["_source"]["account_id"], []).append(hit["_source"])
         return found
 
@@ -223,12 +229,13 @@ class RouterProcessor:
                 result.rejected.append((items[position].message, InvalidEvent("store_rejected", reason[:500])))
 
 
-def _store_op(index: str, doc: dict[str, Any]) -> dict[str, Any]:
+# What routing needs of a stored deal: its account and its window (model.window).
+_WINDOW_FIELDS = ("opportunity_id", "account_id", "stage", "created_at", "closed_at")
+
+
+def _store(writes: Writes, index: str, doc: dict[str, Any]) -> None:
     """A human verdict is stored once (create: a 409 keeps what is there); a bot verdict removes the event."""
     if doc["is_bot"]:
-        return {"action": {"delete": {"_index": index, "_id": doc["event_id"]}}, "source": None}
-    return {"action": {"create": {"_index": index, "_id": doc["event_id"]}}, "source": doc}
-
-
-def _record(topic: str, key: str, kind: bytes, doc: dict[str, Any]) -> kafka_io.Record:
-    return kafka_io.Record(topic, key, json.dumps(doc, separators=(",", ":")).encode(), ((KIND_HEADER, kind),))
+        writes.delete(index, doc["event_id"])
+    else:
+        writes.create(index, doc["event_id"], doc)

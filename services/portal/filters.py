@@ -7,6 +7,8 @@ from typing import Any
 
 from flask import Flask
 
+from services.common.contracts import times
+
 ASSET_TYPES = [
     ("deck", "Deck"), ("case_study", "Case study"), ("one_pager", "One-pager"), ("battle_card", "Battle card"),
     ("video", "Video"), ("whitepaper", "Whitepaper"), ("email_template", "Email template"),
@@ -69,7 +71,7 @@ def to_datetime(ts: Any) -> datetime | None:
     if isinstance(ts, str):
         if not ts:
             return None
-        return datetime.fromisoformat(ts.replace("Z", "+00:00"))
+        return times.parse_stored(ts)
     if hasattr(ts, "seconds"):
         if ts.seconds == 0 and ts.nanos == 0:
             return None

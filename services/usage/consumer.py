@@ -25,25 +25,26 @@ Elasticsearch is down. The process also publishes usage ranking signals every
 from __future__ import annotations
 
 import dataclasses
-import json
 import logging
-import threading
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta, timezone
+from datetime import date, datetime, timedelta
 from typing import Any, Sequence
 
 from elasticsearch import Elasticsearch
 
-from services.common import cli, config, errors, es as es_util, events, metrics, periodic, topics
-from services.common.consumer import InvalidEvent, Message, Parsed, WriteResult, parse_json_object, run_forever
+from services.common import cli, config, es as es_util, logs, metrics, topics
+from services.common.consumer import (ConsumerLoop, InvalidEvent, LoopGroup, Message, Parsed, WriteResult,
+                                      run_process)
+from services.common.contracts import catalog, jsonbytes, search, times, usage_event
 from services.common.kafka_io import Producer, Record
 from services.usage import bots, model, rollups, signals, store
 
 log = logging.getLogger(__name__)
 
 METRICS_PORT = 9467
-MAX_CATALOG_BYTES = 256 * 1024
-MAX_SEARCH_BYTES = 128 * 1024
+MAX_CATALOG_BYTES = catalog.MAX_BYTES
+MAX_SEARCH_BYTES = search.MAX_BYTES
 
 
 @dataclass
@@ -64,16 +65,14 @@ class SearchItem:
     doc: dict[str, Any]
 
 
-_CATALOG_FIELDS = ("asset_id", "title", "type", "status", "owner", "buying_stages", "industries", "regions",
-                   "products", "personas", "tags", "language", "created_at", "updated_at", "published_at",
-                   "expires_at", "version")
-
-
 class UsageProcessor:
     """Processor of the shared ConsumerLoop for the usage, catalog and search topics."""
 
     name = "usage-consumer"
     pipelined = True  # writes are idempotent and order-independent: overlap polling with writing
+    # Under a backlog a batch gathers up to 4 polls while the previous one is written: the refresh
+    # and the rollup recompute (which reads every event of each touched asset and day) are per batch.
+    max_batch_polls = 4
 
     def __init__(self, settings: config.Settings, es: Elasticsearch | None = None) -> None:
         self.settings = settings
@@ -85,72 +84,38 @@ class UsageProcessor:
         self.topics = (self.usage_topic, self.catalog_topic, self.search_topic)
         self.dead_letter_topic = topics.USAGE_DLQ.name(settings)
         self._ensured = False
-        self.pipelined = settings.usage_consumer_pipelined
+        self.pipelined = settings.usage_consumer_pipelined  # the loop overlaps polling with writing unless off
         self.classified_topic = topics.USAGE_CLASSIFIED.name(settings)
         self._classified = Producer(settings, client_id="usage-classified")
+        self._publisher = ThreadPoolExecutor(max_workers=1, thread_name_prefix="usage-classified")
 
     # ---- parse ----------------------------------------------------------------------
     def parse(self, message: Message) -> UsageItem | CatalogItem | SearchItem:
         if message.topic == self.catalog_topic:
-            return self._parse_catalog(message)
+            snapshot = catalog.parse(jsonbytes.parse_json_object(message, catalog.MAX_BYTES))
+            return CatalogItem(snapshot.asset_id, snapshot.version, snapshot.doc)
         if message.topic == self.search_topic:
-            return self._parse_search(message)
+            return _search_item(search.parse(jsonbytes.parse_json_object(message, search.MAX_BYTES)))
         return self._parse_usage(message)
 
     def _parse_usage(self, message: Message) -> UsageItem:
-        raw = parse_json_object(message, model.MAX_EVENT_BYTES)
-        event = model.validate(raw)
+        event = usage_event.parse(jsonbytes.parse_json_object(message, usage_event.MAX_EVENT_BYTES))
         if "received_at" not in event:
             # Written straight to the topic: the broker's append time is when we received it.
-            event["received_at"] = model.iso(message.appended_at)
-        return UsageItem(event)
+            event["received_at"] = times.format_iso(message.appended_at)
+        return UsageItem(event)  # type: ignore[arg-type]
 
-    def _parse_catalog(self, message: Message) -> CatalogItem:
-        raw = parse_json_object(message, MAX_CATALOG_BYTES)
-        events.validate("catalog-event.v1.json", raw)
-        doc = {k: raw[k] for k in _CATALOG_FIELDS if raw.get(k) is not None}
-        for field in ("created_at", "updated_at", "published_at", "expires_at"):
-            if field in doc:
-                doc[field] = model.iso(events.parse_time(doc[field], field))
-        doc["event_type"] = raw["event_type"]
-        return CatalogItem(raw["asset_id"], int(raw["version"]), doc)
-
-    def _parse_search(self, message: Message) -> SearchItem:
-        raw = parse_json_object(message, MAX_SEARCH_BYTES)
-        events.validate("search-event.v1.json", raw)
-        occurred = events.parse_time(raw["occurred_at"], "occurred_at")
-        events.check_not_future(occurred, "occurred_at")
-        doc = {
-            "event_id": raw["event_id"],
-            "occurred_at": model.iso(occurred),
-            "rep_id": raw["rep_id"],
-            "query": raw["query"][:512],
-            "result_count": raw["result_count"],
-            "shown_asset_ids": [a for a in raw["shown_asset_ids"] if isinstance(a, str) and a][:100],
-        }
-        return SearchItem(raw["event_id"], doc)
-
-    # ---- write ----------------------------------------------------------------------
+    # ---- write (an Elasticsearch outage raised here is recognised by the loop's write step) ----
     def write(self, batch: Sequence[Parsed[Any]]) -> WriteResult:
-        try:
-            return self._write(batch)
-        except errors.Unavailable:
-            raise
-        except Exception as exc:  # noqa: BLE001 - classified: outages retry, bugs crash
-            if es_util.is_unavailable(exc):
-                raise errors.Unavailable(f"Elasticsearch unavailable: {exc}") from exc
-            raise
-
-    def _write(self, batch: Sequence[Parsed[Any]]) -> WriteResult:
         if not self._ensured:
             store.ensure(self.es, self.settings)
             self._ensured = True
         result = WriteResult()
-        catalog = [p for p in batch if isinstance(p.event, CatalogItem)]
+        snapshots = [p for p in batch if isinstance(p.event, CatalogItem)]
         searches = [p for p in batch if isinstance(p.event, SearchItem)]
         usage = [p for p in batch if isinstance(p.event, UsageItem)]
-        if catalog:
-            self._write_catalog(catalog, result)
+        if snapshots:
+            self._write_catalog(snapshots, result)
         if searches:
             self._write_searches(searches, result)
         if usage:
@@ -183,10 +148,14 @@ class UsageProcessor:
     def _share_times(self, share_ids: set[str]) -> dict[str, datetime]:
         if not share_ids:
             return {}
-        response = self.es.search(index=self.names.shares, size=len(share_ids), query={"terms": {"share_id": sorted(share_ids)}},
-                                  source=["share_id", "created_at"], ignore_unavailable=True)
-        return {h["_source"]["share_id"]: events.parse_time(h["_source"]["created_at"], "created_at")
-                for h in response["hits"]["hits"]}
+        ordered, found = sorted(share_ids), {}
+        for i in range(0, len(ordered), 5000):  # a search returns at most 10,000 hits
+            chunk = ordered[i:i + 5000]
+            response = self.es.search(index=self.names.shares, size=len(chunk), query={"terms": {"share_id": chunk}},
+                                      source=["share_id", "created_at"], ignore_unavailable=True)
+            found.update({h["_source"]["share_id"]: times.parse_stored(h["_source"]["created_at"])
+                          for h in response["hits"]["hits"]})
+        return found
 
     def _apply_open_caps(self, docs: list[dict[str, Any]]) -> list[dict[str, Any]]:
         """Flag the batch's customer opens beyond their share link's daily caps (bots.py).
@@ -256,7 +225,7 @@ class UsageProcessor:
         for e in evs:
             since: float | None = None
             if e.get("share_id") in shared_at:
-                since = (events.parse_time(e["occurred_at"], "occurred_at") - shared_at[e["share_id"]]).total_seconds()
+                since = (times.parse_stored(e["occurred_at"]) - shared_at[e["share_id"]]).total_seconds()
             verdict = bots.classify_event(e, since, self.settings.usage_bot_fast_open_s)
             docs.append(model.stored_document(
                 e, received_at=e["received_at"], is_bot=verdict.is_bot, bot_reason=verdict.reason,
@@ -265,11 +234,24 @@ class UsageProcessor:
         pushed_out = self._apply_open_caps(docs)
         indices = sorted({self.names.events_index(d["occurred_at"]) for d in docs})
         store.ensure_event_indices(self.es, indices)
-        ops = [{"action": {"create": {"_index": self.names.events_index(d["occurred_at"]), "_id": d["event_id"]}},
-                "source": d} for d in docs]
-        outcome = es_util.bulk(self.es, ops)
+        # Encoded with orjson up front: the client would encode these lines with the standard
+        # library, the largest single cost of the write. Validated events hold no NaN or bytes.
+        ops = [{"action": jsonbytes.dumps({"create": {"_index": self.names.events_index(d["occurred_at"]),
+                                                      "_id": d["event_id"]}}),
+                "source": jsonbytes.dumps(d)} for d in docs]
+        outcome = es_util.bulk(self.es, ops)  # type: ignore[arg-type]  # NDJSON lines as bytes pass through as-is
         self._flag_pushed_out(pushed_out)
-        self._publish_verdicts(docs, outcome, pushed_out)
+        # Verdicts are produced while Elasticsearch refreshes and recomputes the rollups; the
+        # write (hence the commit) still waits for Kafka's acknowledgement below.
+        published = self._publisher.submit(self._publish_verdicts, docs, outcome, pushed_out)
+        try:
+            self._count_and_roll_up(items, docs, outcome, pushed_out, indices, result)
+        finally:
+            published.result()
+
+    def _count_and_roll_up(self, items: list[Parsed[UsageItem]], docs: list[dict[str, Any]],
+                           outcome: es_util.BulkOutcome, pushed_out: list[dict[str, Any]], indices: list[str],
+                           result: WriteResult) -> None:
         result.written += len(outcome.written)
         result.duplicates += len(outcome.conflicts)
         rejected = {i for i, _ in outcome.rejected}
@@ -285,10 +267,9 @@ class UsageProcessor:
         pairs |= {(d["asset_id"], model.day_of(d["occurred_at"])) for d in pushed_out}
         if pairs:
             self.es.indices.refresh(index=",".join(indices), ignore_unavailable=True)
-            rollup_docs = rollups.compute(self.es, self.names, pairs, model.iso(datetime.now(timezone.utc)))
+            rollup_docs = rollups.compute(self.es, self.names, pairs, times.now_iso())
             rollups.write(self.es, self.names, rollup_docs)
-        newest = max((events.parse_time(d["occurred_at"], "occurred_at").timestamp() for d in docs), default=None)
-        result.newest_event_time_s = newest
+        result.newest_event_time_s = times.epoch_s(max(d["occurred_at"] for d in docs)) if docs else None
 
     def _publish_verdicts(self, docs: list[dict[str, Any]], outcome: es_util.BulkOutcome,
                           pushed_out: list[dict[str, Any]]) -> None:
@@ -319,7 +300,7 @@ class UsageProcessor:
 
     def _verdict_record(self, doc: dict[str, Any]) -> Record:
         event = classified_event(doc)
-        return Record(self.classified_topic, classified_key(event), json.dumps(event, separators=(",", ":")).encode())
+        return Record(self.classified_topic, classified_key(event), jsonbytes.dumps(event))
 
 
 CLASSIFIED_FIELDS = ("event_id", "occurred_at", "type", "asset_id", "rep_id", "opportunity_id", "account_id",
@@ -345,20 +326,23 @@ def _next_day(day: str) -> str:
     return (date.fromisoformat(day) + timedelta(days=1)).isoformat()
 
 
+def _search_item(found: search.Search) -> SearchItem:
+    return SearchItem(found.event_id, {"event_id": found.event_id, "occurred_at": found.occurred_at,
+                                       "rep_id": found.rep_id, "query": found.query,
+                                       "result_count": found.result_count, "shown_asset_ids": found.shown_asset_ids})
+
+
 def main(argv: list[str] | None = None) -> None:
     cli.parse_no_arguments("python -m services.usage.consumer", __doc__, argv)
     settings = config.load()
     settings = dataclasses.replace(settings, consumer_batch_size=settings.usage_consumer_batch_size)
+    logs.configure(UsageProcessor.name, settings.log_level, settings.log_format)
     processor = UsageProcessor(settings)
     topics.ensure_all(settings)
     es_util.retry_until_available(lambda: store.ensure(processor.es, settings))
     processor._ensured = True
-    stop = threading.Event()
-    periodic.start("usage-signals", settings.usage_signals_interval_s, lambda: signals.SignalPublisher(settings), stop)
-    try:
-        run_forever(processor, settings, settings.metrics_port or METRICS_PORT)
-    finally:
-        stop.set()
+    run_process(processor.name, LoopGroup([ConsumerLoop(processor, settings)], settings), METRICS_PORT, [
+        ("usage-signals", settings.usage_signals_interval_s, lambda: signals.SignalPublisher(settings))])
 
 
 if __name__ == "__main__":

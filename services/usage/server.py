@@ -20,6 +20,7 @@ from google.protobuf.timestamp_pb2 import Timestamp
 from collateral.v1 import common_pb2, usage_pb2, usage_pb2_grpc
 from services.common import (auth, config, errors, es as es_util, grpc_server, kafka_io, metrics, pagination, topics,
                              validation)
+from services.common.contracts import times
 from services.common.grpc_server import remaining_timeout
 from services.usage import model, reports, shares, store
 
@@ -50,7 +51,7 @@ def _ts(when: datetime | None) -> Timestamp | None:
 def _ts_of_iso(value: str | None) -> Timestamp | None:
     if not value:
         return None
-    return _ts(datetime.fromisoformat(value.replace("Z", "+00:00")))
+    return _ts(times.parse_stored(value))
 
 
 def _ts_of_ms(value: float | None) -> Timestamp | None:
@@ -265,7 +266,7 @@ class UsageServicer(usage_pb2_grpc.UsageServiceServicer):
         token = ""
         if more and docs:
             last = docs[-1]
-            created_ms = int(datetime.fromisoformat(last["created_at"].replace("Z", "+00:00")).timestamp() * 1000)
+            created_ms = int(times.epoch_s(last["created_at"]) * 1000)
             token = pagination.encode(self.settings.auth_secret, [created_ms, last["share_id"]])
         return usage_pb2.ListShareLinksResponse(shares=out, next_page_token=token)
 
@@ -364,7 +365,7 @@ class UsageServicer(usage_pb2_grpc.UsageServiceServicer):
         for row in page.rows:
             a = row.asset
             since = a.get("published_at") or a.get("created_at")
-            age = (now - datetime.fromisoformat(since.replace("Z", "+00:00"))).days if since else 0
+            age = (now - times.parse_stored(since)).days if since else 0
             out.append(usage_pb2.UnusedAsset(
                 asset_id=a["asset_id"], title=a.get("title", ""), owner=a.get("owner", ""), type=a.get("type", ""),
                 reason=usage_pb2.UnusedReason.Value(f"UNUSED_REASON_{row.reason}"),

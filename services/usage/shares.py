@@ -18,7 +18,8 @@ from typing import Any
 
 from elasticsearch import ApiError, Elasticsearch, NotFoundError
 
-from services.common import auth, errors, events
+from services.common import auth, errors
+from services.common.contracts import times
 from services.usage import model
 from services.usage.store import Names
 
@@ -56,7 +57,7 @@ def check_shareable(asset_id: str, catalog_doc: dict[str, Any] | None, now: date
         raise errors.FailedPrecondition(f"asset {asset_id} is {status or 'not published'}: "
                                         "only published assets can be shared")
     expires = catalog_doc.get("expires_at")
-    if expires and events.parse_time(expires, "expires_at") <= now:
+    if expires and times.parse_stored(expires) <= now:
         raise errors.FailedPrecondition(f"asset {asset_id} expired at {expires}: expired assets cannot be shared")
 
 
@@ -64,7 +65,7 @@ def state_of(doc: dict[str, Any], now: datetime) -> str:
     """'revoked', 'expired' or 'active'."""
     if doc.get("revoked_at"):
         return "revoked"
-    if events.parse_time(doc["expires_at"], "expires_at") <= now:
+    if times.parse_stored(doc["expires_at"]) <= now:
         return "expired"
     return "active"
 

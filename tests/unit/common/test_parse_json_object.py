@@ -14,7 +14,7 @@ from datetime import datetime, timezone
 import pytest
 
 from services.common import events
-from services.common.consumer import (INTERNAL_PARSE_ERROR, MAX_JSON_DEPTH, ConsumerLoop, InvalidEvent, Message,
+from services.common.consumer import (INTERNAL_PARSE_ERROR, MAX_JSON_DEPTH, InvalidEvent, Message, ParseStep,
                                       parse_json_object)
 from services.feedback import model as feedback_model
 from services.usage import model as usage_model
@@ -134,19 +134,12 @@ class _Exploding:
         raise AssertionError
 
 
-def _loop_with(processor: _Exploding) -> ConsumerLoop:
-    """A ConsumerLoop without its Kafka clients: _parse_batch touches only the processor and metrics."""
-    loop = object.__new__(ConsumerLoop)
-    loop.processor = processor
-    return loop
-
-
 def test_parse_step_dead_letters_every_exception_and_keeps_the_rest(caplog: pytest.LogCaptureFixture) -> None:
-    loop = _loop_with(_Exploding())
+    step = ParseStep("unit-consumer", _Exploding().parse)
     values = [b"good-1", b"recursion", b"key", b"invalid", b"good-2"]
     messages = [Message("t", 0, i, None, v, 0) for i, v in enumerate(values)]
     with caplog.at_level(logging.WARNING, logger="services.common.consumer"):
-        batch = loop._parse_batch(messages)
+        batch = step(messages)
     assert [p.event for p in batch.parsed] == [{"ok": b"good-1"}, {"ok": b"good-2"}]
     dead = [(m.offset, exc.reason, exc.detail.split(":")[0]) for m, exc in batch.dead]
     assert dead == [(1, INTERNAL_PARSE_ERROR, "RecursionError"), (2, INTERNAL_PARSE_ERROR, "KeyError"),

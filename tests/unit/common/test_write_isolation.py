@@ -8,7 +8,7 @@ from typing import Any, Sequence
 import pytest
 
 from services.common import errors
-from services.common.consumer import WRITE_FAILED, ConsumerLoop, Message, Parsed, WriteResult
+from services.common.consumer import WRITE_FAILED, Message, Parsed, WriteResult, WriteStep
 
 
 class _RefusesSome:
@@ -34,10 +34,8 @@ class _RefusesSome:
         return WriteResult(written=len(offsets), newest_event_time_s=float(max(offsets)))
 
 
-def _loop_with(processor: Any) -> ConsumerLoop:
-    loop = object.__new__(ConsumerLoop)
-    loop.processor = processor
-    return loop
+def _step(processor: Any) -> WriteStep:
+    return WriteStep(processor.write)
 
 
 def _batch(n: int) -> list[Parsed[Any]]:
@@ -47,7 +45,7 @@ def _batch(n: int) -> list[Parsed[Any]]:
 def test_the_failing_messages_are_isolated_and_the_rest_written(caplog: pytest.LogCaptureFixture) -> None:
     processor = _RefusesSome(refused={3, 17})
     with caplog.at_level(logging.WARNING, logger="services.common.consumer"):
-        result = _loop_with(processor)._write_isolating(_batch(40))
+        result = _step(processor)(_batch(40))
     assert processor.stored == set(range(40)) - {3, 17}
     assert result.written == 38
     assert [(m.offset, exc.reason) for m, exc in result.rejected] == [(3, WRITE_FAILED), (17, WRITE_FAILED)]
@@ -59,12 +57,12 @@ def test_the_failing_messages_are_isolated_and_the_rest_written(caplog: pytest.L
 
 def test_a_batch_that_writes_is_written_once() -> None:
     processor = _RefusesSome(refused=set())
-    result = _loop_with(processor)._write_isolating(_batch(10))
+    result = _step(processor)(_batch(10))
     assert (result.written, result.rejected, processor.calls) == (10, [], 1)
 
 
 def test_an_outage_is_not_isolated_but_raised_for_the_backoff() -> None:
     processor = _RefusesSome(refused={2}, unavailable_once=True)
     with pytest.raises(errors.Unavailable):
-        _loop_with(processor)._write_isolating(_batch(8))
+        _step(processor)(_batch(8))
     assert processor.stored == set()

@@ -7,8 +7,9 @@ import random
 from services.common import config, topics
 from services.common.consumer import Message
 from services.feedback import model
-from services.feedback.join_stage import (DEAL, EVENT, KIND_HEADER, DealRecord, EventRecord, JoinProcessor, JoinState,
-                                          OpportunityState, _newest_deals, apply_event)
+from services.feedback.join_stage import (BUNDLE, BUNDLE_MAX_BYTES, DEAL, EVENT, KIND_HEADER, Bundle, DealRecord,
+                                          EventRecord, JoinProcessor, JoinState, OpportunityState, _newest_deals,
+                                          apply_event, bundle)
 from services.usage.consumer import classified_event, classified_key
 
 
@@ -85,7 +86,69 @@ def test_join_records_parse_by_kind():
     event = Message("j", 0, 1, b"o1", b'{"event_id": "e", "account_id": "a"}', 0, ((KIND_HEADER, EVENT),))
     assert isinstance(processor.parse(deal), DealRecord)
     parsed = processor.parse(event)
-    assert isinstance(parsed, EventRecord) and parsed.doc["_for"] == "o1"  # an account event for one opportunity
+    assert isinstance(parsed, EventRecord) and parsed.opportunity_id == "o1"  # an account event for one opportunity
+
+
+def _join_message(record, offset: int = 0) -> Message:
+    return Message(record.topic, record.partition, offset, None, record.value, 0, record.headers)
+
+
+def test_bundles_carry_every_input_in_order_to_its_opportunitys_partition():
+    """What the router forwards is what the join stage reads: each input, in the router's order
+    per opportunity, in the partition Kafka's default partitioner gives the opportunity id (the
+    partition a record keyed by it would reach), split below the size limit."""
+    from kafka.partitioner.default import DefaultPartitioner
+
+    class Cluster:
+        def topics(self):
+            return {"j"}
+
+        def partitions_for_topic(self, _topic):
+            return set(range(6))
+
+        available_partitions_for_topic = partitions_for_topic
+
+    rng = random.Random(5)
+    items = []
+    for i in range(3000):
+        opp = f"opp-{rng.randrange(400)}"
+        if rng.random() < 0.1:
+            items.append((DEAL, opp, {"opportunity_id": opp, "version": i, "note": "é" * rng.randrange(300)}))
+        else:
+            items.append((EVENT, opp, {"event_id": f"e{i}", "asset_id": "a", "is_bot": rng.random() < 0.1,
+                                       "pad": "x" * rng.randrange(2000)}))
+    records = bundle("j", 6, items)
+    assert len(records) > 6 and all(len(r.value) <= BUNDLE_MAX_BYTES for r in records)  # several per partition
+    processor = JoinProcessor.__new__(JoinProcessor)
+    received: dict[str, list] = {}
+    for offset, record in enumerate(records):
+        assert dict(record.headers)[KIND_HEADER] == BUNDLE
+        parsed = processor.parse(_join_message(record, offset))
+        assert isinstance(parsed, Bundle)
+        for r in parsed.records:
+            opp = r.doc["opportunity_id"] if isinstance(r, DealRecord) else r.opportunity_id
+            expected = DefaultPartitioner().partition("j", opp.encode(), opp.encode(), None, None, Cluster())
+            assert record.partition == expected
+            received.setdefault(opp, []).append((DEAL if isinstance(r, DealRecord) else EVENT, opp, r.doc))
+    sent: dict[str, list] = {}
+    for item in items:
+        sent.setdefault(item[1], []).append(item)
+    assert received == sent
+
+
+def test_a_malformed_bundle_is_refused_as_a_whole():
+    from services.common.consumer import InvalidEvent
+
+    processor = JoinProcessor.__new__(JoinProcessor)
+    bad = [b'{"kind": "event"}', b'[{"kind": "event", "doc": {"event_id": "e"}}]', b'[{"kind": "deal", "for": "o", "doc": {}}]',
+           b'[{"kind": "teleport", "for": "o", "doc": {}}]', b'[1]', b'[{"kind": "event", "for": "o", "doc": {}}', b'']
+    for value in bad:
+        try:
+            processor.parse(Message("j", 0, 0, None, value, 0, ((KIND_HEADER, BUNDLE),)))
+        except InvalidEvent as exc:
+            assert exc.reason in ("schema", "bad_json"), value
+        else:
+            raise AssertionError(value)
 
 
 def test_classified_event_carries_the_verdict_and_only_join_fields():
@@ -109,10 +172,11 @@ def test_join_topic_partitions_come_from_their_setting():
     assert topics.USAGE_CLASSIFIED.partitions(settings) == 3
 
 
-def test_the_fast_contract_check_never_accepts_what_the_schema_refuses():
-    """model._plainly_classified is a shortcut past jsonschema: it may refuse valid events
-    (the schema then decides) but must never accept an invalid one."""
-    from services.common import events
+def test_the_compiled_contract_check_decides_like_jsonschema():
+    """The classified contract is checked without jsonschema on the hot path; it must decide the same."""
+    import jsonschema
+
+    from services.common.contracts import schema
 
     base = {"event_id": "e-1", "schema_version": 1, "occurred_at": "2026-01-01T00:00:00Z", "type": "view",
             "asset_id": "a", "rep_id": "r", "account_id": "acct", "is_bot": False}
@@ -122,11 +186,35 @@ def test_the_fast_contract_check_never_accepts_what_the_schema_refuses():
                  {"opportunity_id": None}, {"share_id": "s"}, {"occurred_at": "x" * 41}, {"rep_id": "é" * 128}]
     drops = ["event_id", "is_bot", "schema_version", "type", "occurred_at", "rep_id"]
     cases = [dict(base, **m) for m in mutations] + [{k: v for k, v in base.items() if k != d} for d in drops]
+    reference = jsonschema.Draft202012Validator(schema.load(model.CLASSIFIED_SCHEMA))
     for case in cases:
-        try:
-            events.validate(model.CLASSIFIED_SCHEMA, dict(case))
-            valid = True
-        except Exception:  # noqa: BLE001 - any refusal
-            valid = False
-        assert not model._plainly_classified(case) or valid, case
-    assert model._plainly_classified(base)  # and the common case takes the shortcut
+        assert (schema.violation(model.CLASSIFIED_SCHEMA, case) is None) == reference.is_valid(case), case
+    assert schema.violation(model.CLASSIFIED_SCHEMA, base) is None
+
+
+def test_touches_compare_canonical_times_as_strings_exactly_as_parsed_times():
+    """compute_touches compares and copies canonical time strings without parsing them; any other
+    form is parsed. Both must give the same touches, at the window's edges too."""
+    from datetime import timedelta
+
+    grace, lookback = timedelta(days=7), timedelta(days=90)
+    deal = model.validate_deal({"event_id": "d", "schema_version": 1, "occurred_at": "2026-03-01T00:00:00Z",
+                                "opportunity_id": "o", "account_id": "acct", "owner_rep_id": "r", "stage": "won",
+                                "amount": 5, "currency": "USD", "created_at": "2026-02-01T00:00:00Z",
+                                "closed_at": "2026-03-01T00:00:00Z", "updated_at": "2026-03-01T00:00:00Z"})
+    win = model.window(deal, grace, lookback)
+    edges = [win.start, win.created, win.end, win.start - timedelta(milliseconds=1), win.end + timedelta(milliseconds=1),
+             win.created - timedelta(milliseconds=1)]
+    rng = random.Random(11)
+    span_ms = int((win.end - win.start).total_seconds() * 1000)
+    times = edges + [win.start + timedelta(milliseconds=rng.randrange(span_ms)) for _ in range(200)]
+    canonical, offset_form = [], []
+    for i, at in enumerate(times):
+        e = {"event_id": f"e{i}", "asset_id": f"a{rng.randrange(6)}", "type": rng.choice(["view", "share"]),
+             "rep_id": "r", "opportunity_id": "o", "occurred_at": model.iso(at)}
+        canonical.append(e)
+        offset_form.append(dict(e, occurred_at=at.isoformat()))  # "+00:00", not the stored form
+    fast = model.compute_touches(deal, canonical, grace, lookback)
+    parsed = model.compute_touches(deal, offset_form, grace, lookback)
+    assert fast == parsed and len(fast) == 6
+    assert sum(t["touch_count"] for t in fast.values()) == len(times) - 2  # the two just outside the window
