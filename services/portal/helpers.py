@@ -7,7 +7,7 @@ import html
 import io
 import re
 from datetime import datetime, timedelta, timezone
-from typing import Any, Iterable, Sequence
+from typing import Any, Callable, Iterable, Sequence
 
 import grpc
 from flask import Response, request
@@ -45,20 +45,30 @@ def days_ago(days: int) -> timestamp_pb2.Timestamp:
     return timestamp(datetime.now(timezone.utc) - timedelta(days=days))
 
 
-def violations(exc: grpc.RpcError) -> dict[str, str]:
-    """field -> message from an INVALID_ARGUMENT's BadRequest detail (top-level field name)."""
+def _asset_field(field: str) -> str:
+    """`asset.industries[1]` -> `industries`: the form field a violation belongs to."""
+    return re.split(r"[.\[]", field.split("asset.", 1)[-1])[0] if field else ""
+
+
+def violations(exc: grpc.RpcError, form_field: Callable[[str], str] = _asset_field,
+               fallback: str = "The request was not accepted.") -> dict[str, str]:
+    """form field -> message from an INVALID_ARGUMENT's BadRequest detail.
+
+    `form_field` maps a violation's field path to the form field that shows it ("" or an
+    unknown name: the form-level message `_form`).
+    """
     out: dict[str, str] = {}
     try:
         pairs = grpc_server.field_violations(exc)
     except Exception:  # noqa: BLE001 - a status without details has no violations
         pairs = []
     for field, message in pairs:
-        key = re.split(r"[.\[]", field.split("asset.", 1)[-1])[0] if field else ""
+        key = form_field(field)
         if field and message.startswith(field + ":"):
             message = message[len(field) + 1:].strip()
         out.setdefault(key or "_form", message[:1].upper() + message[1:])
     if not out:
-        out["_form"] = exc.details() or "The request was not accepted."
+        out["_form"] = exc.details() or fallback
     return out
 
 

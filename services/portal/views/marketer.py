@@ -12,7 +12,6 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, u
 from google.protobuf import field_mask_pb2
 
 from collateral.v1 import common_pb2, content_pb2
-from services.common import grpc_server
 from services.portal import helpers, vocabularies
 from services.portal.security import curator_required, rpc
 
@@ -307,20 +306,17 @@ def vocabularies_page() -> Any:
     return _vocabulary_page()
 
 
+_TERM_FIELDS = ("vocabulary", "code", "label", "description", "order")
+
+
+def _term_field(field: str) -> str:
+    key = field.removeprefix("term.")
+    return key if key in _TERM_FIELDS else ""
+
+
 def _term_errors(exc: grpc.RpcError) -> dict[str, str]:
     """Field violations keyed by the term field they name (code, label, ...)."""
-    out: dict[str, str] = {}
-    try:
-        pairs = grpc_server.field_violations(exc)
-    except Exception:  # noqa: BLE001 - a status without details has no violations
-        pairs = []
-    for field, message in pairs:
-        message = message.removeprefix(field + ":").strip()
-        key = field.removeprefix("term.")
-        out.setdefault(key if key in ("vocabulary", "code", "label", "description", "order") else "_form",
-                       message[:1].upper() + message[1:])
-    if not out:
-        out["_form"] = exc.details() or "The term was not accepted."
+    out = helpers.violations(exc, _term_field, fallback="The term was not accepted.")
     if exc.code() == grpc.StatusCode.ALREADY_EXISTS:
         out = {"code": exc.details() or "This code exists already."}
     return out
