@@ -11,8 +11,11 @@
    and highlighting on) for --duration seconds: p50/p90/p99 latency and searches/s.
 3. Baseline in the same run: the same request bodies sent straight to Elasticsearch by the
    same number of threads, so the ratio shows the service's own overhead.
-4. Import rate: --import-assets small PDFs through `services.content.importer` (gRPC,
-   text extraction, S3, index, catalog events) with --import-workers workers: assets/s.
+4. Import rate: --import-assets 1-page PDFs through `services.content.importer` (gRPC,
+   sandboxed text extraction, S3, index, catalog events) with --import-workers workers,
+   in batches of --import-batch (ImportAssets, one refresh at the end): `import: X.X assets/s`;
+   then, as the reference in the same run, as many other PDFs row by row through the
+   single-asset RPCs (every write waits for a refresh). --import-only skips 1-3.
 The namespace's index is deleted at the end (unless --keep).
 """
 
@@ -176,18 +179,22 @@ def make_pdf(text: str) -> bytes:
     return buf.getvalue()
 
 
-def import_rate(address: str, settings: config.Settings, n: int, workers: int) -> tuple[float, dict]:
-    rng = random.Random(11)
+def import_rate(address: str, settings: config.Settings, n: int, workers: int, batch_size: int, prefix: str
+                ) -> tuple[float, dict]:
+    """Assets/s of importing n new 1-page PDFs (ids `prefix`-i) with the real importer."""
+    rng = random.Random(f"{prefix}-{n}")
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
         lines = ["path,external_id,title,type,tags,industries,status"]
         for i in range(n):
             (folder / f"f{i}.pdf").write_bytes(make_pdf(words(rng, 30)))
-            lines.append(f"f{i}.pdf,imp-{i},{words(rng, 3)},deck,{rng.choice(WORDS)},{rng.choice(INDUSTRIES)},published")
+            lines.append(f"f{i}.pdf,{prefix}-{i},{words(rng, 3)},deck,{rng.choice(WORDS)},"
+                         f"{rng.choice(['healthcare', 'retail', 'manufacturing'])},published")
         (folder / "metadata.csv").write_text("\n".join(lines) + "\n")
         token = auth.mint(settings, "bench", auth.Role.ADMIN)
         started = time.perf_counter()
-        summary = importer.run(folder, folder / "metadata.csv", address, token, workers=workers, show_progress=False)
+        summary = importer.run(folder, folder / "metadata.csv", address, token, workers=workers, show_progress=False,
+                               batch_size=batch_size)
         return n / (time.perf_counter() - started), dict(summary.outcomes)
 
 
@@ -197,7 +204,10 @@ def main() -> None:
     parser.add_argument("--clients", type=int, default=16)
     parser.add_argument("--duration", type=float, default=30.0)
     parser.add_argument("--import-assets", type=int, default=200)
-    parser.add_argument("--import-workers", type=int, default=16)
+    parser.add_argument("--import-workers", type=int, default=16,
+                        help="importer workers: concurrent ImportAssets calls, and concurrent rows of the reference")
+    parser.add_argument("--import-batch", type=int, default=importer.DEFAULT_BATCH, help="rows per ImportAssets call")
+    parser.add_argument("--import-only", action="store_true", help="measure only the import rates (step 4)")
     parser.add_argument("--vocabulary", choices=["zipf", "small"], default="zipf",
                         help="text of the synthetic assets (see words())")
     parser.add_argument("--record", action="store_true", help="append the results to bench/RESULTS.md")
@@ -209,6 +219,8 @@ def main() -> None:
     namespace = f"bench{uuid.uuid4().hex[:6]}"
     settings = config.load(namespace=namespace, s3_bucket=f"{namespace}-files", log_format="text")
     port = 50000 + random.randint(1000, 5000)
+    if args.import_only:
+        args.assets = 0
     print(f"namespace {namespace}: loading {args.assets} assets ...", flush=True)
     try:
         load_rate = load(settings, args.assets)
@@ -233,7 +245,8 @@ def main() -> None:
             stub.SearchAssets(r, metadata=metadata, timeout=30)
 
         load_before = os.getloadavg()[0]
-        latencies, errors = hammer(args.clients, args.duration,
+        duration = 0.0 if args.import_only else args.duration
+        latencies, errors = hammer(args.clients, duration,
                                    lambda rng: stub.SearchAssets(rng.choice(pool), metadata=metadata, timeout=30))
         index = store.Store(settings)
 
@@ -247,8 +260,16 @@ def main() -> None:
             index.search(store.build_search(r.query, filters, False, server_sort(r.sort), 20))
 
         load_after = os.getloadavg()[0]
-        base, base_errors = hammer(args.clients, min(args.duration, 15.0), direct)
-        rate, outcomes = import_rate(address, settings, args.import_assets, args.import_workers) if args.import_assets else (0.0, {})
+        base, base_errors = hammer(args.clients, min(duration, 15.0), direct)
+        rate, outcomes, single_rate, single_outcomes, import_load = 0.0, {}, 0.0, {}, (0.0, 0.0)
+        if args.import_assets:
+            import_started = os.getloadavg()[0]
+            rate, outcomes = import_rate(address, settings, args.import_assets, args.import_workers,
+                                         args.import_batch, "bulk")
+            print(f"import: {rate:.1f} assets/s", flush=True)
+            single_rate, single_outcomes = import_rate(address, settings, args.import_assets, args.import_workers,
+                                                       0, "single")
+            import_load = (import_started, os.getloadavg()[0])
         channel.close()
     finally:
         server.terminate()
@@ -256,8 +277,8 @@ def main() -> None:
         if not args.keep:
             _drop(settings)
 
-    qps = len(latencies) / args.duration
-    lines = [
+    qps = len(latencies) / max(1e-9, duration)
+    lines = [] if args.import_only else [
         f"- assets: {args.assets} ({args.assets * 9 // 10} published), vocabulary: {args.vocabulary}, "
         f"clients: {args.clients}, duration: {args.duration:.0f} s",
         f"- SearchAssets via gRPC: p50 {percentile(latencies, 50):.1f} ms, p90 {percentile(latencies, 90):.1f} ms, "
@@ -265,11 +286,19 @@ def main() -> None:
         f"- baseline, same bodies straight to Elasticsearch: p50 {percentile(base, 50):.1f} ms, "
         f"p99 {percentile(base, 99):.1f} ms, {len(base) / min(args.duration, 15.0):.0f} searches/s, errors {base_errors}",
         f"- service / baseline p50 ratio: {percentile(latencies, 50) / max(1e-9, percentile(base, 50)):.2f}",
-        f"- import through gRPC (importer, {args.import_workers} workers, 1-page PDFs): {rate:.1f} assets/s ({outcomes})",
         f"- bulk load straight to the index (dataset setup): {load_rate:.0f} docs/s",
         f"- machine load average (1 min) before/after the search phase: {load_before:.1f} / {load_after:.1f} "
         f"on {os.cpu_count()} cores",
     ]
+    if args.import_assets:
+        lines += [
+            f"- import: {rate:.1f} assets/s (importer, ImportAssets batches of {args.import_batch}, "
+            f"{args.import_workers} workers, {args.import_assets} 1-page PDFs: {outcomes})",
+            f"- reference, the single path in the same run: {single_rate:.1f} assets/s (row by row, "
+            f"{args.import_workers} workers: {single_outcomes})",
+            f"- machine load average (1 min) before/after the import phase: {import_load[0]:.1f} / "
+            f"{import_load[1]:.1f} on {os.cpu_count()} cores",
+        ]
     print("\n".join(lines))
     if args.record:
         when = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")

@@ -100,6 +100,11 @@ CONTENT_OFFICE_CONVERSIONS = Counter(
     "Office-to-PDF preview conversions by outcome (ok, bounds, timeout, cpu, crash, failed, missing, busy).",
     ["outcome"],
 )
+CONTENT_IMPORTED = Counter(
+    "collateral_content_imported_assets",
+    "Items of ImportAssets by outcome: created, updated, file_updated, unchanged, failed.",
+    ["outcome"],
+)
 CONTENT_SIGNALS = Counter(
     "collateral_content_signals", "Ranking signals consumed, by outcome (applied, stale, unknown_asset).", ["outcome"]
 )

@@ -16,6 +16,13 @@ spaces allowed), tags, products, buying_stages, personas, industries, regions (l
 separated by ';' or '|'), language, owner, expires_at (RFC 3339), status (draft,
 published, retired; default from --status).
 
+Rows travel in batches (--batch-size, default 50) through ImportAssets: the service
+checks and stores each row as it would one at a time, but writes the index once per
+batch and refreshes once at the end, so the assets are searchable when the run ends.
+`--batch-size 0` sends one row at a time through CreateAsset/UpdateAsset/UploadFile and
+the status RPCs (each write waits for a refresh: slow, the reference path). Files too
+large for a batch take that path too.
+
 Token: COLLATERAL_TOKEN, or one minted locally for subject `importer` with role admin
 (needs COLLATERAL_AUTH_SECRET, as the servers do).
 
@@ -27,6 +34,7 @@ found in it; the run ends with a summary and exits 1 when anything failed.
 
 from __future__ import annotations
 
+import argparse
 import csv
 import hashlib
 import io
@@ -53,6 +61,15 @@ from services.content import extract, model
 
 CHUNK = 2 * 1024 * 1024
 INLINE_LIMIT = 16 * 1024 * 1024
+BATCH_BYTES = 24 * 1024 * 1024  # under the service's 32 MiB of files per ImportAssets call
+MAX_BATCH = 100  # the service's limit of items per ImportAssets call
+DEFAULT_BATCH = 50
+STATUS_VALUES = {model.DRAFT: content_pb2.ASSET_STATUS_DRAFT, model.PUBLISHED: content_pb2.ASSET_STATUS_PUBLISHED,
+                 model.RETIRED: content_pb2.ASSET_STATUS_RETIRED}
+OUTCOME_NAMES = {content_pb2.IMPORT_OUTCOME_CREATED: "created", content_pb2.IMPORT_OUTCOME_UPDATED: "updated",
+                 content_pb2.IMPORT_OUTCOME_FILE_UPDATED: "file_updated",
+                 content_pb2.IMPORT_OUTCOME_UNCHANGED: "unchanged"}
+CODE_NAMES = {code.value[0]: code.name for code in grpc.StatusCode}
 LIST_FIELDS = ("tags", "products", "buying_stages", "personas", "industries", "regions")
 EXTENSIONS = {
     ".pdf": extract.PDF, ".pptx": extract.PPTX, ".docx": extract.DOCX, ".xlsx": extract.XLSX, ".png": extract.PNG,
@@ -348,6 +365,88 @@ class Importer:
         return self.stub.UploadFile(messages(), metadata=self.metadata, timeout=self.timeout_s).asset
 
 
+@dataclass
+class Staged:
+    """A checked row: one item of an ImportAssets batch, its file read only when the batch is sent."""
+
+    row: Row
+    item: content_pb2.ImportAssetItem  # without the file
+    file_path: Path
+    size: int
+
+    def with_file(self) -> content_pb2.ImportAssetItem:
+        payload = self.file_path.read_bytes()
+        item = content_pb2.ImportAssetItem()
+        item.CopyFrom(self.item)
+        item.file_content = payload
+        item.sha256 = hashlib.sha256(payload).hexdigest()
+        return item
+
+
+class BatchImporter:
+    """Rows in batches through ImportAssets; every result is mapped back to its row."""
+
+    def __init__(self, importer: Importer, summary: Summary) -> None:
+        self.importer = importer
+        self.summary = summary
+        self.sent = False  # whether any batch reached the service (then a final refresh is due)
+
+    def stage(self, row: Row) -> Staged | None:
+        """The row as a batch item; None when its file is too large for a batch (it goes one by one)."""
+        desired, file_path, content_type, status = self.importer.check(row)
+        size = file_path.stat().st_size
+        if size > INLINE_LIMIT:
+            return None
+        explicit = str(row.values.get("status") or "").strip() or self.importer.default_status != model.DRAFT
+        item = content_pb2.ImportAssetItem(
+            asset_id=asset_id_for(desired.external_id, row.path), asset=desired,
+            status=STATUS_VALUES[status] if explicit else content_pb2.ASSET_STATUS_UNSPECIFIED,
+            file_name=file_path.name, content_type=content_type)
+        return Staged(row, item, file_path, size)
+
+    def send(self, batch: list[Staged]) -> None:
+        """One ImportAssets call; a failure of the whole call fails each of its rows with that reason."""
+        try:
+            response = self.importer._call(self.importer.stub.ImportAssets,
+                                           content_pb2.ImportAssetsRequest(items=[s.with_file() for s in batch]))
+        except (grpc.RpcError, OSError) as exc:
+            for staged in batch:
+                self.summary.fail(staged.row, _reason(exc))
+            return
+        self.sent = True
+        for staged, result in zip(batch, response.results):
+            if result.outcome == content_pb2.IMPORT_OUTCOME_FAILED:
+                self.summary.fail(staged.row, f"{CODE_NAMES.get(result.error.code, result.error.code)}: "
+                                              f"{result.error.message}")
+            else:
+                self.summary.add(OUTCOME_NAMES[result.outcome])
+
+    def refresh(self) -> None:
+        """Make the run's writes searchable before the importer reports success."""
+        if not self.sent:
+            return
+        try:
+            self.importer._call(self.importer.stub.ImportAssets, content_pb2.ImportAssetsRequest(refresh=True))
+        except grpc.RpcError as exc:  # the rows are stored; only their visibility waits for the next refresh
+            print(f"warning: the final index refresh failed ({_reason(exc)}); the imported assets become "
+                  "searchable within about a second", file=sys.stderr)
+
+
+def batches(staged: list[Staged], size: int) -> Iterator[list[Staged]]:
+    """Consecutive batches of at most `size` items and BATCH_BYTES of files."""
+    batch: list[Staged] = []
+    total = 0
+    for item in staged:
+        length = item.size
+        if batch and (len(batch) >= size or total + length > BATCH_BYTES):
+            yield batch
+            batch, total = [], 0
+        batch.append(item)
+        total += length
+    if batch:
+        yield batch
+
+
 def _with_id(asset: content_pb2.Asset, asset_id: str) -> content_pb2.Asset:
     copy = content_pb2.Asset()
     copy.CopyFrom(asset)
@@ -364,8 +463,11 @@ def _reason(exc: BaseException) -> str:
 
 
 def run(folder: Path, metadata_file: Path, address: str, token: str, workers: int = 4, default_status: str = "draft",
-        show_progress: bool = True, rows: list[Row] | None = None) -> Summary:
-    """Import every row (read from `metadata_file` unless given); raises cli.InputFileError for an unusable file."""
+        show_progress: bool = True, rows: list[Row] | None = None, batch_size: int = DEFAULT_BATCH) -> Summary:
+    """Import every row (read from `metadata_file` unless given); raises cli.InputFileError for an unusable file.
+
+    `batch_size` rows per ImportAssets call (at most MAX_BATCH); 0 imports row by row.
+    """
     rows = read_rows(metadata_file) if rows is None else rows
     summary = Summary()
     channel = grpc_server.channel(address)
@@ -374,17 +476,51 @@ def run(folder: Path, metadata_file: Path, address: str, token: str, workers: in
                             default_status)
         with ThreadPoolExecutor(max_workers=max(1, workers)) as pool, \
                 tqdm(total=len(rows), unit="asset", desc="import", disable=not show_progress) as bar:
-            futures = {pool.submit(importer.import_row, row): row for row in rows}
-            for future in as_completed(futures):
-                row = futures[future]
-                try:
-                    summary.add(future.result())
-                except (RowError, grpc.RpcError, OSError) as exc:
-                    summary.fail(row, _reason(exc))
-                bar.update(1)
+            if batch_size:
+                _run_batched(importer, rows, min(batch_size, MAX_BATCH), pool, bar, summary)
+            else:
+                _run_single(importer, rows, pool, bar, summary)
     finally:
         channel.close()
     return summary
+
+
+def _run_single(importer: Importer, rows: list[Row], pool: ThreadPoolExecutor, bar: tqdm, summary: Summary) -> None:
+    """Row by row through the single-asset RPCs (also the path of files too large for a batch)."""
+    futures = {pool.submit(importer.import_row, row): row for row in rows}
+    for future in as_completed(futures):
+        row = futures[future]
+        try:
+            summary.add(future.result())
+        except (RowError, grpc.RpcError, OSError) as exc:
+            summary.fail(row, _reason(exc))
+        bar.update(1)
+
+
+def _run_batched(importer: Importer, rows: list[Row], batch_size: int, pool: ThreadPoolExecutor, bar: tqdm,
+                 summary: Summary) -> None:
+    """Check every row, send the good ones in batches (`workers` calls in flight), then refresh once."""
+    batcher = BatchImporter(importer, summary)
+    staged: list[Staged] = []
+    large: list[Row] = []
+    for row in rows:
+        try:
+            item = batcher.stage(row)
+        except (RowError, OSError) as exc:
+            summary.fail(row, _reason(exc))
+            bar.update(1)
+            continue
+        if item is None:
+            large.append(row)
+        else:
+            staged.append(item)
+    futures = {pool.submit(batcher.send, batch): len(batch) for batch in batches(staged, batch_size)}
+    for future in as_completed(futures):
+        future.result()
+        bar.update(futures[future])
+    if large:
+        _run_single(importer, large, pool, bar, summary)
+    batcher.refresh()
 
 
 def report(summary: Summary, metadata: Path, rows: int) -> str:
@@ -395,12 +531,26 @@ def report(summary: Summary, metadata: Path, rows: int) -> str:
             + f", {summary.outcomes.get('failed', 0)} failed")
 
 
+def _batch_size(value: str) -> int:
+    """--batch-size: 0 (row by row) to MAX_BATCH."""
+    try:
+        size = int(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError("not a whole number") from None
+    if not 0 <= size <= MAX_BATCH:
+        raise argparse.ArgumentTypeError(f"must be between 0 and {MAX_BATCH}")
+    return size
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = cli.parser("python -m services.content.importer", __doc__)
     parser.add_argument("folder", type=Path, help="folder holding the files named by the metadata's `path`")
     parser.add_argument("metadata", type=Path, help="metadata.csv or metadata.json")
     parser.add_argument("--addr", default=None, help="content service address (default COLLATERAL_CONTENT_ADDR)")
     parser.add_argument("--workers", type=cli.positive_int, default=4, help="parallel imports (default 4)")
+    parser.add_argument("--batch-size", type=_batch_size, default=DEFAULT_BATCH,
+                        help=f"rows per ImportAssets call, 1-{MAX_BATCH} (default {DEFAULT_BATCH}); "
+                             "0 imports row by row through the single-asset RPCs")
     parser.add_argument("--status", default="draft", choices=["draft", "published", "retired"],
                         help="status of rows without a status column (default draft)")
     args = parser.parse_args(argv)
@@ -415,7 +565,7 @@ def main(argv: list[str] | None = None) -> None:
     settings = config.load()
     token = os.environ.get("COLLATERAL_TOKEN") or auth.mint(settings, "importer", auth.Role.ADMIN)
     summary = run(args.folder, args.metadata, args.addr or settings.content_addr, token, args.workers, args.status,
-                  rows=rows)
+                  rows=rows, batch_size=args.batch_size)
     where = "line" if args.metadata.suffix.lower() != ".json" else "item"
     for number, path, reason in sorted(summary.failures):
         print(f"{args.metadata}: {where} {number} ({path or 'no path'}): {reason}", file=sys.stderr)

@@ -61,10 +61,19 @@ class Publisher:
         self._background = ThreadPoolExecutor(max_workers=1, thread_name_prefix="search-events")
 
     def catalog(self, event_type: str, doc: Mapping[str, Any], actor: str) -> None:
+        self.catalog_many([(event_type, doc)], actor)
+
+    def catalog_many(self, changes: Sequence[tuple[str, Mapping[str, Any]]], actor: str) -> None:
+        """One catalog event per (event_type, doc), produced together and acknowledged together.
+
+        A bulk import sends its batch's events in one round trip instead of one per asset.
+        """
+        self._producer.send_and_wait([self._catalog_record(event_type, doc, actor) for event_type, doc in changes])
+
+    def _catalog_record(self, event_type: str, doc: Mapping[str, Any], actor: str) -> kafka_io.Record:
         event = catalog_event(event_type, doc, actor)
-        self._producer.send_and_wait([kafka_io.Record(
-            self.catalog_topic, doc["asset_id"], json.dumps(event).encode(),
-            (("event_type", event_type.encode()), ("schema_version", b"1")))])
+        return kafka_io.Record(self.catalog_topic, doc["asset_id"], json.dumps(event).encode(),
+                               (("event_type", event_type.encode()), ("schema_version", b"1")))
 
     def search(self, event: dict[str, Any]) -> None:
         self._background.submit(self._send_search, event)

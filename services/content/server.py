@@ -13,6 +13,7 @@ import io
 import logging
 import time
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any, Callable, Iterator
 
@@ -24,11 +25,13 @@ from services.common import es as es_common
 from services.common.errors import FailedPrecondition, InvalidArgument, NotFound, PermissionDenied
 from services.common import s3 as s3_common
 from services.common.grpc_server import Capability, ServiceSpec
-from services.content import convert, extract, files, model, publish, sandbox, store, vocabulary
+from services.content import bulk_import, convert, extract, files, model, publish, sandbox, store, vocabulary
 
 log = logging.getLogger(__name__)
 
 INLINE_MAX_BYTES = 32 * 1024 * 1024
+IMPORT_WRITE_ATTEMPTS = 8  # re-plans of an item whose conditional write lost a race (as Store.update)
+IMPORT_FILE_THREADS = 8  # files of import batches extracted (sandboxed workers) and put in S3 at once
 MAX_SUGGEST_PREFIX = 100
 SORT_NAMES = {0: "relevance", 1: "relevance", 2: "newest", 3: "most_used", 4: "best_win_rate"}
 READERS = auth.ANY_USER | {auth.Role.SERVICE}
@@ -62,6 +65,33 @@ class Prepared:
     preview_pdf: bytes = b""
 
 
+@dataclass
+class ImportItem:
+    """A checked item of ImportAssets; `key`/`prepared` once its file is stored, `stored` once indexed."""
+
+    index: int
+    asset_id: str
+    desired: dict[str, Any]
+    owner_given: bool
+    status: str | None
+    spooled: files.Spooled
+    key: str = ""
+    prepared: Prepared | None = None
+    stored: bool = False
+
+
+def _import_result(asset_id: str, outcome: int, version: int) -> content_pb2.ImportAssetResult:
+    metrics.CONTENT_IMPORTED.labels(content_pb2.ImportOutcome.Name(outcome).removeprefix("IMPORT_OUTCOME_").lower()).inc()
+    return content_pb2.ImportAssetResult(asset_id=asset_id, outcome=outcome, version=version)
+
+
+def _import_failure(asset_id: str, exc: errors.ServiceError) -> content_pb2.ImportAssetResult:
+    metrics.CONTENT_IMPORTED.labels("failed").inc()
+    field = exc.field if isinstance(exc, InvalidArgument) and exc.field else ""
+    return content_pb2.ImportAssetResult(asset_id=asset_id, outcome=bulk_import.FAILED, error=content_pb2.ImportItemError(
+        code=exc.code.value[0], message=exc.message, field=field))
+
+
 class ContentService(content_pb2_grpc.ContentServiceServicer):
     def __init__(self, settings: config.Settings, index: store.Store, file_store: files.FileStore,
                  publisher: publish.Publisher, processor: sandbox.FileProcessor | None = None,
@@ -74,6 +104,8 @@ class ContentService(content_pb2_grpc.ContentServiceServicer):
         self.publisher = publisher
         self.processor = processor or sandbox.FileProcessor.from_settings(settings)
         self.converter = converter or convert.OfficeConverter.from_settings(settings)
+        # Shared by every ImportAssets call: bounds concurrent S3 puts below the client's connection pool (10).
+        self.import_files = ThreadPoolExecutor(max_workers=IMPORT_FILE_THREADS, thread_name_prefix="import-files")
 
     # ---- helpers ---------------------------------------------------------------------
     def _visible(self, asset_id: str) -> dict[str, Any]:
@@ -518,6 +550,127 @@ class ContentService(content_pb2_grpc.ContentServiceServicer):
         return response
 
 
+    # ---- bulk import -----------------------------------------------------------------------------
+    def ImportAssets(self, request: content_pb2.ImportAssetsRequest, context: grpc.ServicerContext
+                     ) -> content_pb2.ImportAssetsResponse:
+        """Create or update a batch of assets: the single path's checks per item, one bulk index write.
+
+        Items fail one by one (their result carries the status); only a malformed batch is
+        INVALID_ARGUMENT and an outage UNAVAILABLE as a whole. Writes use no refresh:
+        `refresh` makes everything written so far searchable before the answer.
+        """
+        bulk_import.check_batch(request)
+        subject = auth.current_principal().subject
+        results: dict[int, content_pb2.ImportAssetResult] = {}
+        items: list[ImportItem] = []
+        try:
+            for i, item in enumerate(request.items):
+                try:
+                    items.append(self._check_import_item(i, item, subject))
+                except errors.ServiceError as exc:
+                    results[i] = _import_failure(item.asset_id, exc)
+            if items:
+                self._import(items, subject, results)
+        finally:
+            for item in items:
+                item.spooled.close()
+                if item.key and not item.stored:
+                    self._delete_objects(item.key)  # no orphan object without an asset pointing at it
+        if request.refresh:
+            self.store.refresh()
+        return content_pb2.ImportAssetsResponse(results=[results[i] for i in range(len(request.items))])
+
+    def _check_import_item(self, index: int, item: content_pb2.ImportAssetItem, subject: str) -> ImportItem:
+        """Everything CreateAsset checks of an inline file and its metadata; raises on the first problem."""
+        asset_id = model.check_asset_id(item.asset_id)
+        desired = model.new_doc(asset_id, item.asset, subject)
+        status = bulk_import.wanted_status(item.status)
+        if not item.file_content:
+            raise InvalidArgument("file_content", "is required")
+        content_type = extract.check_content_type(item.content_type)
+        name = files.safe_name(item.file_name)
+        sha = files.check_sha(item.sha256)
+        if not sha:
+            raise InvalidArgument("sha256", "is required: it tells an unchanged file from a new one")
+        spooled = files.spool([item.file_content], content_type, name, self.settings.content_max_file_bytes, sha)
+        return ImportItem(index, asset_id, desired, bool(item.asset.owner.strip()), status, spooled)
+
+    def _import(self, pending: list[ImportItem], subject: str, results: dict[int, content_pb2.ImportAssetResult]
+                ) -> None:
+        """Plan, store files, write the batch conditionally; re-plan the items that lost a race; then the events."""
+        terms = self.vocabularies.all_terms()
+        changes: list[tuple[str, dict[str, Any]]] = []
+        for _ in range(IMPORT_WRITE_ATTEMPTS):
+            current = self.store.get_many([item.asset_id for item in pending], with_body=True)
+            writes = self._plan_imports(pending, current, terms, results)
+            self._store_import_files([item for item, plan, _ in writes if plan.needs_file], results)
+            writes = [(item, plan, loc) for item, plan, loc in writes if item.index not in results]
+            for item, plan, _ in writes:
+                if plan.needs_file:
+                    assert item.prepared is not None
+                    self._file_entry(plan.doc, item.spooled, item.key, item.prepared, subject)
+            refused = self.store.write_many([(plan.doc, loc) for _, plan, loc in writes]) if writes else {}
+            pending = []
+            for item, plan, _ in writes:
+                reason = refused.get(item.asset_id)
+                if reason is None:
+                    item.stored = plan.needs_file
+                    results[item.index] = _import_result(item.asset_id, plan.outcome, plan.doc["version"])
+                    changes.append((plan.event_type, plan.doc))
+                elif reason == "conflict":
+                    pending.append(item)
+                else:
+                    results[item.index] = _import_failure(item.asset_id, FailedPrecondition(
+                        f"the index refused asset {item.asset_id}: {reason}"))
+            if not pending:
+                break
+        for item in pending:
+            results[item.index] = _import_failure(item.asset_id, errors.Unavailable(
+                f"asset {item.asset_id} is changing too often; retry"))
+        self.publisher.catalog_many(changes, subject)
+
+    def _plan_imports(self, items: list[ImportItem], current: dict[str, store.Located], terms: vocabulary.Terms,
+                      results: dict[int, content_pb2.ImportAssetResult]
+                      ) -> list[tuple[ImportItem, bulk_import.Plan, store.Located | None]]:
+        """The items that change something, each with its plan; the others get their result here."""
+        writes = []
+        for item in items:
+            loc = current.get(item.asset_id)
+            try:
+                plan = bulk_import.plan(item.desired, item.owner_given, item.status, item.spooled.sha256,
+                                        loc.doc if loc else None, terms)
+            except errors.ServiceError as exc:
+                results[item.index] = _import_failure(item.asset_id, exc)
+                continue
+            if plan.doc is None:
+                assert loc is not None
+                results[item.index] = _import_result(item.asset_id, plan.outcome, int(loc.doc.get("version", 0)))
+                continue
+            writes.append((item, plan, loc))
+        return writes
+
+    def _store_import_files(self, items: list[ImportItem], results: dict[int, content_pb2.ImportAssetResult]
+                            ) -> None:
+        """Extract (sandboxed workers) and store in S3 the items' files, several at once."""
+        todo = [item for item in items if not item.key]  # an item re-planned after a lost race keeps its file
+        if not todo:
+            return
+        outcomes = list(self.import_files.map(self._store_import_file, todo))
+        for item, failure in zip(todo, outcomes):
+            if failure is not None:
+                results[item.index] = _import_failure(item.asset_id, failure)
+
+    def _store_import_file(self, item: ImportItem) -> errors.ServiceError | None:
+        """Prepare and store one item's file; a refused file is the item's failure, not the batch's."""
+        try:
+            prepared = self._prepare(item.spooled, "file_content")
+            key = files.FileStore.key_for(item.asset_id, item.spooled.file_name)
+            self._store_objects(key, item.spooled, prepared)
+        except errors.ServiceError as exc:
+            return exc
+        item.key, item.prepared = key, prepared
+        return None
+
     # ---- vocabularies ----------------------------------------------------------------------------
     def ListVocabularies(self, request: content_pb2.ListVocabulariesRequest, context: grpc.ServicerContext
                          ) -> content_pb2.ListVocabulariesResponse:
@@ -613,6 +766,7 @@ ACCESS = {
     "CreateTerm": auth.CURATORS,
     "UpdateTerm": auth.CURATORS,
     "RetireTerm": auth.CURATORS,
+    "ImportAssets": auth.CURATORS,
 }
 
 
@@ -634,7 +788,7 @@ CAPABILITIES = {
     "catalog": Capability.of({"elasticsearch", "kafka"},
                              {"CreateAsset", "UpdateAsset", "PublishAsset", "RetireAsset", "RestoreAsset"}),
     "files": Capability.of({"elasticsearch", "s3", "kafka"},
-                           {"UploadFile", "CreateUploadUrl", "CompleteUpload", "RenderPage"}),
+                           {"UploadFile", "CreateUploadUrl", "CompleteUpload", "RenderPage", "ImportAssets"}),
 }
 
 
@@ -670,5 +824,5 @@ def build_spec(settings: config.Settings) -> ServiceSpec:
         },
         capabilities=CAPABILITIES,
         core="search",
-        on_shutdown=[publisher.close, index.es.close, kafka_probe.close, processor.close],
+        on_shutdown=[publisher.close, index.es.close, kafka_probe.close, processor.close, servicer.import_files.shutdown],
     )

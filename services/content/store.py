@@ -277,14 +277,15 @@ class Store:
         return Located(best["_source"], best["_index"], best["_seq_no"], best["_primary_term"], best["_index"] == write)
 
     @es_common.timed("mget")
-    def get_many(self, asset_ids: Sequence[str]) -> dict[str, Located]:
-        """Current documents of many assets (write index preferred during a reindex)."""
+    def get_many(self, asset_ids: Sequence[str], with_body: bool = False) -> dict[str, Located]:
+        """Current documents of many assets (write index preferred during a reindex);
+        `with_body=True` for reads that will be written back."""
         if not asset_ids:
             return {}
         aliases = self._es().indices.get_alias(name=self.alias)
         write = next((i for i, a in aliases.items() if a["aliases"][self.alias].get("is_write_index")), max(aliases))
         docs = self._es().mget(docs=[{"_index": i, "_id": a} for i in sorted(aliases) for a in asset_ids],
-                               source_excludes=["suggest", "body"])["docs"]
+                               source_excludes=["suggest"] if with_body else ["suggest", "body"])["docs"]
         out: dict[str, Located] = {}
         for d in docs:
             if d.get("found") and (d["_id"] not in out or d["_index"] == write):
@@ -331,6 +332,33 @@ class Store:
             except (ConflictError, NotFoundError):
                 continue  # someone else wrote first (or the write index moved): re-read
         raise errors.Unavailable(f"asset {asset_id} is changing too often; retry")
+
+    def write_many(self, writes: Sequence[tuple[dict[str, Any], Located | None]]) -> dict[str, str]:
+        """One bulk request, no refresh: each (new doc, what it was read as) is written conditionally.
+
+        A doc read as None is created (`create`, so a concurrent creator wins); one read
+        from the write index is indexed with `if_seq_no`/`if_primary_term`; one still only in
+        the old index during a reindex is created in the new one. Returns asset id -> reason
+        for every write that did not land ("conflict" for a lost race, so the caller re-reads).
+        """
+        operations = []
+        for doc, loc in writes:
+            action: dict[str, Any] = {"_index": self.alias, "_id": doc["asset_id"]}
+            if loc is not None and loc.in_write_index:
+                action.update(if_seq_no=loc.seq_no, if_primary_term=loc.primary_term)
+                operations.append({"action": {"index": action}, "source": indexable(doc)})
+            else:
+                operations.append({"action": {"create": action}, "source": indexable(doc)})
+        outcome = es_common.bulk(self.es, operations, refresh=False,
+                                 timeout_s=remaining_timeout(self.settings.es_request_timeout_s))
+        failed = {writes[position][0]["asset_id"]: "conflict" for position in outcome.conflicts}
+        failed.update({writes[position][0]["asset_id"]: reason for position, reason in outcome.rejected})
+        return failed
+
+    @es_common.timed("refresh")
+    def refresh(self) -> None:
+        """Make every write so far searchable (what `refresh=wait_for` does per write, once for all)."""
+        self._es().indices.refresh(index=self.alias)
 
     @es_common.timed("delete")
     def delete(self, asset_id: str) -> None:

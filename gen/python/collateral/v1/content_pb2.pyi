@@ -57,6 +57,15 @@ class PreviewStatus(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     PREVIEW_STATUS_READY: _ClassVar[PreviewStatus]
     PREVIEW_STATUS_NONE: _ClassVar[PreviewStatus]
     PREVIEW_STATUS_UNAVAILABLE: _ClassVar[PreviewStatus]
+
+class ImportOutcome(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    IMPORT_OUTCOME_UNSPECIFIED: _ClassVar[ImportOutcome]
+    IMPORT_OUTCOME_CREATED: _ClassVar[ImportOutcome]
+    IMPORT_OUTCOME_UPDATED: _ClassVar[ImportOutcome]
+    IMPORT_OUTCOME_FILE_UPDATED: _ClassVar[ImportOutcome]
+    IMPORT_OUTCOME_UNCHANGED: _ClassVar[ImportOutcome]
+    IMPORT_OUTCOME_FAILED: _ClassVar[ImportOutcome]
 ASSET_TYPE_UNSPECIFIED: AssetType
 ASSET_TYPE_DECK: AssetType
 ASSET_TYPE_CASE_STUDY: AssetType
@@ -88,6 +97,12 @@ PREVIEW_STATUS_UNSPECIFIED: PreviewStatus
 PREVIEW_STATUS_READY: PreviewStatus
 PREVIEW_STATUS_NONE: PreviewStatus
 PREVIEW_STATUS_UNAVAILABLE: PreviewStatus
+IMPORT_OUTCOME_UNSPECIFIED: ImportOutcome
+IMPORT_OUTCOME_CREATED: ImportOutcome
+IMPORT_OUTCOME_UPDATED: ImportOutcome
+IMPORT_OUTCOME_FILE_UPDATED: ImportOutcome
+IMPORT_OUTCOME_UNCHANGED: ImportOutcome
+IMPORT_OUTCOME_FAILED: ImportOutcome
 
 class FileVersion(_message.Message):
     __slots__ = ("version", "s3_key", "size_bytes", "content_type", "sha256", "uploaded_at", "uploaded_by", "page_count", "extraction_status", "extraction_error", "file_name", "preview_status", "preview_error")
@@ -204,6 +219,60 @@ class CreateAssetResponse(_message.Message):
     ASSET_FIELD_NUMBER: _ClassVar[int]
     asset: Asset
     def __init__(self, asset: _Optional[_Union[Asset, _Mapping]] = ...) -> None: ...
+
+class ImportAssetItem(_message.Message):
+    __slots__ = ("asset_id", "asset", "status", "file_content", "file_name", "content_type", "sha256")
+    ASSET_ID_FIELD_NUMBER: _ClassVar[int]
+    ASSET_FIELD_NUMBER: _ClassVar[int]
+    STATUS_FIELD_NUMBER: _ClassVar[int]
+    FILE_CONTENT_FIELD_NUMBER: _ClassVar[int]
+    FILE_NAME_FIELD_NUMBER: _ClassVar[int]
+    CONTENT_TYPE_FIELD_NUMBER: _ClassVar[int]
+    SHA256_FIELD_NUMBER: _ClassVar[int]
+    asset_id: str
+    asset: Asset
+    status: AssetStatus
+    file_content: bytes
+    file_name: str
+    content_type: str
+    sha256: str
+    def __init__(self, asset_id: _Optional[str] = ..., asset: _Optional[_Union[Asset, _Mapping]] = ..., status: _Optional[_Union[AssetStatus, str]] = ..., file_content: _Optional[bytes] = ..., file_name: _Optional[str] = ..., content_type: _Optional[str] = ..., sha256: _Optional[str] = ...) -> None: ...
+
+class ImportAssetsRequest(_message.Message):
+    __slots__ = ("items", "refresh")
+    ITEMS_FIELD_NUMBER: _ClassVar[int]
+    REFRESH_FIELD_NUMBER: _ClassVar[int]
+    items: _containers.RepeatedCompositeFieldContainer[ImportAssetItem]
+    refresh: bool
+    def __init__(self, items: _Optional[_Iterable[_Union[ImportAssetItem, _Mapping]]] = ..., refresh: _Optional[bool] = ...) -> None: ...
+
+class ImportItemError(_message.Message):
+    __slots__ = ("code", "message", "field")
+    CODE_FIELD_NUMBER: _ClassVar[int]
+    MESSAGE_FIELD_NUMBER: _ClassVar[int]
+    FIELD_FIELD_NUMBER: _ClassVar[int]
+    code: int
+    message: str
+    field: str
+    def __init__(self, code: _Optional[int] = ..., message: _Optional[str] = ..., field: _Optional[str] = ...) -> None: ...
+
+class ImportAssetResult(_message.Message):
+    __slots__ = ("asset_id", "outcome", "version", "error")
+    ASSET_ID_FIELD_NUMBER: _ClassVar[int]
+    OUTCOME_FIELD_NUMBER: _ClassVar[int]
+    VERSION_FIELD_NUMBER: _ClassVar[int]
+    ERROR_FIELD_NUMBER: _ClassVar[int]
+    asset_id: str
+    outcome: ImportOutcome
+    version: int
+    error: ImportItemError
+    def __init__(self, asset_id: _Optional[str] = ..., outcome: _Optional[_Union[ImportOutcome, str]] = ..., version: _Optional[int] = ..., error: _Optional[_Union[ImportItemError, _Mapping]] = ...) -> None: ...
+
+class ImportAssetsResponse(_message.Message):
+    __slots__ = ("results",)
+    RESULTS_FIELD_NUMBER: _ClassVar[int]
+    results: _containers.RepeatedCompositeFieldContainer[ImportAssetResult]
+    def __init__(self, results: _Optional[_Iterable[_Union[ImportAssetResult, _Mapping]]] = ...) -> None: ...
 
 class GetAssetRequest(_message.Message):
     __slots__ = ("asset_id",)

@@ -127,6 +127,11 @@ class ContentServiceStub:
                 request_serializer=collateral_dot_v1_dot_content__pb2.RetireTermRequest.SerializeToString,
                 response_deserializer=collateral_dot_v1_dot_content__pb2.RetireTermResponse.FromString,
                 _registered_method=True)
+        self.ImportAssets = channel.unary_unary(
+                '/collateral.v1.ContentService/ImportAssets',
+                request_serializer=collateral_dot_v1_dot_content__pb2.ImportAssetsRequest.SerializeToString,
+                response_deserializer=collateral_dot_v1_dot_content__pb2.ImportAssetsResponse.FromString,
+                _registered_method=True)
 
 
 class ContentServiceServicer:
@@ -262,6 +267,15 @@ class ContentServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def ImportAssets(self, request, context):
+        """ImportAssets creates or updates up to 100 assets with their files in one call (bulk
+        imports): one index write for the batch, searchable after a call with `refresh` set.
+        Each item succeeds or fails on its own; see ImportAssetResult.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_ContentServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -354,6 +368,11 @@ def add_ContentServiceServicer_to_server(servicer, server):
                     servicer.RetireTerm,
                     request_deserializer=collateral_dot_v1_dot_content__pb2.RetireTermRequest.FromString,
                     response_serializer=collateral_dot_v1_dot_content__pb2.RetireTermResponse.SerializeToString,
+            ),
+            'ImportAssets': grpc.unary_unary_rpc_method_handler(
+                    servicer.ImportAssets,
+                    request_deserializer=collateral_dot_v1_dot_content__pb2.ImportAssetsRequest.FromString,
+                    response_serializer=collateral_dot_v1_dot_content__pb2.ImportAssetsResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -845,6 +864,33 @@ class ContentService:
             '/collateral.v1.ContentService/RetireTerm',
             collateral_dot_v1_dot_content__pb2.RetireTermRequest.SerializeToString,
             collateral_dot_v1_dot_content__pb2.RetireTermResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ImportAssets(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/collateral.v1.ContentService/ImportAssets',
+            collateral_dot_v1_dot_content__pb2.ImportAssetsRequest.SerializeToString,
+            collateral_dot_v1_dot_content__pb2.ImportAssetsResponse.FromString,
             options,
             channel_credentials,
             insecure,
