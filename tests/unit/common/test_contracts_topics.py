@@ -8,6 +8,7 @@ future, and a deal closed before it was created.
 
 from __future__ import annotations
 
+import math
 from datetime import datetime, timezone
 from typing import Any, Callable
 
@@ -44,10 +45,19 @@ def rfc3339(value: Any) -> bool:
         return False
 
 
+# Numbers the contracts refuse when not finite: JSON cannot carry NaN or Infinity (the JSON step
+# refuses them), but a protobuf double from an RPC can, and NaN passes every minimum/maximum.
+FINITE_FIELDS = {deal.SCHEMA: ("amount",), usage_event.SCHEMA: ("seconds",)}
+
+
 def expected_valid(name: str, document: dict[str, Any]) -> bool:
     """The contract's documented decision, from jsonschema plus the rules a schema cannot state."""
     if not reference(name).is_valid(document):
         return False
+    for field in FINITE_FIELDS.get(name, ()):
+        value = document.get(field)
+        if type(value) is float and not math.isfinite(value):
+            return False
     if name == usage_event.SCHEMA and document.get("type") not in usage_event.TYPES:
         return False
     for field in time_fields(name):
@@ -94,3 +104,23 @@ def test_future_events_have_their_own_reason() -> None:
         usage_event.parse({"event_id": "e", "schema_version": 1, "occurred_at": "2027-01-01T00:00:00Z", "type": "view",
                            "asset_id": "a", "rep_id": "r"}, NOW)
     assert (caught.value.reason, caught.value.field) == ("future_event_time", "occurred_at")
+
+
+
+VALID = {
+    deal.SCHEMA: {"event_id": "d1", "schema_version": 1, "occurred_at": "2026-11-23T12:00:00Z",
+                  "opportunity_id": "opp-1", "account_id": "acc-1", "owner_rep_id": "rep-1", "stage": "won",
+                  "amount": 1200.0, "currency": "EUR", "created_at": "2026-11-01T12:00:00Z",
+                  "closed_at": "2026-11-20T12:00:00Z", "updated_at": "2026-11-20T12:00:00Z"},
+    usage_event.SCHEMA: {"event_id": "e1", "schema_version": 1, "occurred_at": "2026-11-23T12:00:00Z",
+                         "type": "view", "asset_id": "asset-1", "rep_id": "rep-1", "seconds": 12.5},
+}
+
+
+@pytest.mark.parametrize("name, field", [(name, field) for name, fields in FINITE_FIELDS.items() for field in fields])
+@pytest.mark.parametrize("value", [float("nan"), float("inf"), float("-inf")])
+def test_non_finite_numbers_are_refused_where_the_schema_lets_them_by(name: str, field: str, value: float) -> None:
+    PARSERS[name](dict(VALID[name]))  # the document is valid as it is
+    with pytest.raises(InvalidEvent) as refused:
+        PARSERS[name]({**VALID[name], field: value})
+    assert refused.value.field == field
