@@ -12,7 +12,9 @@ GetAttribution over 12 months <= 3x and ListAssetWinRates <= 2x. Also times one 
 the background Markov job (services.feedback.markov) once.
 
 Run by hand; results go to bench/RESULTS.md. `--skip-load` re-times an existing load;
-`--drop` deletes the bench indices afterwards.
+`--drop` deletes the bench indices afterwards. The load ends with the service's rollup rebuild
+(rollups.rebuild, as `python -m services.feedback.rollups --rebuild`); `--skip-load
+--rebuild-rollups` rebuilds only the rollups, and `--exact` times the reports without them.
 """
 
 from __future__ import annotations
@@ -33,7 +35,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import orjson  # noqa: E402
 
 from services.common import config, es as es_util  # noqa: E402
-from services.feedback import credits, markov, model, reports, store  # noqa: E402
+from services.feedback import credits, markov, model, reports, rollups, store  # noqa: E402
 
 T0 = datetime(2024, 1, 1, tzinfo=timezone.utc)
 INDUSTRIES = ["healthcare", "retail", "finance", "energy", "manufacturing", "public", "telecom", "media"]
@@ -198,6 +200,10 @@ def main() -> None:
     parser.add_argument("--skip-load", action="store_true")
     parser.add_argument("--drop", action="store_true")
     parser.add_argument("--skip-markov", action="store_true", help="do not time one run of the background Markov job")
+    parser.add_argument("--rebuild-rollups", action="store_true",
+                        help="with --skip-load: rebuild the rollups of the existing load (the load always builds them)")
+    parser.add_argument("--exact", action="store_true",
+                        help="time the reports without the rollups (the exact path over touches and credits)")
     parser.add_argument("--seed", type=int, default=1)
     args = parser.parse_args()
 
@@ -205,7 +211,7 @@ def main() -> None:
     es = es_util.client(settings)
     names = store.Names.of(settings)
     if not args.skip_load:
-        for alias in (names.deals, names.touches, names.credits, names.markov):
+        for alias in (names.deals, names.touches, names.credits, names.markov, names.rollups):
             for index in es_util.concrete_indices(es, alias):
                 es.indices.delete(index=index)
     store.ensure(es, settings, names)
@@ -213,6 +219,10 @@ def main() -> None:
         print(f"loading {args.deals:,} deals and ~{args.touches:,} touches over {args.assets:,} assets ...", flush=True)
         stats = load(es, names, args.deals, args.touches, args.assets, args.seed, settings.es_replicas)
         print(f"loaded {stats['docs']:,} docs in {stats['seconds']:.0f}s ({stats['docs'] / stats['seconds']:,.0f} docs/s)")
+    if not args.skip_load or args.rebuild_rollups:
+        started = time.perf_counter()
+        built = rollups.rebuild(settings, es, names)  # the service's own rebuild (rollups --rebuild)
+        print(f"rollups rebuilt: {built:,} documents in {time.perf_counter() - started:.0f}s")
     touches = es.count(index=names.touches)["count"]
     deals = es.count(index=names.deals)["count"]
     credit_docs = es.count(index=names.credits)["count"]
@@ -220,7 +230,12 @@ def main() -> None:
                   es.indices.stats(index=f"{names.deals},{names.touches},{names.credits}")["indices"].values()) / 1e6
     print(f"indexed: {deals:,} deals, {touches:,} touches, {credit_docs:,} credit documents, {size_mb:,.0f} MB on disk")
 
+    rollup_docs = es.count(index=names.rollups)["count"]
+    print(f"rollups: {rollup_docs:,} documents, {'complete' if rollups.ready(es, names) else 'NOT complete'}"
+          f"{' (not used: --exact)' if args.exact else ''}")
     rep = reports.Reports(es, settings, names)
+    if args.exact:
+        rep.rollups_cover = lambda filters, timeout_s=None: False  # type: ignore[method-assign]
     year = reports.Filters(start=datetime(2024, 7, 1, tzinfo=timezone.utc), end=datetime(2025, 7, 1, tzinfo=timezone.utc))
     seg = reports.Filters(start=year.start, end=year.end, segment={"industry": ["healthcare", "finance"], "region": ["emea"]})
     month = reports.Filters(start=datetime(2025, 3, 1, tzinfo=timezone.utc), end=datetime(2025, 4, 1, tzinfo=timezone.utc),
@@ -243,7 +258,7 @@ def main() -> None:
     def clear_request_cache() -> None:
         # Size-0 aggregations are served from the shard request cache when nothing changed;
         # in production every refresh (each second while the consumer writes) invalidates it.
-        es.indices.clear_cache(index=f"{names.deals},{names.touches},{names.credits}", request=True)
+        es.indices.clear_cache(index=f"{names.deals},{names.touches},{names.credits},{names.rollups}", request=True)
 
     # Rounds interleave every case with the baseline, so a burst of load on this shared
     # machine slows the baseline and the reports alike instead of skewing their ratio.

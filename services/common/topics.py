@@ -44,10 +44,16 @@ FEEDBACK_JOIN = Topic(
     "hence one consumer process, owns each opportunity. Header `kind`: bundle (a JSON array of one partition's "
     "inputs, docs/feedback.md), or deal / event (one input keyed by its opportunity).",
     partitions_setting="feedback_join_partitions")
+FEEDBACK_ROLLUP = Topic(
+    "feedback.rollup.v1", "feedback",
+    "Internal: the rollup keys (\"asset_id|YYYY-MM\") whose touches or credits the join stage wrote, one JSON array "
+    "per record, each key in the partition Kafka's default partitioner gives it; the rollup stage recomputes them "
+    "(docs/feedback.md, \"Rollups\"). Its partition count must not change without a rollup rebuild.",
+    partitions_setting="feedback_join_partitions")
 SIGNALS = Topic("signals.v1", "usage, feedback", "Per-asset ranking signals (usage, win rate) for the content index. Key: asset_id.")
 CONTENT_DLQ = Topic("content.dlq.v1", "content", "Signal messages the content signals consumer could not process.")
 
-ALL = (CATALOG, SEARCHES, USAGE, USAGE_CLASSIFIED, USAGE_DLQ, DEALS, DEALS_DLQ, FEEDBACK_JOIN, SIGNALS, CONTENT_DLQ)
+ALL = (CATALOG, SEARCHES, USAGE, USAGE_CLASSIFIED, USAGE_DLQ, DEALS, DEALS_DLQ, FEEDBACK_JOIN, FEEDBACK_ROLLUP, SIGNALS, CONTENT_DLQ)
 
 
 def ensure_all(settings: config.Settings) -> list[str]:

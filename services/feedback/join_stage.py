@@ -32,7 +32,7 @@ from kafka.structs import TopicPartition
 
 from services.common import config, errors, es as es_util, kafka_io, metrics, topics
 from services.common.consumer import InvalidEvent, Message, Parsed, WriteResult
-from services.feedback import credits, join, model, store
+from services.feedback import credits, join, model, rollups, store
 from services.feedback.writes import Writes
 
 log = logging.getLogger(__name__)
@@ -203,6 +203,8 @@ class JoinProcessor:
         self.topics = (topics.FEEDBACK_JOIN.name(settings),)
         self.dead_letter_topic = topics.DEALS_DLQ.name(settings)
         self.state = JoinState(settings.feedback_join_cache_opportunities)
+        self.dirty_keys = rollups.DirtyKeys(topics.FEEDBACK_ROLLUP.name(settings),
+                                            kafka_io.Producer(settings, client_id="feedback-join"))
 
     # ---- rebalance ------------------------------------------------------------------------
     def on_partitions_revoked(self, revoked: set[TopicPartition]) -> None:
@@ -380,6 +382,7 @@ class JoinProcessor:
         """
         writes = Writes()
         touches_written = touches_deleted = credits_written = credits_deleted = 0
+        dirty: set[str] = set()  # rollup keys of every touch and credit written or deleted (old and new month)
         for opp in sorted(opportunity_ids):
             state = self.state.get(opp)
             if state is None:  # evicted within this batch by a very small cache: reload it alone
@@ -389,19 +392,28 @@ class JoinProcessor:
             old = state.touches
             new, candidates = self._touches(opp, state)
             changed = False
+            if opp in fresh:
+                # Loaded from the stores: a previous attempt may have written them without
+                # sending their keys (crash, produce failure), so every key is sent again.
+                dirty.update(rollups.touch_key(doc) for doc in (*old.values(), *new.values()))
+                dirty.update(rollups.credit_key(doc) for doc in state.credits.values())
             for tid in (new if candidates is None else candidates & new.keys()):
                 if old.get(tid) != new[tid]:
                     writes.index(self.names.touches, tid, new[tid])
                     touches_written += 1
                     changed = True
+                    dirty.update(rollups.touch_key(doc) for doc in (old.get(tid), new[tid]) if doc is not None)
             for tid in (old.keys() if candidates is None else candidates & old.keys()) - new.keys():
                 writes.delete(self.names.touches, tid)
                 touches_deleted += 1
                 changed = True
+                dirty.add(rollups.touch_key(old[tid]))
             if opp in fresh or (changed and (state.deal or {}).get("stage") == "won"):
                 new_credits = credits.credit_documents(state.deal, new)
                 written, deleted = credits.stage_writes(writes, self.names, new_credits, state.credits)
                 credits_written, credits_deleted = credits_written + written, credits_deleted + deleted
+                dirty.update(rollups.credit_key(doc) for cid, doc in (*state.credits.items(), *new_credits.items())
+                             if state.credits.get(cid) != new_credits.get(cid))
                 state.credits = new_credits
             state.touches = new
         outcome = writes.run(self.es)
@@ -409,6 +421,10 @@ class JoinProcessor:
         if refused:
             # A deterministic document that Elasticsearch refuses is a bug, not bad input.
             raise RuntimeError(f"touch or credit writes rejected: {refused[:3]}")
+        # After the writes, before the batch is committed: a failure here retries the batch,
+        # which reloads its opportunities (fresh) and so sends all their keys again.
+        dirty.discard(None)  # type: ignore[arg-type] - touches of stages no report counts
+        self.dirty_keys.send(dirty)
         metrics.FEEDBACK_TOUCHES_WRITTEN.inc(touches_written)
         metrics.FEEDBACK_TOUCHES_DELETED.inc(touches_deleted)
         metrics.FEEDBACK_CREDITS_WRITTEN.inc(credits_written)

@@ -8,6 +8,10 @@ per asset. Attribution sums the credits materialised per (won deal, asset) (cred
 in one aggregation; only a non-default time-decay half-life streams the won deals'
 touches sorted by opportunity with search_after in bounded pages, keeping only per-asset
 sums in memory (O(assets), never O(deals)).
+
+Without a segment filter and over whole UTC months (or all time), the touched counts and
+the credited attribution aggregate the per (asset, month) rollups instead (rollups.py):
+the same numbers from tens of thousands of documents instead of millions.
 """
 
 from __future__ import annotations
@@ -20,11 +24,12 @@ from typing import Any, Iterable, Mapping, Sequence
 from elasticsearch import Elasticsearch
 
 from services.common import config, es as es_util
-from services.feedback import attribution, credits, model, stats, store
+from services.feedback import attribution, credits, model, rollups, stats, store
 
 COMPOSITE_PAGE = 1000
 ATTRIBUTION_PAGE = 2000
 ASSET_BUCKETS = 10_000  # assets one terms aggregation returns; beyond, reports page a composite aggregation
+ROLLUP_ASSET_BUCKETS = 30_000  # assets a rollup report returns (two terms aggregations stay below search.max_buckets)
 CREDIT_SUMS = (*attribution.MODELS, "sourced_revenue", "influenced_revenue", "sourced")
 STREAMED_FIELDS = ("asset_id", "opportunity_id", "stage", "amount", "created_at", "closed_at", "times", "sourcing",
                    "influencing")
@@ -228,6 +233,10 @@ class Reports:
         aggregation itself). Past ASSET_BUCKETS assets a composite aggregation pages them
         instead (it re-reads the matching touches once per page of 1000 assets).
         """
+        if self.rollups_cover(filters, timeout_s):
+            rolled_up = self._touched_counts_rolled_up(filters, asset_ids, timeout_s)
+            if rolled_up is not None:
+                return rolled_up
         clauses = filters.clauses()
         if asset_ids is not None:
             clauses.append({"terms": {"asset_id": list(asset_ids)}})
@@ -245,6 +254,46 @@ class Reports:
                 if stage == "won":
                     counts.won_amount = float(b["amount"]["value"] or 0.0)
         return out
+
+    def rollups_cover(self, filters: Filters, timeout_s: float | None = None) -> bool:
+        """Whether the per (asset, month) rollups answer `filters` exactly (rollups.py): no segment,
+        a range of whole UTC months (or none), and every rollup computed."""
+        return rollups.covers(filters.start, filters.end, filters.segment) and rollups.ready(
+            self.es, self.names, timeout_s)
+
+    def _rollup_search(self, query: Mapping[str, Any], aggs: Mapping[str, Any], timeout_s: float | None
+                       ) -> dict[str, Any]:
+        return self._client(timeout_s).search(index=self.names.rollups, size=0, track_total_hits=False,
+                                              query=query, aggs=aggs)["aggregations"]
+
+    def _touched_counts_rolled_up(self, filters: Filters, asset_ids: Sequence[str] | None,
+                                  timeout_s: float | None) -> dict[str, Counts] | None:
+        """touched_counts from the rollups: won/lost of the months in the range, open of the months
+        before its end (an open deal counts from its creation on, as in Filters.clauses).
+        None past ROLLUP_ASSET_BUCKETS assets (the exact path pages them)."""
+        months: dict[str, str] = {}
+        if filters.start is not None:
+            months["gte"] = model.iso(filters.start)
+        if filters.end is not None:
+            months["lt"] = model.iso(filters.end)
+        by_asset = {"terms": {"field": "asset_id", "size": ROLLUP_ASSET_BUCKETS}}
+        closed = {"filter": {"range": {"month_start": months}} if months else {"match_all": {}},
+                  "aggs": {"a": {**by_asset, "aggs": {name: {"sum": {"field": name}}
+                                                      for name in ("won", "lost", "won_amount")}}}}
+        opened = {"filter": {"range": {"month_start": {"lt": months["lt"]}}} if "lt" in months else {"match_all": {}},
+                  "aggs": {"a": {**by_asset, "aggs": {"open": {"sum": {"field": "open"}}}}}}
+        query = {"terms": {"asset_id": list(asset_ids)}} if asset_ids is not None else {"match_all": {}}
+        aggs = self._rollup_search(query, {"closed": closed, "opened": opened}, timeout_s)
+        if aggs["closed"]["a"]["sum_other_doc_count"] or aggs["opened"]["a"]["sum_other_doc_count"]:
+            return None
+        out: dict[str, Counts] = {}
+        for b in aggs["closed"]["a"]["buckets"]:
+            out[b["key"]] = Counts(won=int(b["won"]["value"] or 0), lost=int(b["lost"]["value"] or 0),
+                                   won_amount=float(b["won_amount"]["value"] or 0.0))
+        for b in aggs["opened"]["a"]["buckets"]:
+            out.setdefault(b["key"], Counts()).open = int(b["open"]["value"] or 0)
+        # Keys whose touches all went (a deal moved month or stage) stay as zero rollups.
+        return {asset: counts for asset, counts in out.items() if counts.total}
 
     def _touched_counts_paged(self, client: Elasticsearch, query: Mapping[str, Any]) -> dict[str, Counts]:
         out: dict[str, Counts] = {}
@@ -313,7 +362,12 @@ class Reports:
         return self.attribution_streamed(filters, half_life_days, timeout_s)
 
     def attribution_credited(self, filters: Filters, timeout_s: float | None = None) -> AttributionTable:
-        """Sum the stored credits per asset: a terms aggregation (composite pages past ASSET_BUCKETS assets)."""
+        """Sum the stored credits per asset: a terms aggregation (composite pages past ASSET_BUCKETS assets),
+        over the rollups when they cover the filters."""
+        if self.rollups_cover(filters, timeout_s):
+            table = self._attribution_rolled_up(filters, timeout_s)
+            if table is not None:
+                return table
         query = {"bool": {"filter": filters.won_clauses()}}
         sums = {name: {"sum": {"field": name}} for name in CREDIT_SUMS}
         response = self._client(timeout_s).search(
@@ -334,6 +388,29 @@ class Reports:
                 won_deals=b["doc_count"], sourced_deals=int(round(b["sourced"]["value"] or 0)),
                 sourced_revenue=float(b["sourced_revenue"]["value"] or 0.0),
                 influenced_revenue=float(b["influenced_revenue"]["value"] or 0.0))
+        return table
+
+    def _attribution_rolled_up(self, filters: Filters, timeout_s: float | None) -> AttributionTable | None:
+        """attribution_credited from the rollups of the range's months; None past ROLLUP_ASSET_BUCKETS assets."""
+        bounds = {**({"gte": model.iso(filters.start)} if filters.start else {}),
+                  **({"lt": model.iso(filters.end)} if filters.end else {})}
+        query = {"range": {"month_start": bounds}} if bounds else {"match_all": {}}
+        sums = {name: {"sum": {"field": name}} for name in (*CREDIT_SUMS, "credited_deals")}
+        aggs = self._rollup_search(query, {
+            "assets": {"terms": {"field": "asset_id", "size": ROLLUP_ASSET_BUCKETS}, "aggs": sums},
+            "deals": {"sum": {"field": "primary_deals"}}, "amount": {"sum": {"field": "primary_amount"}}}, timeout_s)
+        if aggs["assets"]["sum_other_doc_count"]:
+            return None
+        table = AttributionTable(won_deals=int(aggs["deals"]["value"] or 0),
+                                 attributed_total=float(aggs["amount"]["value"] or 0.0))
+        for b in aggs["assets"]["buckets"]:
+            deals = int(b["credited_deals"]["value"] or 0)
+            if deals:  # zero rollups: every credit of the key went
+                table.assets[b["key"]] = AssetCredit(
+                    revenue={m: float(b[m]["value"] or 0.0) for m in attribution.MODELS}, won_deals=deals,
+                    sourced_deals=int(round(b["sourced"]["value"] or 0)),
+                    sourced_revenue=float(b["sourced_revenue"]["value"] or 0.0),
+                    influenced_revenue=float(b["influenced_revenue"]["value"] or 0.0))
         return table
 
     def attribution_streamed(self, filters: Filters, half_life_days: float,

@@ -22,6 +22,7 @@ from collateral.v1 import common_pb2, feedback_pb2, feedback_pb2_grpc
 from services.common import (auth, config, errors, es as es_util, grpc_server, kafka_io, metrics, pagination, topics,
                              validation)
 from services.common.consumer import InvalidEvent
+from services.common import audit
 from services.common.grpc_server import remaining_timeout
 from services.feedback import attribution, markov, model, reports, store
 
@@ -436,6 +437,23 @@ CAPABILITIES = {
 }
 
 
+def audited(servicer: FeedbackServicer) -> dict[str, audit.Audited]:
+    """How rep feedback is recorded in the audit log (RecordDealOutcomes is ingestion: audit.NOT_AUDITED)."""
+
+    def stored(index: str) -> audit.Loader:
+        return lambda doc_id: servicer.es.get(index=index, id=doc_id)["_source"]
+
+    def rating_of(request: Any) -> list[str]:
+        return [f"{request.asset_id}|{auth.current_principal().subject}"] if request.asset_id else []
+
+    return {
+        "SubmitRating": audit.Audited("rating", stored(servicer.names.ratings), rating_of),
+        "SubmitContentRequest": audit.Audited("content_request", stored(servicer.names.requests),
+                                              audit.field_of("request_id"),
+                                              audit.response_field("request", "request_id")),
+    }
+
+
 def build_spec(settings: config.Settings) -> grpc_server.ServiceSpec:
     """The feedback server; it contacts no dependency here (the health loop sets them up)."""
     servicer = FeedbackServicer(settings)
@@ -449,6 +467,7 @@ def build_spec(settings: config.Settings) -> grpc_server.ServiceSpec:
         full_name="collateral.v1.FeedbackService",
         register=register,
         access=ACCESS,
+        audited=audited(servicer),
         default_port=50053,
         default_metrics_port=9466,
         probes={"elasticsearch": lambda: es_util.reachable(servicer.es, settings.health_probe_timeout_s),

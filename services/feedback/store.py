@@ -13,6 +13,8 @@
 - credits:          attributed revenue per (won deal, asset) under every rule-based model
                     (_id = "asset_id|opportunity_id"), rewritten with the deal's touches, so
                     GetAttribution is one aggregation;
+- rollups:          per (asset, close month) sums of the touches and credits (_id =
+                    "asset_id|YYYY-MM"), recomputed from them by the rollup stage (rollups.py);
 - markov:           the Markov removal-effect attribution per precomputed scope (_id = scope),
                     written by the background job with its as-of time.
 """
@@ -76,6 +78,17 @@ CREDITS = {
         **SEGMENT,
     },
 }
+LONG = {"type": "long"}
+ROLLUPS = {
+    "dynamic": "strict",
+    "properties": {
+        "asset_id": KW, "month": KW, "month_start": DATE,
+        "won": LONG, "lost": LONG, "open": LONG, "won_amount": DOUBLE,
+        "credited_deals": LONG, "first_touch": DOUBLE, "last_touch": DOUBLE, "linear": DOUBLE, "time_decay": DOUBLE,
+        "u_shaped": DOUBLE, "w_shaped": DOUBLE, "sourced": LONG, "sourced_revenue": DOUBLE,
+        "influenced_revenue": DOUBLE, "primary_deals": LONG, "primary_amount": DOUBLE,
+    },
+}
 MARKOV = {
     "dynamic": "strict",
     "properties": {
@@ -126,6 +139,7 @@ class Names:
     catalog: str
     credits: str
     markov: str
+    rollups: str
 
     @classmethod
     def of(cls, settings: config.Settings, prefix: str = "feedback") -> "Names":
@@ -139,6 +153,7 @@ class Names:
             catalog=settings.index(f"{prefix}-catalog"),
             credits=settings.index(f"{prefix}-credits"),
             markov=settings.index(f"{prefix}-markov"),
+            rollups=settings.index(f"{prefix}-rollups"),
         )
 
 
@@ -147,7 +162,7 @@ def ensure(es: Elasticsearch, settings: config.Settings, names: Names | None = N
     for alias, mapping in (
         (names.deals, DEALS), (names.usage, USAGE), (names.touches, TOUCHES), (names.ratings, RATINGS),
         (names.requests, REQUESTS), (names.misses, MISSES), (names.catalog, CATALOG),
-        (names.credits, CREDITS), (names.markov, MARKOV),
+        (names.credits, CREDITS), (names.markov, MARKOV), (names.rollups, ROLLUPS),
     ):
         extra = TOUCHES_INDEX_SORT if alias == names.touches else None
         es_util.ensure_alias(es, alias, es_util.index_body(settings, mapping, extra))

@@ -10,13 +10,12 @@ import json
 import threading
 from typing import Any, Callable, Iterable, Iterator
 
-import grpc
 import pytest
 from kafka import KafkaAdminClient, KafkaConsumer
 from kafka.structs import TopicPartition
 
 from collateral.v1 import feedback_pb2_grpc
-from services.common import config, es as es_util, kafka_io, topics
+from services.common import config, es as es_util, grpc_server, kafka_io, topics
 from services.common.consumer import ConsumerLoop
 from services.feedback import store
 from services.feedback.consumer import Pipeline
@@ -132,7 +131,7 @@ def feedback_server(feedback_settings: config.Settings, start_service: Callable)
 
 @pytest.fixture(scope="session")
 def feedback(feedback_server: Any) -> Iterator[feedback_pb2_grpc.FeedbackServiceStub]:
-    with grpc.insecure_channel(feedback_server.address) as channel:
+    with grpc_server.channel(feedback_server.address) as channel:
         yield feedback_pb2_grpc.FeedbackServiceStub(channel)
 
 

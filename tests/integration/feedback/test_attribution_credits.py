@@ -12,11 +12,10 @@ from __future__ import annotations
 import dataclasses
 from datetime import datetime, timedelta, timezone
 
-import grpc
 import pytest
 
 from collateral.v1 import feedback_pb2, feedback_pb2_grpc
-from services.common import es as es_util, topics
+from services.common import es as es_util, grpc_server, topics
 from services.feedback import attribution, store
 from services.feedback.server import build_spec
 from tests.conftest import wait_serving
@@ -75,7 +74,7 @@ def pipeline(stack, start_service, call_as):
     consumer = RunningConsumer(settings)
     running = start_service(build_spec(settings))
     wait_serving(running.address, "collateral.v1.FeedbackService")
-    channel = grpc.insecure_channel(running.address)
+    channel = grpc_server.channel(running.address)
     yield settings, consumer, feedback_pb2_grpc.FeedbackServiceStub(channel), call_as("marketer")
     channel.close()
     running.stop(grace=0.5)

@@ -14,11 +14,10 @@ from __future__ import annotations
 import dataclasses
 import random
 
-import grpc
 import pytest
 
 from collateral.v1 import feedback_pb2, feedback_pb2_grpc
-from services.common import es as es_util, topics
+from services.common import es as es_util, grpc_server, topics
 from services.feedback import join, store
 from services.feedback.server import build_spec
 from tests.conftest import wait_serving
@@ -122,7 +121,7 @@ def run_order(base_settings, start_service, call_as, seed: int):
     assert {h["_id"]: h["_source"] for h in again["hits"]["hits"]} == touches
     running = start_service(build_spec(settings))
     wait_serving(running.address, "collateral.v1.FeedbackService")
-    with grpc.insecure_channel(running.address) as channel:
+    with grpc_server.channel(running.address) as channel:
         stub = feedback_pb2_grpc.FeedbackServiceStub(channel)
         meta = call_as("marketer")
         rates = stub.ListAssetWinRates(feedback_pb2.ListAssetWinRatesRequest(page_size=100), metadata=meta)

@@ -12,12 +12,11 @@ import dataclasses
 import random
 from datetime import datetime, timedelta, timezone
 
-import grpc
 import pytest
 from google.protobuf.timestamp_pb2 import Timestamp
 
 from collateral.v1 import common_pb2, feedback_pb2, feedback_pb2_grpc
-from services.common import kafka_io, topics
+from services.common import grpc_server, kafka_io, topics
 from services.feedback import attribution, markov, reports, stats
 from services.feedback.server import build_spec
 from tests.conftest import wait_serving
@@ -153,7 +152,7 @@ def dataset(dataset_settings, start_service, call_as):
         consumer.stop()
     running = start_service(build_spec(settings))
     wait_serving(running.address, "collateral.v1.FeedbackService")
-    channel = grpc.insecure_channel(running.address)
+    channel = grpc_server.channel(running.address)
     yield deals, events, feedback_pb2_grpc.FeedbackServiceStub(channel), call_as("marketer")
     channel.close()
     running.stop(grace=0.5)

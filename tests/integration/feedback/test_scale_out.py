@@ -7,7 +7,9 @@ corrections (won -> lost, an account change, a window change); half the events n
 an account. One process is SIGKILLed after the first third of the inputs and a fourth is
 started after the second third. Once every stage has caught up, every stored touch must
 equal a brute-force recomputation from the inputs (model.compute_touches over the final
-deal snapshots and every distinct human event), without running rejoin.
+deal snapshots and every distinct human event), without running rejoin, and the reports
+served from the rollups (written by every process, each key by the owner of its partition)
+must equal the exact path over the touches and credits.
 """
 
 from __future__ import annotations
@@ -27,11 +29,12 @@ import pytest
 from scripts.local_services import free_port
 from services.common import config, es as es_util, kafka_io, topics
 from services.common.consumer import ConsumerLoop
-from services.feedback import join, model, store
+from services.feedback import join, model, reports, store
 from services.usage import bots
 from services.usage.consumer import UsageProcessor
 from tests.conftest import process_env
 from tests.integration.feedback.conftest import produce, wait_caught_up
+from tests.integration.feedback.test_rollups import assert_rollups_equal_exact, exact_reports
 
 pytestmark = pytest.mark.integration
 
@@ -180,6 +183,7 @@ def test_three_processes_one_killed_one_added_match_brute_force(scale_settings, 
             (usage_loop.group_id, (topics.USAGE.name(settings),)),
             (settings.group("feedback-router"), (topics.DEALS.name(settings), topics.USAGE_CLASSIFIED.name(settings))),
             (settings.group("feedback-join"), (topics.FEEDBACK_JOIN.name(settings),)),
+            (settings.group("feedback-rollup"), (topics.FEEDBACK_ROLLUP.name(settings),)),
         ]
         for group, names in stages:
             wait_caught_up(settings, group, names, 240)
@@ -201,3 +205,10 @@ def test_three_processes_one_killed_one_added_match_brute_force(scale_settings, 
     assert len(expected) > 200  # the data set exercises the join
     assert sorted(stored) == sorted(expected)
     assert stored == expected
+    # The rollups, written by every process for keys spanning their partitions, equal the exact path.
+    es.indices.refresh(index=f"{names.credits},{names.rollups}")
+    rep = reports.Reports(es, settings, names)
+    months = [reports.Filters(), reports.Filters(start=T0, end=datetime(2026, 3, 1, tzinfo=timezone.utc)),
+              reports.Filters(start=datetime(2026, 2, 1, tzinfo=timezone.utc))]
+    assert rep.touched_counts(months[1]) and rep.attribution(months[0], 7.0).won_deals
+    assert_rollups_equal_exact(rep, exact_reports(rep), months)

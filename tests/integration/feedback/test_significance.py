@@ -13,12 +13,11 @@ import dataclasses
 import random
 from datetime import datetime, timedelta, timezone
 
-import grpc
 import pytest
 from google.protobuf.timestamp_pb2 import Timestamp
 
 from collateral.v1 import common_pb2, feedback_pb2, feedback_pb2_grpc
-from services.common import kafka_io, topics
+from services.common import grpc_server, kafka_io, topics
 from services.feedback import stats
 from services.feedback.server import build_spec
 from tests.conftest import wait_serving
@@ -147,7 +146,7 @@ def dataset(stack, start_service, call_as):
             consumer.stop()
         running = start_service(build_spec(settings))
         wait_serving(running.address, "collateral.v1.FeedbackService")
-        with grpc.insecure_channel(running.address) as channel:
+        with grpc_server.channel(running.address) as channel:
             yield deals, events, feedback_pb2_grpc.FeedbackServiceStub(channel), call_as("marketer")
         running.stop(grace=0.5)
     finally:  # leave the shared cluster as we found it, also when setting up failed
