@@ -6,17 +6,24 @@
 1. Loads N synthetic assets (title, description, ~120 words of body text, facets and
    ranking signals) straight into a fresh namespace's index with bulk requests (the
    search dataset; loading 100k through the API would measure the importer, not search).
-2. Starts `python -m services.content` as a separate process and runs --clients threads
-   calling SearchAssets (1-2 word queries, a filter on every other query, all sorts, facets
-   and highlighting on) for --duration seconds: p50/p90/p99 latency and searches/s.
-3. Baseline in the same run: the same request bodies sent straight to Elasticsearch by the
-   same number of threads, so the ratio shows the service's own overhead.
+2. Starts `python -m services.content` as a separate process and measures, in interleaved
+   rounds over --duration seconds each, with --clients threads (1-2 word queries, a filter on
+   every other query, all sorts, facets, highlights, typo tolerance and signal ranking on):
+   - the baseline: a bare `multi_match` over the same text fields straight to Elasticsearch;
+   - the full search straight to Elasticsearch (`Store.search_assets`, what SearchAssets sends);
+   - SearchAssets through gRPC.
+   It prints p50/p90/p99 latency and searches/s of each, and the ratios the target is set in:
+   `full / bare-match throughput: X.XX` and `full / bare-match p50: X.XX`.
+3. --levers: also the search as one request (the design before: typo tolerance on every
+   query, function_score, facets and an exact total in the hits request) and the full search
+   without each part, so the cost of each part shows in the same run.
 4. Import rate: --import-assets 1-page PDFs through `services.content.importer` (gRPC,
    sandboxed text extraction, S3, index, catalog events) with --import-workers workers,
    in batches of --import-batch (ImportAssets, one refresh at the end): `import: X.X assets/s`;
    then, as the reference in the same run, as many other PDFs row by row through the
    single-asset RPCs (every write waits for a refresh). --import-only skips 1-3.
-The namespace's index is deleted at the end (unless --keep).
+The namespace's index is deleted at the end (unless --keep); --reuse NAMESPACE searches a
+kept one instead of loading a new dataset (pass the same --assets and --vocabulary).
 """
 
 from __future__ import annotations
@@ -31,6 +38,8 @@ import tempfile
 import threading
 import time
 import uuid
+from typing import Callable
+from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -198,11 +207,107 @@ def import_rate(address: str, settings: config.Settings, n: int, workers: int, b
         return n / (time.perf_counter() - started), dict(summary.outcomes)
 
 
+@dataclass
+class Phase:
+    """One way of searching, measured in every round: latencies and the seconds it ran."""
+
+    name: str
+    call: Callable[[random.Random], None]
+    latencies: list[float] = field(default_factory=list)
+    errors: int = 0
+    seconds: float = 0.0
+
+    @property
+    def rate(self) -> float:
+        return len(self.latencies) / max(1e-9, self.seconds)
+
+    def line(self) -> str:
+        return (f"- {self.name}: p50 {percentile(self.latencies, 50):.1f} ms, p90 {percentile(self.latencies, 90):.1f} ms, "
+                f"p99 {percentile(self.latencies, 99):.1f} ms, {self.rate:.1f} searches/s, errors {self.errors}")
+
+
+def run_rounds(phases: list[Phase], clients: int, duration: float, rounds: int) -> None:
+    """Each phase runs duration/rounds seconds per round, phases interleaved, so a change in
+    the machine's load (other work on the same cores) affects them alike."""
+    for _ in range(rounds):
+        for phase in phases:
+            started = time.perf_counter()
+            latencies, errors = hammer(clients, duration / rounds, phase.call)
+            phase.seconds += time.perf_counter() - started
+            phase.latencies += latencies
+            phase.errors += errors
+
+
+def request_filters(r: content_pb2.SearchAssetsRequest) -> dict[str, list[str]]:
+    """The filters of a request as the service passes them to the store."""
+    filters = {}
+    if r.filters.industries:
+        filters["industry"] = list(r.filters.industries)
+    if r.filters.buying_stages:
+        filters["buying_stage"] = [model.STAGE_NAMES[s] for s in r.filters.buying_stages]
+    return filters
+
+
+def bare_match_body(query: str) -> dict:
+    """The baseline: one `multi_match` over the same text fields, the same page size and source."""
+    return {"query": {"multi_match": {"query": query, "fields": store.TEXT_FIELDS}}, "size": 20,
+            "_source": {"excludes": store.SOURCE_EXCLUDES}}
+
+
+def one_request_body(query: str, filters: dict, sort: str) -> dict:
+    """The search as one request, as it was before: typo tolerance on every query, signals
+    through function_score around the query, facets and an exact total in the hits request."""
+    hits = store.build_search(query, filters, False, sort, 20, signals=False, fuzzy=True)
+    counts = store.build_counts(query, filters, False, fuzzy=True)
+    factor = store.signal_factor()["function_score"]
+    body = dict(hits, query={"function_score": dict(factor, query={"bool": {
+        "must": [store.text_query(query, fuzzy=True)], "filter": store.visibility_filter(False)}},
+        boost_mode="multiply")}, track_total_hits=True, aggs=counts.get("aggs", {}))
+    body["sort"] = store.SORTS.get(sort, ["_score", {"asset_id": "asc"}])
+    if sort != store.RELEVANCE:
+        body["track_scores"] = True
+    if "post_filter" in counts:
+        body["post_filter"] = counts["post_filter"]
+    return body
+
+
+def lever_phases(index: store.Store, pool: list) -> list[Phase]:
+    """The design before, and the full search without one part each (straight to Elasticsearch)."""
+
+    def full_with(**options) -> Callable[[random.Random], None]:
+        def call(rng: random.Random) -> None:
+            r = rng.choice(pool)
+            index.search_assets(r.query, request_filters(r), False, server_sort(r.sort), 20, **options)
+        return call
+
+    def before(rng: random.Random) -> None:
+        r = rng.choice(pool)
+        index.search(one_request_body(r.query, request_filters(r), server_sort(r.sort)))
+
+    def without_highlights(rng: random.Random) -> None:
+        r = rng.choice(pool)
+        query, filters, sort = r.query, request_filters(r), server_sort(r.sort)
+        hits = store.build_search(query, filters, False, sort, 20)
+        hits.pop("highlight", None)
+        index._msearch([(None, hits), (None, store.build_counts(query, filters, False))])
+
+    return [
+        Phase("before: one request (typo tolerance always, function_score, facets and exact total with the hits)",
+              before),
+        Phase("full, typo tolerance on every query (no exact-first)", full_with(fuzzy=True)),
+        Phase("full, without facets", full_with(facets=False)),
+        Phase("full, without signal rescore", full_with(signals=False)),
+        Phase("full, without highlights", without_highlights),
+    ]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--assets", type=int, default=5000)
     parser.add_argument("--clients", type=int, default=16)
-    parser.add_argument("--duration", type=float, default=30.0)
+    parser.add_argument("--duration", type=float, default=30.0, help="seconds each search phase runs in all")
+    parser.add_argument("--rounds", type=int, default=6, help="interleaved rounds the search phases are split into")
+    parser.add_argument("--levers", action="store_true", help="also measure the design before and each part's cost")
     parser.add_argument("--import-assets", type=int, default=200)
     parser.add_argument("--import-workers", type=int, default=16,
                         help="importer workers: concurrent ImportAssets calls, and concurrent rows of the reference")
@@ -211,27 +316,35 @@ def main() -> None:
     parser.add_argument("--vocabulary", choices=["zipf", "small"], default="zipf",
                         help="text of the synthetic assets (see words())")
     parser.add_argument("--record", action="store_true", help="append the results to bench/RESULTS.md")
-    parser.add_argument("--keep", action="store_true", help="keep the benchmark index")
+    parser.add_argument("--keep", action="store_true", help="keep the benchmark index (its namespace is printed)")
+    parser.add_argument("--reuse", metavar="NAMESPACE", help="search the index kept by an earlier --keep run")
     args = parser.parse_args()
     global SMALL_VOCABULARY
     SMALL_VOCABULARY = args.vocabulary == "small"
 
-    namespace = f"bench{uuid.uuid4().hex[:6]}"
+    namespace = args.reuse or f"bench{uuid.uuid4().hex[:6]}"
     settings = config.load(namespace=namespace, s3_bucket=f"{namespace}-files", log_format="text")
     port = 50000 + random.randint(1000, 5000)
     if args.import_only:
         args.assets = 0
-    print(f"namespace {namespace}: loading {args.assets} assets ...", flush=True)
-    try:
-        load_rate = load(settings, args.assets)
-    except BaseException:
-        _drop(settings)
-        raise
-    print(f"  bulk load: {load_rate:.0f} docs/s")
+    load_rate = 0.0
+    if args.reuse:
+        print(f"namespace {namespace}: searching the kept index", flush=True)
+    else:
+        print(f"namespace {namespace}: loading {args.assets} assets ...", flush=True)
+        try:
+            load_rate = load(settings, args.assets)
+        except BaseException:
+            _drop(settings)
+            raise
+        print(f"  bulk load: {load_rate:.0f} docs/s")
     env = dict(os.environ, COLLATERAL_NAMESPACE=namespace, COLLATERAL_S3_BUCKET=settings.s3_bucket,
                COLLATERAL_GRPC_PORT=str(port), COLLATERAL_METRICS_PORT=str(port + 1000), COLLATERAL_LOG_LEVEL="WARNING")
     server = subprocess.Popen([sys.executable, "-m", "services.content"], cwd=ROOT, env=env)
     address = f"127.0.0.1:{port}"
+    phases: list[Phase] = []
+    levers: list[Phase] = []
+    fallback_share = 0.0
     try:
         sys.path.insert(0, str(ROOT))
         from tests.conftest import wait_serving
@@ -241,26 +354,28 @@ def main() -> None:
         stub = content_pb2_grpc.ContentServiceStub(channel)
         metadata = auth.bearer_metadata(auth.mint(settings, "bench-rep", auth.Role.REP))
         pool = requests(random.Random(3), 5000)
+        index = store.Store(settings)
         for r in pool[:50]:  # warm up
             stub.SearchAssets(r, metadata=metadata, timeout=30)
+        fallback_share = sum(index.search_assets(r.query, request_filters(r), False, server_sort(r.sort), 20).fuzzy
+                             for r in pool[:200]) / 200
 
+        def full(rng: random.Random) -> None:
+            r = rng.choice(pool)
+            index.search_assets(r.query, request_filters(r), False, server_sort(r.sort), 20)
+
+        phases = [
+            Phase("bare multi_match over the same fields, straight to Elasticsearch",
+                  lambda rng: index.search(bare_match_body(rng.choice(pool).query))),
+            Phase("full search (what SearchAssets sends), straight to Elasticsearch", full),
+            Phase("SearchAssets via gRPC", lambda rng: stub.SearchAssets(rng.choice(pool), metadata=metadata, timeout=30)),
+        ]
+        levers = lever_phases(index, pool) if args.levers else []
         load_before = os.getloadavg()[0]
         duration = 0.0 if args.import_only else args.duration
-        latencies, errors = hammer(args.clients, duration,
-                                   lambda rng: stub.SearchAssets(rng.choice(pool), metadata=metadata, timeout=30))
-        index = store.Store(settings)
-
-        def direct(rng: random.Random) -> None:
-            r = rng.choice(pool)
-            filters = {}
-            if r.filters.industries:
-                filters["industry"] = list(r.filters.industries)
-            if r.filters.buying_stages:
-                filters["buying_stage"] = [model.STAGE_NAMES[s] for s in r.filters.buying_stages]
-            index.search(store.build_search(r.query, filters, False, server_sort(r.sort), 20))
-
+        if duration:
+            run_rounds(phases + levers, args.clients, duration, max(1, args.rounds))
         load_after = os.getloadavg()[0]
-        base, base_errors = hammer(args.clients, min(duration, 15.0), direct)
         rate, outcomes, single_rate, single_outcomes, import_load = 0.0, {}, 0.0, {}, (0.0, 0.0)
         if args.import_assets:
             import_started = os.getloadavg()[0]
@@ -274,22 +389,30 @@ def main() -> None:
     finally:
         server.terminate()
         server.wait(timeout=30)
-        if not args.keep:
+        if args.keep or args.reuse:
+            print(f"index kept: --reuse {namespace}")
+        else:
             _drop(settings)
 
-    qps = len(latencies) / max(1e-9, duration)
-    lines = [] if args.import_only else [
-        f"- assets: {args.assets} ({args.assets * 9 // 10} published), vocabulary: {args.vocabulary}, "
-        f"clients: {args.clients}, duration: {args.duration:.0f} s",
-        f"- SearchAssets via gRPC: p50 {percentile(latencies, 50):.1f} ms, p90 {percentile(latencies, 90):.1f} ms, "
-        f"p99 {percentile(latencies, 99):.1f} ms, {qps:.0f} searches/s, errors {errors}",
-        f"- baseline, same bodies straight to Elasticsearch: p50 {percentile(base, 50):.1f} ms, "
-        f"p99 {percentile(base, 99):.1f} ms, {len(base) / min(args.duration, 15.0):.0f} searches/s, errors {base_errors}",
-        f"- service / baseline p50 ratio: {percentile(latencies, 50) / max(1e-9, percentile(base, 50)):.2f}",
-        f"- bulk load straight to the index (dataset setup): {load_rate:.0f} docs/s",
-        f"- machine load average (1 min) before/after the search phase: {load_before:.1f} / {load_after:.1f} "
-        f"on {os.cpu_count()} cores",
-    ]
+    lines = []
+    if not args.import_only:
+        bare, full_search, grpc_search = phases
+        lines = [
+            f"- assets: {args.assets} ({args.assets * 9 // 10} published), vocabulary: {args.vocabulary}, "
+            f"clients: {args.clients}, {args.duration:.0f} s per search phase in {args.rounds} interleaved rounds",
+            *(phase.line() for phase in phases),
+            f"- typo-tolerant fallback ran for {fallback_share:.0%} of the queries",
+            *(phase.line() for phase in levers),
+            f"full / bare-match throughput: {full_search.rate / max(1e-9, bare.rate):.2f}",
+            f"full / bare-match p50: {percentile(full_search.latencies, 50) / percentile(bare.latencies, 50):.2f}",
+            f"SearchAssets via gRPC / bare-match throughput: {grpc_search.rate / max(1e-9, bare.rate):.2f}",
+            f"SearchAssets via gRPC / bare-match p50: "
+            f"{percentile(grpc_search.latencies, 50) / percentile(bare.latencies, 50):.2f}",
+            f"- machine load average (1 min) before/after the search phases: {load_before:.1f} / {load_after:.1f} "
+            f"on {os.cpu_count()} cores",
+        ]
+        if load_rate:
+            lines.append(f"- bulk load straight to the index (dataset setup): {load_rate:.0f} docs/s")
     if args.import_assets:
         lines += [
             f"- import: {rate:.1f} assets/s (importer, ImportAssets batches of {args.import_batch}, "

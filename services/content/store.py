@@ -18,7 +18,7 @@ import hashlib
 import json
 import logging
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable, Mapping, Sequence
 
 from elasticsearch import ApiError, ConflictError, Elasticsearch, NotFoundError
@@ -46,6 +46,7 @@ FACETS: dict[str, str] = {
 # Every value of a facet is returned (up to this bound), so each one can be picked: the
 # vocabularies are small, and the portal folds the list after the first few values.
 FACET_SIZE = 200
+MAX_RESULT_WINDOW = 10_000  # index setting: the deepest a relevance-sorted page (from + size) may reach
 MAX_SUGGEST_INPUT = 300  # the longest title (model.MAX_TITLE)
 
 # Ranking: final score = text relevance x a signal factor in [1, 1 + MAX_SIGNAL_BOOST]. The
@@ -66,6 +67,12 @@ SOURCE_EXCLUDES = ["body", "suggest", "labels"]
 # Typo tolerance: words of 4-6 characters may have one edit, longer ones two; shorter words
 # (CFO, CIO, ROI, SOC) must match exactly, or every persona would match every other one.
 FUZZINESS = "AUTO:4,7"
+# Speed: a query first runs exact (no typo variants to expand, and top-k skipping for the
+# hits); only when it finds fewer than this many assets does it run again typo-tolerant.
+FUZZY_FALLBACK_BELOW = 5
+# Signals rescore the best this many text matches (per shard): a query that scores every
+# match would keep Elasticsearch from skipping the ones that cannot reach the first page.
+RESCORE_WINDOW = 100
 # Every meaningful query word must match in some field, up to three words; longer queries
 # may miss a quarter of them (rounded down).
 MINIMUM_WORDS_MATCHED = "3<-25%"
@@ -176,7 +183,7 @@ def has_analysis_common(es: Elasticsearch) -> bool:
 
 def index_body(settings: config.Settings, es: Elasticsearch) -> dict[str, Any]:
     return es_common.index_body(settings, mappings(english=has_analysis_common(es)),
-                                {"index": {"max_result_window": 10_000, "highlight.max_analyzed_offset": 1_000_000}})
+                                {"index": {"max_result_window": MAX_RESULT_WINDOW, "highlight.max_analyzed_offset": 1_000_000}})
 
 
 def suggest_inputs(doc: Mapping[str, Any]) -> list[dict[str, Any]]:
@@ -374,6 +381,62 @@ class Store:
     def search(self, body: dict[str, Any]) -> dict[str, Any]:
         return self._es().search(index=self.alias, **body)
 
+    @es_common.timed("search_assets")
+    def search_assets(self, query: str, filters: Mapping[str, Sequence[str]], curator: bool, sort: str, size: int,
+                      search_after: list[Any] | None = None, offset: int = 0, include_expired: bool = False,
+                      facets: bool = True, signals: bool = True, fuzzy: bool | None = None,
+                      also: Sequence[tuple[str, dict[str, Any]]] = ()) -> "SearchOutcome":
+        """One page of a search, its total and (`facets`) facet counts: the hits and the counts
+        are two requests of one `_msearch`, run in parallel.
+
+        `fuzzy=None` decides: the query runs exact, and again typo-tolerant when exact
+        matching finds fewer than FUZZY_FALLBACK_BELOW assets (a misspelt word matches
+        nothing exactly). Later pages pass the first page's choice. `also` are (index, body)
+        searches sent in the first `_msearch` too, saving round trips; their responses are in
+        `SearchOutcome.also`.
+        """
+        def page_and_counts(tolerant: bool) -> list[tuple[str | None, dict[str, Any]]]:
+            return [(None, build_search(query, filters, curator, sort, size, search_after, include_expired, signals,
+                                        tolerant, offset)),
+                    (None, build_counts(query, filters, curator, include_expired, facets, tolerant))]
+
+        tolerant = bool(fuzzy)
+        hits, counts, *answers = self._msearch([*page_and_counts(tolerant), *also])
+        if fuzzy is None and query and int(counts["hits"]["total"]["value"]) < FUZZY_FALLBACK_BELOW:
+            tolerant = True
+            hits, counts = self._msearch(page_and_counts(tolerant))
+        return SearchOutcome(hits["hits"]["hits"], int(counts["hits"]["total"]["value"]),
+                             counts.get("aggregations", {}), tolerant, answers)
+
+    def _msearch(self, searches: Sequence[tuple[str | None, dict[str, Any]]]) -> list[dict[str, Any]]:
+        """The responses of one `_msearch` of (index, body) pairs (None: the catalog); a failed
+        one raises (UNAVAILABLE when retryable)."""
+        lines: list[dict[str, Any]] = []
+        for index, body in searches:
+            lines += [{"index": index} if index else {}, body]
+        responses = self._es().msearch(index=self.alias, searches=lines)["responses"]
+        for response in responses:
+            if "error" in response:
+                status = int(response.get("status", 500))
+                reason = json.dumps(response["error"])[:500]
+                if status in es_common.RETRYABLE_STATUS:
+                    raise errors.Unavailable(f"Elasticsearch search failed ({status}): {reason}")
+                raise RuntimeError(f"Elasticsearch search failed ({status}): {reason}")
+        return list(responses)
+
+
+@dataclass
+class SearchOutcome:
+    """What `Store.search_assets` found: the page's raw hits, the exact total, the facet
+    aggregations (empty without facets), whether the typo-tolerant query ran, and the
+    responses of the searches passed as `also`."""
+
+    hits: list[dict[str, Any]]
+    total: int
+    aggregations: dict[str, Any]
+    fuzzy: bool
+    also: list[dict[str, Any]] = field(default_factory=list)
+
 
 # ---- query building (pure) -----------------------------------------------------------------
 
@@ -445,21 +508,25 @@ def singular(word: str) -> str:
     return word[:-1]
 
 
-def word_query(word: str) -> dict[str, Any]:
-    """One query word (or its singular) matched in any text field, exact matches scoring
-    twice a typo match."""
+def word_query(word: str, fuzzy: bool) -> dict[str, Any]:
+    """One query word (or its singular) matched in any text field; `fuzzy` also lets it match
+    with a typo (FUZZINESS), exact matches then scoring twice a typo match."""
     exact = " ".join(dict.fromkeys([word, singular(word)]))
+    exact_match = {"multi_match": {"query": exact, "fields": TEXT_FIELDS, "type": "best_fields", "tie_breaker": 0.2,
+                                   "boost": 2}}
+    if not fuzzy:
+        return exact_match
     return {"dis_max": {"queries": [
-        {"multi_match": {"query": exact, "fields": TEXT_FIELDS, "type": "best_fields", "tie_breaker": 0.2,
-                         "boost": 2}},
+        exact_match,
         {"multi_match": {"query": word, "fields": TEXT_FIELDS, "type": "best_fields", "tie_breaker": 0.2,
                          "fuzziness": FUZZINESS, "prefix_length": 1}},
     ]}}
 
 
-def text_query(query: str) -> dict[str, Any]:
+def text_query(query: str, fuzzy: bool = False) -> dict[str, Any]:
     """Relevance: every meaningful word must match in some field (across fields), phrases
     match exactly, and the words as a phrase in the title, labels or description rank first.
+    `fuzzy` lets words match with a typo (the fallback when exact matching finds too little).
 
     Matching per word rather than per field is what makes "case study healthcare" find
     healthcare case studies (type and industry are in `labels`) instead of any document
@@ -471,21 +538,21 @@ def text_query(query: str) -> dict[str, Any]:
     must: list[dict[str, Any]] = [
         {"multi_match": {"query": p, "fields": TEXT_FIELDS, "type": "phrase"}} for p in words.phrases]
     if words.required:
-        must.append({"bool": {"should": [word_query(w) for w in words.required],
+        must.append({"bool": {"should": [word_query(w, fuzzy) for w in words.required],
                               "minimum_should_match": QUESTION_WORDS_MATCHED if words.question
                               else MINIMUM_WORDS_MATCHED}})
-    should: list[dict[str, Any]] = [word_query(w) for w in words.optional]
+    should: list[dict[str, Any]] = [word_query(w, fuzzy) for w in words.optional]
     if len(words.required) + len(words.phrases) > 1:
         should.append({"multi_match": {"query": words.text, "fields": PHRASE_FIELDS, "type": "phrase", "slop": 2,
                                        "boost": 2}})
     return {"bool": {"must": must, "should": should}}
 
 
-def ranked(query: dict[str, Any]) -> dict[str, Any]:
-    """Blend relevance with usage and win-rate signals: a factor in [1, 1 + MAX_SIGNAL_BOOST]
-    multiplies the text score (function_score, no scripts), so signals break near-ties only."""
+def signal_factor() -> dict[str, Any]:
+    """The signal factor in [1, 1 + MAX_SIGNAL_BOOST] of a document, as a query score:
+    log-damped usage and deal counts and the win rate (function_score, no scripts)."""
     return {"function_score": {
-        "query": query,
+        "query": {"match_all": {}},
         "functions": [
             {"weight": 1},
             {"field_value_factor": {"field": "signals.usage_score", "modifier": "log1p", "missing": 0},
@@ -496,12 +563,24 @@ def ranked(query: dict[str, Any]) -> dict[str, Any]:
         ],
         "score_mode": "sum",
         "max_boost": 1 + MAX_SIGNAL_BOOST,
-        "boost_mode": "multiply",
+        "boost_mode": "replace",
     }}
 
 
+def signal_rescore() -> dict[str, Any]:
+    """Blend relevance with usage and win-rate signals: the text score of the best
+    RESCORE_WINDOW matches is multiplied by the signal factor, so signals break near-ties only.
+
+    A rescore (rather than wrapping the query) leaves the main query free to skip documents
+    that cannot reach the window, and reads the signal fields of the window only.
+    """
+    return {"window_size": RESCORE_WINDOW, "query": {
+        "rescore_query": signal_factor(), "query_weight": 1, "rescore_query_weight": 1, "score_mode": "multiply"}}
+
+
+# Field sorts, paged with `search_after`; relevance is the score order, paged by offset
+# (a rescore cannot be combined with an explicit sort).
 SORTS: dict[str, list[Any]] = {
-    "relevance": ["_score", {"asset_id": "asc"}],
     "newest": [{"published_at": {"order": "desc", "missing": "_last"}}, {"created_at": "desc"}, {"asset_id": "asc"}],
     # Numeric sorts use -1 for "no signal yet" (real values are >= 0) so every sort value
     # is a finite JSON number that fits in a page token.
@@ -509,39 +588,36 @@ SORTS: dict[str, list[Any]] = {
     "best_win_rate": [{"signals.win_rate_lower": {"order": "desc", "missing": -1}},
                       {"signals.deals_closed": {"order": "desc", "missing": -1}}, "_score", {"asset_id": "asc"}],
 }
+RELEVANCE = "relevance"
 
 
 def build_search(query: str, filters: Mapping[str, Sequence[str]], curator: bool, sort: str, size: int,
                  search_after: list[Any] | None = None, include_expired: bool = False,
-                 facets: bool = True, signals: bool = True) -> dict[str, Any]:
-    """The search request body; `signals=False` ranks by text alone (relevance measurements).
+                 signals: bool = True, fuzzy: bool = False, offset: int = 0) -> dict[str, Any]:
+    """The request for one page of hits; `signals=False` ranks by text alone (relevance
+    measurements), `fuzzy` makes it typo-tolerant. `build_counts` gives its total and facets.
 
-    Filters go in `post_filter` and each facet aggregation applies every filter but its
-    own, so a facet shows how many results picking another value would give
-    (multi-select faceting); hits and total honour all filters.
+    It counts nothing (`track_total_hits: false`) and aggregates nothing, so Elasticsearch
+    only scores the documents that can still make the page (top-k skipping).
     """
-    clauses = filter_clauses(filters)
-    base = {"bool": {"must": [text_query(query)], "filter": visibility_filter(curator, include_expired)}}
-    aggs: dict[str, Any] = {}
-    for facet in [f for f in FACETS if curator or f != "status"] if facets else []:
-        others = [c for name, c in clauses.items() if name != facet]
-        aggs[facet] = {
-            "filter": {"bool": {"filter": others}} if others else {"match_all": {}},
-            "aggs": {"values": {"terms": {"field": FACETS[facet], "size": FACET_SIZE}}},
-        }
     body: dict[str, Any] = {
-        "query": ranked(base) if signals else base,
+        "query": {"bool": {"must": [text_query(query, fuzzy)],
+                           "filter": visibility_filter(curator, include_expired) + list(filter_clauses(filters).values())}},
         "size": size,
-        "sort": SORTS[sort],
-        "track_total_hits": True,
+        "track_total_hits": False,
         "_source": {"excludes": SOURCE_EXCLUDES},
     }
-    if aggs:
-        body["aggs"] = aggs
-    if sort != "relevance":
-        body["track_scores"] = True
-    if clauses:
-        body["post_filter"] = {"bool": {"filter": list(clauses.values())}}
+    if sort == RELEVANCE:
+        if offset:
+            body["from"] = offset
+        if signals:
+            body["rescore"] = signal_rescore()
+    else:
+        # No `track_scores`: scoring every match just to report it cost as much as the search
+        # (the response's score is for the relevance sort only).
+        body["sort"] = SORTS[sort]
+        if search_after is not None:
+            body["search_after"] = search_after
     if query:
         body["highlight"] = {
             "pre_tags": ["<em>"], "post_tags": ["</em>"], "encoder": "html",
@@ -556,8 +632,35 @@ def build_search(query: str, filters: Mapping[str, Sequence[str]], curator: bool
                 "body": {"fragment_size": 160, "number_of_fragments": 2},
             },
         }
-    if search_after is not None:
-        body["search_after"] = search_after
+    return body
+
+
+def build_counts(query: str, filters: Mapping[str, Sequence[str]], curator: bool, include_expired: bool = False,
+                 facets: bool = True, fuzzy: bool = False) -> dict[str, Any]:
+    """The request for the exact total and (`facets`) the facet counts of a search.
+
+    The text query runs as a filter (matched, never scored). Filters go in `post_filter` and
+    each facet aggregation applies every filter but its own, so a facet shows how many
+    results picking another value would give (multi-select faceting); the total honours all
+    filters.
+    """
+    clauses = filter_clauses(filters)
+    body: dict[str, Any] = {
+        "query": {"bool": {"filter": [text_query(query, fuzzy), *visibility_filter(curator, include_expired)]}},
+        "size": 0,
+        "track_total_hits": True,
+    }
+    if clauses:
+        body["post_filter"] = {"bool": {"filter": list(clauses.values())}}
+    aggs: dict[str, Any] = {}
+    for facet in [f for f in FACETS if curator or f != "status"] if facets else []:
+        others = [c for name, c in clauses.items() if name != facet]
+        aggs[facet] = {
+            "filter": {"bool": {"filter": others}} if others else {"match_all": {}},
+            "aggs": {"values": {"terms": {"field": FACETS[facet], "size": FACET_SIZE}}},
+        }
+    if aggs:
+        body["aggs"] = aggs
     return body
 
 

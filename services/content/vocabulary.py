@@ -283,6 +283,11 @@ def doc_id(vocabulary: str, code: str) -> str:
     return f"{vocabulary}.{code}"
 
 
+# The request all_terms sends (also batched into SearchAssets' `_msearch`).
+ALL_TERMS: dict[str, Any] = {"size": len(SPECS) * MAX_TERMS, "query": {"match_all": {}},
+                             "sort": [{"vocabulary": "asc"}, {"code": "asc"}]}
+
+
 class VocabularyStore:
     """Terms in `<namespace>-vocabulary`, read whole (a few hundred documents at most)."""
 
@@ -309,9 +314,7 @@ class VocabularyStore:
 
     @es_common.timed("search")
     def all_terms(self) -> Terms:
-        hits = self._es().search(index=self.alias, size=len(SPECS) * MAX_TERMS, query={"match_all": {}},
-                                 sort=[{"vocabulary": "asc"}, {"code": "asc"}])["hits"]["hits"]
-        return Terms.of(h["_source"] for h in hits)
+        return Terms.of(h["_source"] for h in self._es().search(index=self.alias, **ALL_TERMS)["hits"]["hits"])
 
     @es_common.timed("create")
     def create(self, doc: dict[str, Any]) -> dict[str, Any]:

@@ -12,6 +12,7 @@ from google.protobuf import field_mask_pb2, timestamp_pb2
 
 from collateral.v1 import common_pb2, content_pb2
 from services.common import kafka_io, topics
+from services.content import store
 
 from tests.integration.content.content_helpers import DOCX, PPTX, code_of, make_docx, make_pptx, read_raw, read_topic
 
@@ -123,6 +124,39 @@ def test_pagination_with_signed_search_after_tokens(stub, call_as, new_asset, un
     assert code == grpc.StatusCode.INVALID_ARGUMENT and violations[0][0] == "page_token"
     code, violations = code_of(lambda: search(stub, rep, page_token=first.next_page_token[:-3] + "abc"))
     assert code == grpc.StatusCode.INVALID_ARGUMENT and violations[0][0] == "page_token"
+
+
+def test_misspelt_queries_fall_back_to_typo_tolerance_and_page_consistently(stub, call_as, new_asset, unique):
+    """Exact matching first; a misspelt word (no exact match) runs typo-tolerant, and its
+    later pages stay typo-tolerant (the page token carries the choice)."""
+    rep = call_as("rep")
+    word = f"{unique}zebra"
+    created = {new_asset(f"All about {word} {i}").asset_id for i in range(3)}
+    typo = word[:-1] + "x"
+    seen: list[str] = []
+    token = ""
+    while True:
+        page = search(stub, rep, typo, page_size=2, page_token=token)
+        assert page.total_size == 3
+        seen += ids(page)
+        token = page.next_page_token
+        if not token:
+            break
+    assert sorted(seen) == sorted(created)
+    exact = search(stub, rep, word)
+    assert set(ids(exact)) == created and exact.total_size == 3
+
+
+def test_enough_exact_matches_leave_typo_neighbours_out(stub, call_as, new_asset, unique):
+    """With at least FUZZY_FALLBACK_BELOW exact matches the query does not expand typo
+    variants (the costly part of a search), so a near-miss word is not mixed in."""
+    rep = call_as("rep")
+    word = f"{unique}heron"
+    exact = {new_asset(f"Notes on {word} {i}").asset_id for i in range(store.FUZZY_FALLBACK_BELOW)}
+    neighbour = new_asset(f"Notes on {word[:-1]}x").asset_id
+    result = search(stub, rep, word, page_size=20)
+    assert set(ids(result)) == exact and result.total_size == len(exact)
+    assert neighbour in ids(search(stub, rep, word[:-1] + "x"))  # a typo in the query still finds it
 
 
 def test_search_events_on_kafka(stub, call_as, new_asset, unique, stack):

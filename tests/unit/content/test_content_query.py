@@ -12,22 +12,27 @@ from services.content import store
 
 
 def test_reps_only_see_published_unexpired():
-    body = store.build_search("roi", {}, curator=False, sort="relevance", size=10)
-    filters = body["query"]["function_score"]["query"]["bool"]["filter"]
-    assert {"term": {"status": "published"}} in filters
-    assert "expires_at" in json.dumps(filters)
-    assert "status" not in body["aggs"]
+    hits = store.build_search("roi", {}, curator=False, sort="relevance", size=10)
+    counts = store.build_counts("roi", {}, curator=False)
+    for filters in (hits["query"]["bool"]["filter"], counts["query"]["bool"]["filter"]):
+        assert {"term": {"status": "published"}} in filters
+        assert "expires_at" in json.dumps(filters)
+    assert "status" not in counts["aggs"]
 
 
 def test_curators_see_everything_and_get_status_facet():
     body = store.build_search("", {}, curator=True, sort="relevance", size=10, include_expired=True)
-    assert body["query"]["function_score"]["query"]["bool"]["filter"] == []
-    assert "status" in body["aggs"]
+    assert body["query"]["bool"]["filter"] == []
+    assert "status" in store.build_counts("", {}, curator=True, include_expired=True)["aggs"]
     assert "highlight" not in body  # nothing to highlight without a query
 
 
-def test_filters_are_post_filters_and_facets_exclude_their_own_filter():
-    body = store.build_search("deck", {"type": ["deck"], "industry": ["healthcare"]}, False, "relevance", 10)
+def test_hits_are_filtered_while_facets_exclude_their_own_filter():
+    filters = {"type": ["deck"], "industry": ["healthcare"]}
+    hits = store.build_search("deck", filters, False, "relevance", 10)
+    assert {"terms": {"type": ["deck"]}} in hits["query"]["bool"]["filter"]
+    assert {"terms": {"industries": ["healthcare"]}} in hits["query"]["bool"]["filter"]
+    body = store.build_counts("deck", filters, False)
     post = body["post_filter"]["bool"]["filter"]
     assert {"terms": {"type": ["deck"]}} in post and {"terms": {"industries": ["healthcare"]}} in post
     type_facet = body["aggs"]["type"]["filter"]["bool"]["filter"]
@@ -36,28 +41,46 @@ def test_filters_are_post_filters_and_facets_exclude_their_own_filter():
     assert len(region_facet) == 2
 
 
-def test_text_query_is_fuzzy_boosted_multi_match():
-    body = store.build_search("pricng", {}, False, "relevance", 10)
-    text = json.dumps(body["query"])
-    assert f'"fuzziness": "{store.FUZZINESS}"' in text and "title^4" in text and '"body"' in text
+def test_hits_request_neither_counts_nor_aggregates_so_elasticsearch_can_skip():
+    hits = store.build_search("roi deck", {"industry": ["retail"]}, False, "relevance", 10)
+    assert hits["track_total_hits"] is False and "aggs" not in hits and "post_filter" not in hits
+    counts = store.build_counts("roi deck", {"industry": ["retail"]}, False)
+    assert counts["size"] == 0 and counts["track_total_hits"] is True
+    assert "must" not in counts["query"]["bool"]  # matched as a filter, never scored
+
+
+def test_queries_are_exact_unless_typo_tolerant():
+    exact = json.dumps(store.build_search("pricng", {}, False, "relevance", 10))
+    assert "fuzziness" not in exact and "title^4" in exact and '"body"' in exact
+    body = store.build_search("pricng", {}, False, "relevance", 10, fuzzy=True)
+    assert f'"fuzziness": "{store.FUZZINESS}"' in json.dumps(body["query"])
+    assert f'"fuzziness": "{store.FUZZINESS}"' in json.dumps(store.build_counts("pricng", {}, False, fuzzy=True))
     assert "highlight" in body and "body" in body["highlight"]["fields"]
     assert "fuzziness" not in json.dumps(body["highlight"]["highlight_query"])  # cheap exact highlighting
 
 
-def test_ranking_uses_function_score_without_scripts():
+def test_signals_rescore_the_top_window_without_scripts():
     body = store.build_search("x", {}, False, "relevance", 10)
-    fs = body["query"]["function_score"]
+    rescore = body["rescore"]
+    assert rescore["window_size"] == store.RESCORE_WINDOW and rescore["query"]["score_mode"] == "multiply"
+    fs = rescore["query"]["rescore_query"]["function_score"]
     fields = {f["field_value_factor"]["field"] for f in fs["functions"] if "field_value_factor" in f}
     assert fields == {"signals.usage_score", "signals.win_rate_lower", "signals.deals_closed"}
     assert "\"script" not in json.dumps(body)
+    assert "function_score" not in json.dumps(body["query"])  # the main query keeps top-k skipping
+
+
+def test_relevance_pages_by_offset():
+    body = store.build_search("x", {}, False, "relevance", 10, offset=30)
+    assert body["from"] == 30 and "sort" not in body and "search_after" not in body
 
 
 @pytest.mark.parametrize("sort", list(store.SORTS))
-def test_every_sort_ends_with_a_unique_tiebreaker(sort):
+def test_every_field_sort_ends_with_a_unique_tiebreaker(sort):
     body = store.build_search("", {}, True, sort, 5, search_after=[1, "a"])
     assert body["sort"][-1] == {"asset_id": "asc"}
     assert body["search_after"] == [1, "a"]
-    assert "from" not in body  # search_after, so paging is not capped at 10,000
+    assert "from" not in body and "rescore" not in body  # search_after, so paging is not capped at 10,000
 
 
 def test_page_tokens_are_signed_and_bound_to_the_query():
@@ -95,4 +118,4 @@ def test_dedupe_hits_keeps_first():
 
 
 def test_later_pages_skip_facets():
-    assert "aggs" not in store.build_search("x", {}, False, "relevance", 10, search_after=[1.0, "a"], facets=False)
+    assert "aggs" not in store.build_counts("x", {}, False, facets=False)

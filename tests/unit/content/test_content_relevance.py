@@ -42,16 +42,19 @@ def test_a_query_of_stop_words_only_still_means_something():
 
 # ---- the text query -------------------------------------------------------------------------------
 
-def _required_clause(query: str) -> dict:
-    return next(c for c in store.text_query(query)["bool"]["must"] if "bool" in c)["bool"]
+def _required_clause(query: str, fuzzy: bool = False) -> dict:
+    return next(c for c in store.text_query(query, fuzzy)["bool"]["must"] if "bool" in c)["bool"]
 
 
 def test_every_word_must_match_in_some_field():
     required = _required_clause("case study healthcare")
     assert required["minimum_should_match"] == store.MINIMUM_WORDS_MATCHED
-    words = [c["dis_max"]["queries"][0]["multi_match"]["query"] for c in required["should"]]
+    words = [c["multi_match"]["query"] for c in required["should"]]
     assert words == ["case", "study", "healthcare"]
-    fields = required["should"][0]["dis_max"]["queries"][1]["multi_match"]["fields"]
+    assert "labels^3" in required["should"][0]["multi_match"]["fields"]
+    tolerant = _required_clause("case study healthcare", fuzzy=True)
+    assert [c["dis_max"]["queries"][0]["multi_match"]["query"] for c in tolerant["should"]] == words
+    fields = tolerant["should"][0]["dis_max"]["queries"][1]["multi_match"]["fields"]
     assert "labels^3" in fields and "body" in fields
 
 
@@ -61,15 +64,16 @@ def test_questions_may_miss_some_words():
 
 
 def test_exact_words_outscore_typo_matches_and_short_words_are_exact():
-    exact, fuzzy = store.word_query("cfo")["dis_max"]["queries"]
+    exact, fuzzy = store.word_query("cfo", fuzzy=True)["dis_max"]["queries"]
     assert exact["multi_match"]["boost"] == 2 and "fuzziness" not in exact["multi_match"]
     assert fuzzy["multi_match"]["fuzziness"] == "AUTO:4,7"  # CFO never matches CIO
 
 
 def test_signals_are_a_bounded_factor():
     body = store.build_search("deck", {}, False, "relevance", 10)
-    fs = body["query"]["function_score"]
-    assert fs["max_boost"] == pytest.approx(1 + store.MAX_SIGNAL_BOOST) and fs["boost_mode"] == "multiply"
+    fs = body["rescore"]["query"]["rescore_query"]["function_score"]
+    assert fs["max_boost"] == pytest.approx(1 + store.MAX_SIGNAL_BOOST) and fs["boost_mode"] == "replace"
+    assert fs["query"] == {"match_all": {}}  # the factor alone, multiplied into the text score by the rescore
     assert "function_score" not in json.dumps(store.build_search("deck", {}, False, "relevance", 10, signals=False))
 
 
