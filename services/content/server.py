@@ -21,6 +21,7 @@ import grpc
 
 from collateral.v1 import content_pb2, content_pb2_grpc
 from services.common import auth, config, errors, kafka_io, metrics, pagination, topics, validation
+from services.common import audit
 from services.common import es as es_common
 from services.common.errors import FailedPrecondition, InvalidArgument, NotFound, PermissionDenied
 from services.common import s3 as s3_common
@@ -507,24 +508,31 @@ class ContentService(content_pb2_grpc.ContentServiceServicer):
         filters = self._filters(request.filters, curator)
         include_expired = curator and request.filters.include_expired
         fp = store.fingerprint("search", query, filters, sort, curator, include_expired)
-        after = self._cursor(request.page_token, fp)
+        page = _search_page(self.settings.auth_secret, request.page_token, fp, sort)
         # Facets describe the whole result set: computed for the first page only.
-        body = store.build_search(query, filters, curator, sort, size, after, include_expired, facets=after is None)
-        result = self.store.search(body)
-        raw = result["hits"]["hits"]
-        total = result["hits"]["total"]["value"]
+        # The vocabularies (facet labels) travel in the same `_msearch` as the first page.
+        found = self.store.search_assets(query, filters, curator, sort, size, page.after, page.offset,
+                                         include_expired, facets=page.first, fuzzy=page.fuzzy,
+                                         also=[(self.vocabularies.alias, vocabulary.ALL_TERMS)] if page.first else [])
+        raw = found.hits
+        total = found.total
         response = content_pb2.SearchAssetsResponse(total_size=total, search_id=uuid.uuid4().hex)
         for hit in store.dedupe_hits(raw):
             highlight = hit.get("highlight", {})
             response.hits.add(asset=model.doc_to_proto(hit["_source"]), score=float(hit.get("_score") or 0.0),
                               title_highlights=highlight.get("title", []),
                               body_highlights=highlight.get("description", []) + highlight.get("body", []))
-        terms = self.vocabularies.all_terms() if result.get("aggregations") else vocabulary.Terms.of([])
-        for facet, values in store.facet_counts(result.get("aggregations", {})):
+        terms = vocabulary.Terms.of(h["_source"] for a in found.also for h in a["hits"]["hits"])
+        for facet, values in store.facet_counts(found.aggregations):
             response.facets.add(field=facet, values=[_facet_value(terms, facet, v, c) for v, c in values])
-        if len(raw) == size:
-            response.next_page_token = pagination.encode(self.settings.auth_secret, {"f": fp, "a": raw[-1]["sort"]})
-        if after is None:
+        if len(raw) == size and (sort != store.RELEVANCE or page.offset + 2 * size <= store.MAX_RESULT_WINDOW):
+            cursor: dict[str, Any] = {"f": fp, "z": int(found.fuzzy)}
+            if sort == store.RELEVANCE:
+                cursor["o"] = page.offset + size
+            else:
+                cursor["a"] = raw[-1]["sort"]
+            response.next_page_token = pagination.encode(self.settings.auth_secret, cursor)
+        if page.first:
             metrics.CONTENT_SEARCHES.labels("found" if total else "zero_result").inc()
             self.publisher.search(publish.search_event(
                 response.search_id, principal.subject, principal.role.value, query, filters, sort, total,
@@ -728,6 +736,37 @@ class ContentService(content_pb2_grpc.ContentServiceServicer):
         return content_pb2.RetireTermResponse(term=vocabulary.term_to_proto(doc))
 
 
+@dataclass(frozen=True)
+class SearchPage:
+    """Where a SearchAssets page starts: after the sort values `after` (field sorts) or at
+    `offset` (relevance), and whether the first page ran typo-tolerant (None: first page)."""
+
+    after: list[Any] | None = None
+    offset: int = 0
+    fuzzy: bool | None = None
+
+    @property
+    def first(self) -> bool:
+        return self.fuzzy is None
+
+
+def _search_page(secret: str, token: str, fp: str, sort: str) -> SearchPage:
+    """The page a SearchAssets token points at; INVALID_ARGUMENT for a token of another query."""
+    cursor = pagination.decode(secret, token)
+    if cursor is None:
+        return SearchPage()
+    if not isinstance(cursor, dict) or cursor.get("f") != fp or cursor.get("z") not in (0, 1):
+        raise InvalidArgument("page_token", "does not belong to this query; start again without a token")
+    if sort == store.RELEVANCE:
+        offset = cursor.get("o")
+        if not isinstance(offset, int) or isinstance(offset, bool) or not 0 < offset < store.MAX_RESULT_WINDOW:
+            raise InvalidArgument("page_token", "does not belong to this query; start again without a token")
+        return SearchPage(offset=offset, fuzzy=bool(cursor["z"]))
+    if not isinstance(cursor.get("a"), list):
+        raise InvalidArgument("page_token", "does not belong to this query; start again without a token")
+    return SearchPage(after=cursor["a"], fuzzy=bool(cursor["z"]))
+
+
 def _facet_value(terms: vocabulary.Terms, facet: str, value: str, count: int) -> content_pb2.FacetValue:
     """A facet bucket with its vocabulary label (empty for free-text facets and unknown values)."""
     term = terms.term(facet, value)
@@ -770,6 +809,47 @@ ACCESS = {
 }
 
 
+def audited(servicer: ContentService) -> dict[str, audit.Audited]:
+    """How each state-changing RPC is recorded in the audit log: its target and the stored document."""
+
+    def asset(asset_id: str) -> dict[str, Any] | None:
+        located = servicer.store.get(asset_id, with_body=False)
+        return located.doc if located else None
+
+    def term(term_id: str) -> dict[str, Any] | None:
+        return servicer.vocabularies.es.get(index=servicer.vocabularies.alias, id=term_id)["_source"]
+
+    def term_of(message: Any) -> list[str]:
+        return [vocabulary.doc_id(message.vocabulary, message.code)] if message.vocabulary and message.code else []
+
+    def import_results(request: Any, response: Any) -> list[tuple[str, str]]:
+        return [(r.asset_id, content_pb2.ImportOutcome.Name(r.outcome).removeprefix("IMPORT_OUTCOME_"))
+                for r in response.results]
+
+    def upload_target(message: Any) -> list[str]:
+        return [message.header.asset_id] if message.WhichOneof("part") == "header" else []
+
+    def ticket_asset(request: Any) -> list[str]:
+        ticket = pagination.decode(servicer.settings.auth_secret, request.upload_id, field="upload_id")
+        return [str(ticket["a"])] if isinstance(ticket, dict) and ticket.get("a") else []
+
+    by_asset_id = audit.field_of("asset_id")
+    return {
+        "CreateAsset": audit.Audited("asset", asset, by_asset_id, audit.response_field("asset", "asset_id")),
+        "UpdateAsset": audit.Audited("asset", asset, audit.field_of("asset", "asset_id")),
+        "PublishAsset": audit.Audited("asset", asset, by_asset_id),
+        "RetireAsset": audit.Audited("asset", asset, by_asset_id),
+        "RestoreAsset": audit.Audited("asset", asset, by_asset_id),
+        "UploadFile": audit.Audited("asset", asset, upload_target, streaming=True),
+        "CreateUploadUrl": audit.Audited("asset", asset, by_asset_id),
+        "CompleteUpload": audit.Audited("asset", asset, ticket_asset),
+        "ImportAssets": audit.Audited("asset", asset, lambda r: [i.asset_id for i in r.items], import_results),
+        "CreateTerm": audit.Audited("term", term, lambda r: term_of(r.term)),
+        "UpdateTerm": audit.Audited("term", term, lambda r: term_of(r.term)),
+        "RetireTerm": audit.Audited("term", term, term_of),
+    }
+
+
 def ensure_resources(settings: config.Settings, index: store.Store, file_store: files.FileStore) -> None:
     """Index + alias, bucket and topics (idempotent; runs at every start)."""
     index.ensure()
@@ -809,6 +889,7 @@ def build_spec(settings: config.Settings) -> ServiceSpec:
         full_name="collateral.v1.ContentService",
         register=lambda server: content_pb2_grpc.add_ContentServiceServicer_to_server(servicer, server),
         access=ACCESS,
+        audited=audited(servicer),
         default_port=50051,
         default_metrics_port=9464,
         probes={

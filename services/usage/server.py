@@ -21,6 +21,7 @@ from collateral.v1 import common_pb2, usage_pb2, usage_pb2_grpc
 from services.common import (auth, config, errors, es as es_util, grpc_server, kafka_io, metrics, pagination, topics,
                              validation)
 from services.common.contracts import times
+from services.common import audit
 from services.common.grpc_server import remaining_timeout
 from services.usage import model, reports, shares, store
 
@@ -389,6 +390,20 @@ ACCESS = {
 }
 
 
+def audited(servicer: UsageServicer) -> dict[str, audit.Audited]:
+    """How each state-changing RPC is recorded in the audit log (RecordEvents is ingestion: audit.NOT_AUDITED)."""
+
+    def share_link(share_id: str) -> dict[str, Any] | None:
+        found = servicer.shares.get_by_share_id(share_id, ES_TIMEOUT_S)
+        return found[1] if found else None
+
+    return {
+        "CreateShareLink": audit.Audited("share_link", share_link, lambda r: [],
+                                         audit.response_field("share", "share_id")),
+        "RevokeShareLink": audit.Audited("share_link", share_link, audit.field_of("share_id")),
+    }
+
+
 # Health names `collateral.v1.UsageService/<capability>`; the server's status follows ingest,
 # so replicas keep taking events while only Elasticsearch (reports, share links) is down.
 CAPABILITIES = {
@@ -412,6 +427,7 @@ def build_spec(settings: config.Settings) -> grpc_server.ServiceSpec:
         full_name="collateral.v1.UsageService",
         register=register,
         access=ACCESS,
+        audited=audited(servicer),
         default_port=50052,
         default_metrics_port=9465,
         probes={"elasticsearch": lambda: es_util.reachable(servicer.es, settings.health_probe_timeout_s),
