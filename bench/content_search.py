@@ -329,7 +329,9 @@ def main() -> None:
         args.assets = 0
     load_rate = 0.0
     if args.reuse:
-        print(f"namespace {namespace}: searching the kept index", flush=True)
+        reused = store.Store(settings)
+        args.assets = reused.es.count(index=reused.alias)["count"]
+        print(f"namespace {namespace}: searching the kept index ({args.assets} assets)", flush=True)
     else:
         print(f"namespace {namespace}: loading {args.assets} assets ...", flush=True)
         try:

@@ -32,7 +32,7 @@ sys.path.insert(0, str(ROOT / "gen" / "python"))
 
 from collateral.v1 import content_pb2, content_pb2_grpc, usage_pb2, usage_pb2_grpc  # noqa: E402
 from scripts.local_services import PROCESSES, Supervisor, free_port  # noqa: E402
-from services.common import auth, config  # noqa: E402
+from services.common import auth, config, grpc_server  # noqa: E402
 from services.portal.users import UserStore  # noqa: E402
 
 
@@ -134,11 +134,9 @@ def main() -> None:
                      metrics_ports={n: free_port() for n in ("content", "usage", "feedback")})
     sup.start(timeout_s=120)
     try:
-        import grpc
-
         marketer = auth.bearer_metadata(auth.mint(settings, "bench-marketer", "marketer"))
         rep_md = auth.bearer_metadata(auth.mint(settings, "bench@example.com", "rep"))
-        content = content_pb2_grpc.ContentServiceStub(grpc.insecure_channel(sup.address("content")))
+        content = content_pb2_grpc.ContentServiceStub(grpc_server.channel(sup.address("content")))
         ids = []
         for i in range(5):
             asset = content.CreateAsset(content_pb2.CreateAssetRequest(
@@ -150,7 +148,7 @@ def main() -> None:
                                  timeout=30)
             ids.append(asset.asset_id)
         UserStore(settings).add("bench@example.com", "Bench Rep", "rep", "bench-password-1", replace=True)
-        usage = usage_pb2_grpc.UsageServiceStub(grpc.insecure_channel(sup.address("usage")))
+        usage = usage_pb2_grpc.UsageServiceStub(grpc_server.channel(sup.address("usage")))
         token = usage.CreateShareLink(usage_pb2.CreateShareLinkRequest(asset_id=ids[0], opportunity_id="opp-bench"),
                                       metadata=rep_md, timeout=30).token
         port = ports["portal"]
@@ -159,7 +157,7 @@ def main() -> None:
         search_req = content_pb2.SearchAssetsRequest(query="onboarding results", page_size=12)
 
         def direct() -> Callable[[], int]:
-            channel = grpc.insecure_channel(sup.address("content"))
+            channel = grpc_server.channel(sup.address("content"))
             stub = content_pb2_grpc.ContentServiceStub(channel)
             return lambda: (stub.SearchAssets(search_req, metadata=rep_md, timeout=30), 200)[1]
 

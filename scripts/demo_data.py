@@ -99,7 +99,7 @@ class Demo:
     # ---- assets ------------------------------------------------------------------------
     def load_assets(self) -> list[tuple[str, float]]:
         """Create and publish the assets; returns (asset_id, how much it helps win)."""
-        stub = content_pb2_grpc.ContentServiceStub(grpc_server.channel(self.settings.content_addr))
+        stub = content_pb2_grpc.ContentServiceStub(grpc_server.channel(self.settings.content_addr, self.settings))
         plan = [self._asset_plan(i) for i in range(1, self.n_assets + 1)]
         # Every write waits for the index refresh (about a second): run them side by side.
         with ThreadPoolExecutor(max_workers=16) as pool, tqdm(total=len(plan), desc="assets", unit="asset") as bar:
@@ -210,7 +210,7 @@ class Demo:
         return event
 
     def load_events(self, events: list[usage_pb2.UsageEvent]) -> None:
-        stub = usage_pb2_grpc.UsageServiceStub(grpc_server.channel(self.settings.usage_addr))
+        stub = usage_pb2_grpc.UsageServiceStub(grpc_server.channel(self.settings.usage_addr, self.settings))
         with tqdm(total=len(events), desc="usage events", unit="event") as bar:
             for start in range(0, len(events), 500):
                 batch = events[start:start + 500]
@@ -218,7 +218,7 @@ class Demo:
                 bar.update(len(batch))
 
     def load_deals(self, deals: list[dict[str, Any]]) -> None:
-        stub = feedback_pb2_grpc.FeedbackServiceStub(grpc_server.channel(self.settings.feedback_addr))
+        stub = feedback_pb2_grpc.FeedbackServiceStub(grpc_server.channel(self.settings.feedback_addr, self.settings))
         outcomes = []
         for deal in deals:
             updated = deal["closed_at"] or deal["created_at"]
@@ -266,7 +266,7 @@ def _wait_for_services(settings: config.Settings, timeout_s: float) -> None:
     for address in (settings.content_addr, settings.usage_addr, settings.feedback_addr):
         while True:
             try:
-                with grpc.insecure_channel(address) as channel:
+                with grpc_server.channel(address, settings) as channel:
                     status = health_pb2_grpc.HealthStub(channel).Check(health_pb2.HealthCheckRequest(), timeout=2).status
                 if status == health_pb2.HealthCheckResponse.SERVING:
                     break

@@ -23,6 +23,8 @@ from typing import Mapping
 import grpc
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
+from services.common import grpc_channel
+
 ROOT = Path(__file__).resolve().parents[1]
 
 
@@ -44,7 +46,8 @@ PROCESSES = (
     Process("content-signals", "services.content.signals_consumer", "consumer", "COLLATERAL_METRICS_PORT", 9469),
     Process("portal", "services.portal", "http", "COLLATERAL_PORTAL_PORT", 8080),
 )
-METRICS_PORTS = {"content": 9464, "usage": 9465, "feedback": 9466}
+# Processes whose metrics listener is not their health port (consumers serve both on one port).
+METRICS_PORTS = {"content": 9464, "usage": 9465, "feedback": 9466, "portal": 9470}
 
 
 def free_port() -> int:
@@ -108,7 +111,7 @@ class Supervisor:
                 continue
             env = self.env()
             env[proc.port_env] = str(self.ports[proc.name])
-            if proc.kind == "grpc":
+            if proc.name in self.metrics_ports:
                 env["COLLATERAL_METRICS_PORT"] = str(self.metrics_ports[proc.name])
             log = open(self.log_path(proc.name), "ab")
             with log:
@@ -123,7 +126,7 @@ class Supervisor:
         port = self.ports[proc.name]
         try:
             if proc.kind == "grpc":
-                with grpc.insecure_channel(f"127.0.0.1:{port}") as channel:
+                with grpc_channel.channel(f"127.0.0.1:{port}") as channel:
                     reply = health_pb2_grpc.HealthStub(channel).Check(health_pb2.HealthCheckRequest(), timeout=2)
                     return reply.status == health_pb2.HealthCheckResponse.SERVING
             path = "/healthz"  # consumers: the loop makes progress; portal: the process serves
@@ -200,7 +203,7 @@ def main(argv: list[str] | None = None) -> None:
             print(f"==> {sup.log_path(name)}")
             print(sup.log_path(name).read_text(errors="replace")[-8000:] if sup.log_path(name).exists() else "")
     else:
-        print(f"Portal:    http://127.0.0.1:{sup.ports['portal']}/")
+        print(f"Portal:    http://127.0.0.1:{sup.ports['portal']}/   (metrics http://127.0.0.1:{sup.metrics_ports['portal']}/metrics)")
         for name in ("content", "usage", "feedback"):
             print(f"gRPC {name + ':':9} {sup.address(name)}   (grpcurl -plaintext {sup.address(name)} list)")
         print("Prometheus: http://127.0.0.1:9090/   Elasticsearch: http://127.0.0.1:9200/   S3: http://127.0.0.1:9000/")

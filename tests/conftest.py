@@ -144,7 +144,7 @@ def wait_serving(address: str, service: str = "", timeout_s: float = 30.0) -> No
     from grpc_health.v1 import health_pb2, health_pb2_grpc
 
     deadline = time.monotonic() + timeout_s
-    with grpc.insecure_channel(address) as channel:
+    with grpc_server.channel(address) as channel:
         stub = health_pb2_grpc.HealthStub(channel)
         while time.monotonic() < deadline:
             try:
@@ -251,11 +251,17 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
         report.longrepr = f"skipped, but CI is set and every test must run: {reason}"
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "secure: against the secured stack (deploy/local/stack up --secure)")
+
+
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """Mark tests by folder, so `-m "not e2e"` or `-m "not integration"` select suites."""
     for item in items:
         parts = item.path.parts
         if "integration" in parts:
             item.add_marker(pytest.mark.integration)
+        if "secure" in parts:
+            item.add_marker(pytest.mark.secure)
         elif "e2e" in parts:
             item.add_marker(pytest.mark.e2e)

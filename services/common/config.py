@@ -28,6 +28,10 @@ class Settings:
     # Naming: every topic, index, bucket prefix and consumer group is derived from
     # the namespace, so two deployments (or two test runs) share one cluster safely.
     namespace: str = _setting("collateral", "Prefix of every Kafka topic, Elasticsearch index and consumer group.")
+    production: bool = _setting(
+        False, "Production mode: every process refuses to start with a default secret, a plaintext connection "
+        "(Elasticsearch, Kafka, S3, gRPC) or portal cookies without Secure, listing every problem (docs/operations.md)."
+    )
 
     kafka_bootstrap: str = _setting("127.0.0.1:9092", "Kafka bootstrap servers, comma separated.")
     kafka_topic_partitions: int = _setting(3, "Partitions of the topics the services create.")
@@ -37,7 +41,39 @@ class Settings:
         "before it answers UNAVAILABLE so the client retries."
     )
 
+    kafka_security_protocol: str = _setting(
+        "PLAINTEXT", "Kafka security protocol: PLAINTEXT, SSL (TLS, optionally with a client certificate), "
+        "SASL_PLAINTEXT or SASL_SSL (docs/operations.md)."
+    )
+    kafka_sasl_mechanism: str = _setting(
+        "", "SASL mechanism with SASL_SSL or SASL_PLAINTEXT: PLAIN, SCRAM-SHA-256 or SCRAM-SHA-512 (defaults to SCRAM-SHA-512 there)."
+    )
+    kafka_sasl_username: str = _setting("", "SASL user name (required with SASL_SSL and SASL_PLAINTEXT).")
+    kafka_sasl_password: str = _setting("", "SASL password (required with SASL_SSL and SASL_PLAINTEXT).")
+    kafka_ssl_cafile: str = _setting(
+        "", "PEM bundle of the CAs that signed the brokers' certificates (SSL, SASL_SSL); empty trusts the system's CAs."
+    )
+    kafka_ssl_certfile: str = _setting(
+        "", "PEM client certificate (chain) presented to brokers that require one (SSL, SASL_SSL); set with kafka_ssl_keyfile."
+    )
+    kafka_ssl_keyfile: str = _setting("", "PEM private key of kafka_ssl_certfile.")
+    kafka_ssl_check_hostname: bool = _setting(
+        True, "Check that a broker's certificate names the host connected to (SSL, SASL_SSL)."
+    )
+
     es_url: str = _setting("http://127.0.0.1:9200", "Elasticsearch URL(s), comma separated.")
+    es_api_key: str = _setting(
+        "", "Elasticsearch API key, base64 of id:key (the `encoded` field Elasticsearch returns); "
+        "exclusive with es_username."
+    )
+    es_username: str = _setting("", "Elasticsearch user (basic authentication), e.g. elastic; exclusive with es_api_key.")
+    es_password: str = _setting("", "Password of es_username.")
+    es_ca_certs: str = _setting(
+        "", "PEM bundle of the CAs that signed Elasticsearch's HTTP certificate (https URLs); empty trusts the system's CAs."
+    )
+    es_verify_certs: bool = _setting(
+        True, "Verify Elasticsearch's certificate and host name (https URLs). Never turn off in production."
+    )
     es_request_timeout_s: float = _setting(10.0, "Default timeout of one Elasticsearch request, in seconds.")
     es_shards: int = _setting(1, "Primary shards of new indices.")
     es_replicas: int = _setting(0, "Replicas of new indices (0 on a single node).")
@@ -45,8 +81,14 @@ class Settings:
     s3_endpoint: str = _setting("http://127.0.0.1:9000", "S3 API endpoint (S3Proxy locally, MinIO in compose, empty for AWS).")
     s3_public_endpoint: str = _setting("", "Endpoint used in presigned URLs given to browsers; defaults to s3_endpoint.")
     s3_region: str = _setting("us-east-1", "S3 region.")
-    s3_access_key: str = _setting("collateral", "S3 access key.")
-    s3_secret_key: str = _setting("collateral-secret", "S3 secret key.")
+    s3_access_key: str = _setting(
+        "collateral", "S3 access key; empty (with s3_secret_key empty) uses the standard AWS credential chain: "
+        "environment, profile, web identity (EKS), ECS or EC2 instance role."
+    )
+    s3_secret_key: str = _setting("collateral-secret", "S3 secret key; empty with s3_access_key empty (credential chain).")
+    s3_ca_bundle: str = _setting(
+        "", "PEM bundle of the CAs that signed the S3 endpoint's certificate (a private CA); empty trusts the system's CAs."
+    )
     s3_bucket: str = _setting("collateral", "Bucket holding asset files.")
 
     auth_secret: str = _setting(
@@ -60,7 +102,25 @@ class Settings:
     grpc_port: int = _setting(0, "gRPC port; 0 picks the service's default (content 50051, usage 50052, feedback 50053).")
     grpc_workers: int = _setting(16, "Worker threads per gRPC server.")
     grpc_shutdown_grace_s: float = _setting(10.0, "Seconds in-flight calls get to finish on SIGTERM.")
-    metrics_port: int = _setting(0, "Prometheus /metrics port; 0 picks the process's default (9464..9468, portal serves its own).")
+    grpc_tls_cert: str = _setting(
+        "", "PEM certificate chain the gRPC servers present; with grpc_tls_key set they listen with TLS only (empty: plaintext)."
+    )
+    grpc_tls_key: str = _setting("", "PEM private key of grpc_tls_cert.")
+    grpc_tls_client_ca: str = _setting(
+        "", "PEM CA bundle the gRPC servers verify client certificates against; when set, a client without a "
+        "certificate signed by it is refused (mutual TLS)."
+    )
+    grpc_tls: bool = _setting(
+        False, "gRPC clients (portal, importer, rejoin, scripts) connect with TLS; always on in production mode."
+    )
+    grpc_tls_ca: str = _setting(
+        "", "PEM CA bundle gRPC clients verify the servers against (setting it turns client TLS on); empty: the system roots."
+    )
+    grpc_tls_client_cert: str = _setting(
+        "", "PEM certificate chain gRPC clients present for mutual TLS (with grpc_tls_client_key); also turns client TLS on."
+    )
+    grpc_tls_client_key: str = _setting("", "PEM private key of grpc_tls_client_cert.")
+    metrics_port: int = _setting(0, "Prometheus /metrics port; 0 picks the process's default (9464..9470, the portal's is 9470).")
     metrics_host: str = _setting("127.0.0.1", "Address /metrics binds to (0.0.0.0 in containers).")
     health_check_interval_s: float = _setting(5.0, "How often dependencies are probed for the health status.")
     health_probe_timeout_s: float = _setting(
@@ -169,13 +229,32 @@ class Settings:
     portal_signin_checks_per_s: float = _setting(
         10.0, "Password checks one portal process makes per second at most (scrypt is CPU-bound); more get 429."
     )
+    portal_local_signin: bool = _setting(
+        True, "Offer sign-in with a portal account and password; turn off to allow single sign-on only."
+    )
+    portal_oidc_issuer: str = _setting(
+        "", "Issuer URL of the OpenID Connect provider (discovery at its /.well-known/openid-configuration); empty disables OIDC sign-in."
+    )
+    portal_oidc_client_id: str = _setting("", "Client id of the portal at the OpenID Connect provider.")
+    portal_oidc_client_secret: str = _setting("", "Client secret of the portal at the OpenID Connect provider.")
+    portal_oidc_scopes: str = _setting("openid email profile groups", "Scopes the portal asks the OpenID Connect provider for.")
+    portal_oidc_role_claim: str = _setting("groups", "ID token claim (a list or a string) whose values portal_oidc_role_map maps to roles.")
+    portal_oidc_role_map: str = _setting(
+        "*=rep", "Comma-separated claim-value=role rules (rep, marketer, admin), first match wins; * matches anyone; a user no rule matches is refused."
+    )
+    portal_oidc_username_claim: str = _setting("email", "ID token claim that names the user (their portal identity).")
+    portal_oidc_button_label: str = _setting("single sign-on", "Name of the provider on the sign-in button (\"Sign in with ...\").")
 
     log_level: str = _setting("INFO", "Log level of every process.")
     log_format: str = _setting("json", "Log format: json (one object per line) or text.")
 
     def __post_init__(self) -> None:
-        if len(self.auth_secret.encode()) < 32:
+        # In production mode a short secret is reported with every other problem (production_problems).
+        if len(self.auth_secret.encode()) < 32 and not self.production:
             raise ValueError(f"{env_name('auth_secret')} must be at least 32 bytes (HS256 key length)")
+        problems = secured_connection_problems(self)
+        if problems:
+            raise ValueError("; ".join(problems))
 
     # ---- derived names -------------------------------------------------------------
     def topic(self, name: str) -> str:
@@ -193,6 +272,125 @@ class Settings:
     @property
     def es_hosts(self) -> list[str]:
         return [u.strip() for u in self.es_url.split(",") if u.strip()]
+
+    # ---- secured connections ---------------------------------------------------------
+    @property
+    def kafka_is_encrypted(self) -> bool:
+        """Kafka traffic (records, and SASL credentials) goes over TLS."""
+        return self.kafka_security_protocol in ("SSL", "SASL_SSL")
+
+    @property
+    def kafka_uses_sasl(self) -> bool:
+        return self.kafka_security_protocol in ("SASL_PLAINTEXT", "SASL_SSL")
+
+    @property
+    def kafka_sasl_mechanism_in_use(self) -> str:
+        """The SASL mechanism clients use: the configured one, SCRAM-SHA-512 when SASL is on and none is set."""
+        if not self.kafka_uses_sasl:
+            return ""
+        return self.kafka_sasl_mechanism or "SCRAM-SHA-512"
+
+    @property
+    def es_is_encrypted(self) -> bool:
+        """Every Elasticsearch URL is https (and so are the credentials sent to it)."""
+        return bool(self.es_hosts) and all(h.lower().startswith("https://") for h in self.es_hosts)
+
+    @property
+    def es_is_authenticated(self) -> bool:
+        return bool(self.es_api_key or self.es_username)
+
+    @property
+    def s3_is_encrypted(self) -> bool:
+        """The S3 endpoint is https; an empty endpoint means AWS itself, which botocore reaches over https."""
+        return not self.s3_endpoint or self.s3_endpoint.lower().startswith("https://")
+
+    @property
+    def s3_uses_credential_chain(self) -> bool:
+        """No static keys: boto3's default chain (environment, profile, web identity, ECS/EC2 role) applies."""
+        return not self.s3_access_key and not self.s3_secret_key
+
+    @property
+    def grpc_server_tls(self) -> bool:
+        """Whether the gRPC servers listen with TLS (a certificate and key are configured)."""
+        return bool(self.grpc_tls_cert or self.grpc_tls_key)
+
+    @property
+    def grpc_client_tls(self) -> bool:
+        """Whether gRPC clients connect with TLS: asked for, implied by a CA or client certificate, or production."""
+        return self.grpc_tls or self.production or bool(self.grpc_tls_ca or self.grpc_tls_client_cert)
+
+
+KAFKA_SECURITY_PROTOCOLS = ("PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL")
+KAFKA_SASL_MECHANISMS = ("PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512")
+
+
+def secured_connection_problems(settings: Settings) -> list[str]:
+    """Every contradictory or incomplete Elasticsearch, Kafka or S3 security setting, named by variable.
+
+    Checked when settings are loaded, so a process with a half-configured secured connection
+    stops at start with a message naming the variable, instead of connecting in plaintext
+    or failing later with a TLS or authentication error that names nothing.
+    """
+    return _kafka_problems(settings) + _es_problems(settings) + _s3_problems(settings)
+
+
+def _kafka_problems(s: Settings) -> list[str]:
+    problems: list[str] = []
+    if s.kafka_security_protocol not in KAFKA_SECURITY_PROTOCOLS:
+        return [f"{env_name('kafka_security_protocol')}={s.kafka_security_protocol!r} must be one of "
+                f"{', '.join(KAFKA_SECURITY_PROTOCOLS)}"]
+    if s.kafka_sasl_mechanism and s.kafka_sasl_mechanism not in KAFKA_SASL_MECHANISMS:
+        problems.append(f"{env_name('kafka_sasl_mechanism')}={s.kafka_sasl_mechanism!r} must be one of "
+                        f"{', '.join(KAFKA_SASL_MECHANISMS)}")
+    sasl_fields = ("kafka_sasl_mechanism", "kafka_sasl_username", "kafka_sasl_password")
+    if s.kafka_uses_sasl:
+        problems += [f"{env_name(name)} is required with {env_name('kafka_security_protocol')}="
+                     f"{s.kafka_security_protocol}" for name in sasl_fields[1:] if not getattr(s, name)]
+    else:
+        problems += [f"{env_name(name)} is set but {env_name('kafka_security_protocol')}={s.kafka_security_protocol} "
+                     "does not use SASL (use SASL_SSL)" for name in sasl_fields if getattr(s, name)]
+    ssl_files = ("kafka_ssl_cafile", "kafka_ssl_certfile", "kafka_ssl_keyfile")
+    if not s.kafka_is_encrypted:
+        problems += [f"{env_name(name)} is set but {env_name('kafka_security_protocol')}={s.kafka_security_protocol} "
+                     "does not use TLS (use SSL or SASL_SSL)" for name in ssl_files if getattr(s, name)]
+    if s.kafka_ssl_keyfile and not s.kafka_ssl_certfile:
+        problems.append(f"{env_name('kafka_ssl_keyfile')} needs {env_name('kafka_ssl_certfile')} (the client certificate)")
+    if s.kafka_ssl_certfile and not s.kafka_ssl_keyfile:
+        problems.append(f"{env_name('kafka_ssl_certfile')} needs {env_name('kafka_ssl_keyfile')} (its private key)")
+    return problems + _missing_files(s, ssl_files)
+
+
+def _es_problems(s: Settings) -> list[str]:
+    problems: list[str] = []
+    if s.es_api_key and s.es_username:
+        problems.append(f"set either {env_name('es_api_key')} or {env_name('es_username')}, not both")
+    if s.es_username and not s.es_password:
+        problems.append(f"{env_name('es_password')} is required with {env_name('es_username')}")
+    if s.es_password and not s.es_username:
+        problems.append(f"{env_name('es_password')} is set without {env_name('es_username')}")
+    if s.es_ca_certs and not s.es_is_encrypted:
+        problems.append(f"{env_name('es_ca_certs')} is set but {env_name('es_url')}={s.es_url!r} is not https")
+    return problems + _missing_files(s, ("es_ca_certs",))
+
+
+def _s3_problems(s: Settings) -> list[str]:
+    problems: list[str] = []
+    if bool(s.s3_access_key) != bool(s.s3_secret_key):
+        problems.append(f"{env_name('s3_access_key')} and {env_name('s3_secret_key')} must both be set, or both be "
+                        "empty (the AWS credential chain: environment, profile, web identity, instance role)")
+    return problems + _missing_files(s, ("s3_ca_bundle",))
+
+
+def _missing_files(s: Settings, names: tuple[str, ...]) -> list[str]:
+    """A configured certificate or key path that cannot be read is named at start, not at first connect."""
+    problems = []
+    for name in names:
+        path = getattr(s, name)
+        if path and not os.path.isfile(path):
+            problems.append(f"{env_name(name)}={path!r}: no such file")
+        elif path and not os.access(path, os.R_OK):
+            problems.append(f"{env_name(name)}={path!r}: not readable")
+    return problems
 
 
 def env_name(field_name: str) -> str:
@@ -221,13 +419,140 @@ def load(environ: Mapping[str, str] | None = None, **overrides: Any) -> Settings
     kinds = {"int": int, "float": float, "bool": bool, "str": str}
     for f in dataclasses.fields(Settings):
         name = env_name(f.name)
-        if name in environ:
+        kind = kinds[str(hints[f.name])]
+        raw = environ[name] if name in environ else None
+        if kind is str:
+            raw = _from_file(environ, name, raw)
+        if raw is not None:
             try:
-                values[f.name] = _coerce(environ[name], kinds[str(hints[f.name])], name)
+                values[f.name] = _coerce(raw, kind, name)
             except ValueError as exc:
-                raise ValueError(f"invalid {name}={environ[name]!r}: {exc}") from None
+                raise ValueError(f"invalid {name}={raw!r}: {exc}") from None
     values.update(overrides)
-    return Settings(**values)
+    settings = Settings(**values)
+    refuse_insecure_production(settings)
+    return settings
+
+
+FILE_SUFFIX = "_FILE"
+
+
+def file_variables() -> set[str]:
+    """`COLLATERAL_<NAME>_FILE` of every text setting: the value is read from that file (mounted secrets)."""
+    return {env_name(f.name) + FILE_SUFFIX for f in dataclasses.fields(Settings) if str(f.type) == "str"}
+
+
+def _from_file(environ: Mapping[str, str], name: str, raw: str | None) -> str | None:
+    """The value of `name`, or the content of the file `<name>_FILE` names (trailing newline dropped).
+
+    Docker and Kubernetes secrets arrive as files; reading them keeps secrets out of the
+    environment, which `docker inspect` and crash reports show.
+    """
+    path = environ.get(name + FILE_SUFFIX)
+    if not path:
+        return raw
+    if raw is not None:
+        raise ValueError(f"set either {name} or {name}{FILE_SUFFIX}, not both")
+    try:
+        with open(path, encoding="utf-8") as handle:
+            return handle.read().rstrip("\r\n")
+    except OSError as exc:
+        raise ValueError(f"{name}{FILE_SUFFIX}={path!r}: cannot be read: {exc.strerror or exc}") from None
+
+
+# ---- production mode -------------------------------------------------------------------
+
+# Secrets that are public (they are in this repository); a production process refuses them.
+_PUBLIC_SECRETS = {
+    "auth_secret": {"dev-only-insecure-secret-change-me-0123456789", "compose-only-insecure-secret-change-me-0123456789"},
+    "portal_secret_key": {"dev-only-portal-secret"},
+}
+MIN_SECRET_BYTES = 32
+
+
+class InsecureProduction(SystemExit):
+    """Production mode with an insecure setting: the process exits (status 1) naming every problem."""
+
+    def __init__(self, problems: list[str]) -> None:
+        self.problems = list(problems)
+        lines = "\n".join(f"  - {p}" for p in self.problems)
+        super().__init__(f"refusing to start in production mode ({env_name('production')}=1): "
+                         f"{len(self.problems)} insecure setting(s):\n{lines}")
+
+    def __str__(self) -> str:
+        return str(self.code)
+
+
+def _secret_problems(settings: Settings) -> list[str]:
+    problems = []
+    for name, public in _PUBLIC_SECRETS.items():
+        value = getattr(settings, name)
+        if value in public:
+            problems.append(f"{env_name(name)} is a default published with Collateral: set a random secret "
+                            f"(e.g. `openssl rand -hex 32`), or {env_name(name)}{FILE_SUFFIX} naming a file holding it")
+        elif len(value.encode()) < MIN_SECRET_BYTES:
+            problems.append(f"{env_name(name)} is shorter than {MIN_SECRET_BYTES} bytes")
+    return problems
+
+
+def _connection_problems(settings: Settings) -> list[str]:
+    problems = []
+    if not settings.es_is_encrypted:
+        problems.append(f"{env_name('es_url')} is not https:// ({settings.es_url}): Elasticsearch traffic would be plaintext")
+    if not settings.kafka_is_encrypted:
+        problems.append(f"{env_name('kafka_security_protocol')} is {settings.kafka_security_protocol}: "
+                        "Kafka traffic would be plaintext, use SSL or SASL_SSL")
+    if not settings.s3_is_encrypted:
+        problems.append(f"{env_name('s3_endpoint')} is not https:// ({settings.s3_endpoint}): use https:// (empty for AWS)")
+    return problems
+
+
+def _grpc_problems(settings: Settings) -> list[str]:
+    problems = []
+    if not (settings.grpc_tls_cert and settings.grpc_tls_key):
+        problems.append(f"{env_name('grpc_tls_cert')} and {env_name('grpc_tls_key')} must both be set: "
+                        "gRPC servers would listen in plaintext")
+    if bool(settings.grpc_tls_client_cert) != bool(settings.grpc_tls_client_key):
+        problems.append(f"{env_name('grpc_tls_client_cert')} and {env_name('grpc_tls_client_key')} must be set together")
+    return problems
+
+
+def _portal_problems(settings: Settings) -> list[str]:
+    problems = []
+    if not (settings.portal_cookie_secure or settings.portal_public_url.lower().startswith("https://")):
+        problems.append(f"portal cookies would lack Secure: set {env_name('portal_public_url')} to an https:// URL "
+                        f"or {env_name('portal_cookie_secure')}=1")
+    if settings.portal_trusted_user_header and not settings.portal_trusted_proxies.strip():
+        problems.append(f"{env_name('portal_trusted_user_header')} is set but {env_name('portal_trusted_proxies')} "
+                        "is empty: name the sign-on proxies whose identity header the portal may believe")
+    if settings.portal_oidc_issuer.lower().startswith("http://"):
+        problems.append(f"{env_name('portal_oidc_issuer')} is http:// ({settings.portal_oidc_issuer}): tokens and "
+                        "keys would be fetched in plaintext, use the provider's https:// issuer")
+    return problems
+
+
+def production_problems(settings: Settings) -> list[str]:
+    """Every reason these settings are unfit for production, in one list (empty: fit).
+
+    Checked whatever `production` says, so tests and tools can ask; only production mode
+    refuses to start on them (refuse_insecure_production).
+    """
+    return (_secret_problems(settings) + _connection_problems(settings) + _grpc_problems(settings)
+            + _portal_problems(settings))
+
+
+def refuse_insecure_production(settings: Settings) -> None:
+    """Raise InsecureProduction (exit status 1) when production mode meets any problem.
+
+    Every process entry calls it before it binds a port or connects anywhere: load() does,
+    and so do the gRPC bootstrap, the consumer process loop and the portal factory, which
+    may also be handed settings built without load().
+    """
+    if not settings.production:
+        return
+    problems = production_problems(settings)
+    if problems:
+        raise InsecureProduction(problems)
 
 
 def reference() -> list[tuple[str, str, str]]:

@@ -57,7 +57,7 @@ from kafka.errors import (CommitFailedError, IllegalGenerationError, KafkaError,
                           UnknownMemberIdError)
 from kafka.structs import OffsetAndMetadata, TopicPartition
 
-from services.common import config, errors, es as es_util, health, logs, metrics, periodic
+from services.common import config, errors, es as es_util, health, kafka_io, logs, metrics, periodic
 from services.common.contracts import times
 from services.common.contracts.errors import InvalidEvent
 from services.common.contracts.jsonbytes import MAX_JSON_DEPTH, parse_json_object
@@ -366,9 +366,14 @@ class ConsumerLoop:
         """Poll and parse the next batch while the previous one is written (processors may opt out)."""
         return bool(getattr(self.processor, "pipelined", True))
 
-    def _connect(self) -> KafkaConsumer:
-        consumer = KafkaConsumer(
-            bootstrap_servers=self.settings.kafka_bootstrap.split(","),
+    def _connect(self) -> KafkaConsumer | None:
+        """The group's consumer, retried while Kafka cannot be reached (beating, so liveness holds); None if stopped."""
+        return kafka_io.retry_until_available(self.settings, self._new_consumer, f"{self.processor.name} consumer",
+                                              stop=self._stop, on_retry=self.heartbeat.beat)
+
+    def _new_consumer(self) -> KafkaConsumer:
+        consumer = kafka_io.new_consumer(
+            self.settings,
             group_id=self.group_id,
             client_id=f"{self.processor.name}",
             enable_auto_commit=False,
@@ -385,6 +390,8 @@ class ConsumerLoop:
     def run(self) -> None:
         """Consume until stopped; raises TooManyDeadLetters after a run of bad messages."""
         self._consumer = self._connect()
+        if self._consumer is None:  # stopped while Kafka was unreachable
+            return
         log.info("consuming", extra={"topics": list(self.processor.topics), "group": self.group_id})
         writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"{self.processor.name}-write")
         try:
@@ -628,6 +635,7 @@ def run_process(name: str, group: LoopGroup, metrics_port: int, jobs: Sequence[P
     default; COLLATERAL_METRICS_PORT overrides it. Raises SystemExit when a loop failed.
     """
     settings = group.settings
+    config.refuse_insecure_production(settings)  # before the port binds, whoever built the settings
     health.serve_http(settings.metrics_port or metrics_port, settings.metrics_host, group.liveness())
     stop = threading.Event()
     for job_name, interval_s, make_job in jobs:

@@ -36,13 +36,37 @@ class OrjsonDecodingSerializer(JsonSerializer):
 
 
 def client(settings: config.Settings) -> Elasticsearch:
+    """The one way to build an Elasticsearch client: every service, consumer, command and the
+    portal goes through here, so the security settings (`connection_options`) apply everywhere."""
     return Elasticsearch(
         settings.es_hosts,
         request_timeout=settings.es_request_timeout_s,
         retry_on_timeout=True,
         max_retries=2,
         serializers={OrjsonDecodingSerializer.mimetype: OrjsonDecodingSerializer()},
+        **connection_options(settings),
     )
+
+
+def connection_options(settings: config.Settings) -> dict[str, Any]:
+    """Authentication and TLS options of the client, from COLLATERAL_ES_* (validated in config).
+
+    An API key or a user and password; for https URLs a CA bundle (`es_ca_certs`, else the
+    system's CAs) and certificate verification unless `es_verify_certs` is off. Nothing
+    for the plaintext local default.
+    """
+    options: dict[str, Any] = {}
+    if settings.es_api_key:
+        options["api_key"] = settings.es_api_key
+    elif settings.es_username:
+        options["basic_auth"] = (settings.es_username, settings.es_password)
+    if any(host.lower().startswith("https://") for host in settings.es_hosts):
+        options["verify_certs"] = settings.es_verify_certs
+        if settings.es_ca_certs:
+            options["ca_certs"] = settings.es_ca_certs
+        if not settings.es_verify_certs:
+            options["ssl_show_warn"] = False  # the setting is documented as unsafe; no warning per request
+    return options
 
 
 def reachable(es: Elasticsearch, timeout_s: float = 2.0) -> bool:

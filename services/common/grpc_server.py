@@ -26,7 +26,8 @@ from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 from grpc_status import rpc_status
 
-from services.common import auth, config, errors, health as health_mod, logs, metrics
+from services.common import auth, config, errors, grpc_channel, health as health_mod, logs, metrics
+from services.common import audit
 
 log = logging.getLogger(__name__)
 
@@ -66,6 +67,8 @@ class ServiceSpec:
     set_up: Mapping[str, Callable[[], None]] = field(default_factory=dict)
     capabilities: Mapping[str, health_mod.Capability] = field(default_factory=dict)
     core: str = ""
+    # Method name -> how its changes are recorded in the audit log (services.common.audit).
+    audited: Mapping[str, audit.Audited] = field(default_factory=dict)
 
 
 _call_context: contextvars.ContextVar[grpc.ServicerContext | None] = contextvars.ContextVar("grpc_ctx", default=None)
@@ -119,11 +122,14 @@ def _unavailable_types() -> tuple[type[BaseException], ...]:
 class _CallInterceptor(grpc.ServerInterceptor):
     """Authenticates, times and counts every call, and maps errors to status codes."""
 
-    def __init__(self, spec: ServiceSpec, settings: config.Settings, service_health: health_mod.ServiceHealth) -> None:
+    def __init__(self, spec: ServiceSpec, settings: config.Settings, service_health: health_mod.ServiceHealth,
+                 audit_log: audit.AuditLog) -> None:
         self._spec = spec
         self._settings = settings
         self._health = service_health
         self._unavailable = _unavailable_types()
+        self._auditor = audit.Auditor(audit_log, spec.name, spec.full_name, spec.audited,
+                                      lambda exc: _code_of(exc, self._unavailable))
 
     def intercept_service(self, continuation: Callable, details: grpc.HandlerCallDetails) -> Any:
         handler = continuation(details)
@@ -133,7 +139,8 @@ class _CallInterceptor(grpc.ServerInterceptor):
         if service_name in OPEN_SERVICES:
             return handler
         metadata = dict(details.invocation_metadata or ())
-        wrap = lambda fn, streaming: self._wrap(fn, method, metadata, streaming)  # noqa: E731
+        access = audit.ACCESS if service_name == audit.SERVICE_NAME else self._spec.access
+        wrap = lambda fn, streaming: self._wrap(fn, method, metadata, streaming, access)  # noqa: E731
         decode = _tolerant(handler.request_deserializer)
         if handler.unary_unary:
             return grpc.unary_unary_rpc_method_handler(
@@ -151,7 +158,8 @@ class _CallInterceptor(grpc.ServerInterceptor):
             wrap(_checked(handler.stream_stream, True), True), decode, handler.response_serializer
         )
 
-    def _authenticate(self, method: str, metadata: Mapping[str, str]) -> auth.Principal:
+    def _authenticate(self, method: str, metadata: Mapping[str, str],
+                      access: Mapping[str, frozenset[auth.Role]]) -> auth.Principal:
         header = metadata.get("authorization", "")
         scheme, _, token = header.partition(" ")
         if scheme.lower() != "bearer" or not token:
@@ -160,7 +168,7 @@ class _CallInterceptor(grpc.ServerInterceptor):
             principal = auth.verify(self._settings, token.strip())
         except auth.AuthError as exc:
             raise errors.Unauthenticated(str(exc)) from None
-        allowed = self._spec.access.get(method)
+        allowed = access.get(method)
         if not allowed or principal.role not in allowed:
             raise errors.PermissionDenied(f"role {principal.role.value!r} may not call {method}")
         return principal
@@ -171,7 +179,8 @@ class _CallInterceptor(grpc.ServerInterceptor):
         if missing:
             raise errors.Unavailable(f"{', '.join(missing)} not available yet; retry later")
 
-    def _wrap(self, fn: Callable, method: str, metadata: Mapping[str, str], streaming: bool) -> Callable:
+    def _wrap(self, fn: Callable, method: str, metadata: Mapping[str, str], streaming: bool,
+              access: Mapping[str, frozenset[auth.Role]]) -> Callable:
         service = self._spec.name
 
         def finish(context: grpc.ServicerContext, started: float, code: grpc.StatusCode) -> None:
@@ -196,9 +205,9 @@ class _CallInterceptor(grpc.ServerInterceptor):
             ctx_token = _call_context.set(context)
             principal_token = None
             try:
-                principal_token = auth.set_principal(self._authenticate(method, metadata))
+                principal_token = auth.set_principal(self._authenticate(method, metadata, access))
                 self._require_set_up(method)
-                response = fn(request_or_iterator, context)
+                response = self._auditor.call(method, fn, request_or_iterator, context, metadata)
                 code = context.code() or grpc.StatusCode.OK
                 return response
             except BaseException as exc:  # noqa: BLE001 - mapped to a status below
@@ -219,7 +228,7 @@ class _CallInterceptor(grpc.ServerInterceptor):
             code = grpc.StatusCode.OK
             metrics.GRPC_IN_FLIGHT.labels(service).inc()
             try:
-                principal = self._authenticate(method, metadata)
+                principal = self._authenticate(method, metadata, access)
                 self._require_set_up(method)
                 principal_token = auth.set_principal(principal)
                 ctx_token = _call_context.set(context)
@@ -359,11 +368,14 @@ def start(spec: ServiceSpec, settings: config.Settings, port: int | None = None,
     set up and SERVING; a dependency that is down leaves it answering NOT_SERVING (and
     UNAVAILABLE for the methods needing it) until the health loop sees it come up.
     """
+    config.refuse_insecure_production(settings)  # settings may not come from load(): check before binding
+    credentials = grpc_channel.server_credentials(settings)
     service_health = health_mod.ServiceHealth(spec.name, spec.full_name, spec.probes, spec.set_up,
                                               spec.capabilities, spec.core)
+    audit_log = audit.AuditLog(settings)
     server = grpc.server(
         futures.ThreadPoolExecutor(max_workers=settings.grpc_workers, thread_name_prefix=spec.name),
-        interceptors=[_CallInterceptor(spec, settings, service_health)],
+        interceptors=[_CallInterceptor(spec, settings, service_health, audit_log)],
         options=[("grpc.max_receive_message_length", 64 * 1024 * 1024), ("grpc.so_reuseport", 0)],
     )
     health_servicer = health.HealthServicer(experimental_non_blocking=True)
@@ -372,18 +384,21 @@ def start(spec: ServiceSpec, settings: config.Settings, port: int | None = None,
     for name in service_health.names:
         health_servicer.set(name, health_pb2.HealthCheckResponse.NOT_SERVING)
     spec.register(server)
+    audit.add_to_server(server, settings, audit_log)  # every server reads the one audit log
     reflection.enable_server_reflection(
-        (spec.full_name, health.SERVICE_NAME, reflection.SERVICE_NAME), server
+        (spec.full_name, audit.SERVICE_NAME, health.SERVICE_NAME, reflection.SERVICE_NAME), server
     )
     wanted = (settings.grpc_port or spec.default_port) if port is None else port
-    bound = server.add_insecure_port(f"{settings.grpc_host}:{wanted}")
+    target = f"{settings.grpc_host}:{wanted}"
+    bound = server.add_secure_port(target, credentials) if credentials else server.add_insecure_port(target)
     if bound == 0:
         raise OSError(f"{spec.name}: cannot bind gRPC port {settings.grpc_host}:{wanted}")
     server.start()
     mport = (settings.metrics_port or spec.default_metrics_port) if metrics_port is None else metrics_port
     if mport:
         metrics.serve(mport, settings.metrics_host)
-    log.info("serving", extra={"service": spec.full_name, "port": bound, "metrics_port": mport})
+    log.info("serving", extra={"service": spec.full_name, "port": bound, "metrics_port": mport,
+                               "tls": ("mutual" if settings.grpc_tls_client_ca else "server") if credentials else "off"})
     return RunningServer(spec, settings, server, bound, health_servicer, service_health)
 
 
@@ -403,20 +418,9 @@ def run(spec: ServiceSpec, settings: config.Settings) -> None:
     running.stop()
 
 
-def channel(address: str) -> grpc.Channel:
-    """A client channel with the options every Collateral client uses.
-
-    round_robin spreads calls over every address a name resolves to (a headless
-    Kubernetes Service), which per-connection balancing cannot do for HTTP/2.
-    """
-    return grpc.insecure_channel(
-        address,
-        options=[
-            ("grpc.max_receive_message_length", 64 * 1024 * 1024),
-            ("grpc.enable_retries", 1),
-            ("grpc.lb_policy_name", "round_robin"),
-        ],
-    )
+def channel(address: str, settings: config.Settings | None = None) -> grpc.Channel:
+    """A client channel with the options and TLS every Collateral client uses (grpc_channel.channel)."""
+    return grpc_channel.channel(address, settings)
 
 
 def field_violations(err: grpc.RpcError) -> list[tuple[str, str]]:

@@ -20,9 +20,9 @@ import logging
 import threading
 import time
 from dataclasses import dataclass
-from typing import Any, Iterable, Sequence
+from typing import Any, Callable, Iterable, Sequence, TypeVar
 
-from kafka import KafkaAdminClient, KafkaProducer
+from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer
 from kafka.admin import NewTopic
 from kafka.errors import KafkaError, TopicAlreadyExistsError
 from kafka.net.compat import KafkaNetClient
@@ -31,6 +31,7 @@ from kafka.partitioner.default import murmur2
 from services.common import config, errors, grpc_server, metrics
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 def _close_sockets_of_failed_connects() -> None:
     """Close the socket of every failed broker connection attempt.
@@ -58,6 +59,150 @@ def _close_sockets_of_failed_connects() -> None:
 
 
 _close_sockets_of_failed_connects()
+
+
+def _close_sockets_of_failed_handshakes() -> None:
+    """Close the socket of every TLS connection whose handshake fails.
+
+    kafka-python 3.0 builds the TLS transport, then awaits its handshake; when that fails
+    (an untrusted broker certificate, a broker refusing the client certificate) the error
+    is re-raised before anyone owns the transport, and its socket stays open until garbage
+    collection: a descriptor leaked per attempt while a deployment retries with a wrong CA.
+    """
+    from kafka.net.transport import KafkaSSLTransport, KafkaTCPTransport
+
+    def closing_on_failure(original: Callable[..., Any]) -> Callable[..., Any]:
+        async def handshake(self: Any) -> Any:
+            try:
+                return await original(self)
+            except BaseException:
+                self._closed = True
+                self._close()  # unregisters and closes the socket; idempotent
+                raise
+
+        handshake.closes_socket_on_failure = True  # type: ignore[attr-defined]
+        return handshake
+
+    for transport in (KafkaTCPTransport, KafkaSSLTransport):
+        original = transport.__dict__["handshake"]
+        if not getattr(original, "closes_socket_on_failure", False):
+            transport.handshake = closing_on_failure(original)  # type: ignore[method-assign]
+
+
+_close_sockets_of_failed_handshakes()
+
+def security_options(settings: config.Settings) -> dict[str, Any]:
+    """The security options of every Kafka client (producer, consumer, admin), from COLLATERAL_KAFKA_*.
+
+    The one place they are derived: `producer`, `new_consumer` and `admin_client` (the only
+    constructors the services use) all pass them, so a SASL_SSL or mutual-TLS deployment
+    configures every client the same way. Combinations are validated in config.
+    """
+    options: dict[str, Any] = {"security_protocol": settings.kafka_security_protocol}
+    if settings.kafka_uses_sasl:
+        options.update(sasl_mechanism=settings.kafka_sasl_mechanism_in_use,
+                       sasl_plain_username=settings.kafka_sasl_username,
+                       sasl_plain_password=settings.kafka_sasl_password)
+    if settings.kafka_is_encrypted:
+        options["ssl_check_hostname"] = settings.kafka_ssl_check_hostname
+        for option, value in (("ssl_cafile", settings.kafka_ssl_cafile), ("ssl_certfile", settings.kafka_ssl_certfile),
+                              ("ssl_keyfile", settings.kafka_ssl_keyfile)):
+            if value:
+                options[option] = value
+    return options
+
+
+def new_consumer(settings: config.Settings, *topic_names: str, **options: Any) -> KafkaConsumer:
+    """A KafkaConsumer of `settings`' cluster with its security options; `options` add the rest.
+
+    A consumer whose bootstrap fails (Kafka down, credentials rejected) has already started
+    its network thread and sockets; they are released here, since callers retry.
+    """
+    clients: list[KafkaNetClient] = []
+
+    def network_client(**configs: object) -> KafkaNetClient:
+        clients.append(KafkaNetClient(**configs))
+        return clients[-1]
+
+    try:
+        return KafkaConsumer(*topic_names, bootstrap_servers=settings.kafka_bootstrap.split(","),
+                             kafka_client=network_client, **options, **security_options(settings))
+    except Exception:
+        for client in clients:
+            for release in (client.close, getattr(getattr(client, "_net", None), "stop", None)):
+                try:
+                    if release is not None:
+                        release()
+                except Exception:  # noqa: BLE001 - best effort on a client that never started
+                    log.debug("releasing a failed Kafka consumer", exc_info=True)
+        raise
+
+
+def connect_failure(settings: config.Settings, exc: BaseException) -> str:
+    """Why a client could not reach Kafka, naming the security configuration in use (never a secret).
+
+    A broker that rejects SASL credentials or a TLS handshake just closes the connection, and
+    the client library then only reports "unable to bootstrap"; saying which protocol,
+    mechanism, user, CA and certificate were tried makes the log line point at the cause.
+    """
+    protocol = settings.kafka_security_protocol
+    if protocol == "PLAINTEXT":
+        return f"Kafka at {settings.kafka_bootstrap} did not answer: {exc}"
+    used = [f"protocol {protocol}"]
+    if settings.kafka_uses_sasl:
+        used.append(f"SASL {settings.kafka_sasl_mechanism_in_use} as user {settings.kafka_sasl_username!r}")
+    if settings.kafka_is_encrypted:
+        used.append(f"CA {settings.kafka_ssl_cafile or '(system CAs)'}")
+        if settings.kafka_ssl_certfile:
+            used.append(f"client certificate {settings.kafka_ssl_certfile}")
+    return (f"Kafka at {settings.kafka_bootstrap} did not complete the connection with {', '.join(used)}: "
+            f"check the credentials, the CA bundle and the client certificate if brokers are up ({exc})")
+
+
+_REPEAT_CONNECT_FAILURE_LOG_S = 60.0
+_last_connect_failure: dict[str, tuple[str, float]] = {}
+_connect_failure_lock = threading.Lock()
+
+
+def _log_connect_failure(settings: config.Settings, message: str) -> None:
+    """Log why Kafka could not be reached: at once when the reason is new, then at most once a minute.
+
+    Health probes and producers retry every few seconds; the cause (a rejected password, an
+    untrusted certificate) must be in the log without repeating it on every attempt.
+    """
+    now = time.monotonic()
+    with _connect_failure_lock:
+        last = _last_connect_failure.get(settings.kafka_bootstrap)
+        if last is not None and last[0] == message and now - last[1] < _REPEAT_CONNECT_FAILURE_LOG_S:
+            return
+        _last_connect_failure[settings.kafka_bootstrap] = (message, now)
+    log.warning("Kafka connection failed: %s", message, extra={"error": message})
+
+
+def retry_until_available(settings: config.Settings, step: Callable[[], T], what: str,
+                          stop: threading.Event | None = None, on_retry: Callable[[], None] | None = None) -> T | None:
+    """Run `step` (a consumer's start-up: its topics, its client), retrying while Kafka cannot be reached.
+
+    A consumer whose Kafka is down, or rejects its credentials, waits here logging why at
+    every attempt (with backoff up to consumer_max_backoff_s) rather than exiting and being
+    restarted in a loop. Returns None when `stop` is set first.
+    """
+    delay = 0.5
+    while True:
+        try:
+            return step()
+        except (KafkaError, errors.Unavailable) as exc:
+            reason = str(exc) if isinstance(exc, errors.Unavailable) else connect_failure(settings, exc)
+            log.warning("Kafka unavailable, retrying %s in %.1fs: %s", what, delay, reason,
+                        extra={"step": what, "retry_in_s": delay, "error": reason})
+        if on_retry is not None:
+            on_retry()
+        if stop is not None and stop.wait(delay):
+            return None
+        if stop is None:
+            time.sleep(delay)
+        delay = min(max(delay * 2, 0.5), max(0.5, settings.consumer_max_backoff_s))
+
 
 PROBE_TIMEOUT_S = 2.0  # health probes connect within this
 DEADLINE_SHARE = 0.5  # of a gRPC call's remaining deadline that waiting for Kafka may use
@@ -150,12 +295,15 @@ class Producer:
                 # send() waits this long at most for topic metadata or buffer space.
                 max_block_ms=int(self._settings.kafka_produce_timeout_s * 1000),
                 bootstrap_timeout_ms=max(50, int(budget_s * 1000)),
+                **security_options(self._settings),
             )
         except KafkaError as exc:
             for client in clients:
                 client.close()
             metrics.DEPENDENCY_ERRORS.labels("kafka", "connect").inc()
-            raise errors.Unavailable(f"Kafka unavailable: {exc}") from None
+            reason = connect_failure(self._settings, exc)
+            _log_connect_failure(self._settings, reason)
+            raise errors.Unavailable(f"Kafka unavailable: {reason}") from None
 
     def send_and_wait(self, records: Sequence[Record], timeout_s: float | None = None) -> None:
         """Produce `records` and block until all are acknowledged, or raise Unavailable.
@@ -259,12 +407,18 @@ def admin_client(settings: config.Settings, client_id: str, timeout_ms: int | No
     connect_s = timeout_ms / 1000 if timeout_ms else 2.0
     if not brokers_reachable(settings, connect_s):
         raise errors.Unavailable(f"no Kafka broker at {settings.kafka_bootstrap} accepts connections")
-    options: dict[str, Any] = {"bootstrap_servers": settings.kafka_bootstrap.split(","), "client_id": client_id}
+    options: dict[str, Any] = {"bootstrap_servers": settings.kafka_bootstrap.split(","), "client_id": client_id,
+                               **security_options(settings)}
     if timeout_ms:
         options.update(request_timeout_ms=timeout_ms, bootstrap_timeout_ms=timeout_ms)
     admin = KafkaAdminClient.__new__(KafkaAdminClient)
     try:
         admin.__init__(**options)
+    except KafkaError as exc:
+        _release_unstarted(admin)
+        reason = connect_failure(settings, exc)
+        _log_connect_failure(settings, reason)
+        raise errors.Unavailable(reason) from None
     except Exception:
         _release_unstarted(admin)
         raise
@@ -332,9 +486,7 @@ def ensure_topics(settings: config.Settings, names: Iterable[str], partitions: i
 
 def _wait_for_metadata(settings: config.Settings, names: list[str], timeout_s: float = 30.0) -> None:
     """Block until the brokers report leaders for new topics, so the first produce doesn't race."""
-    from kafka import KafkaConsumer
-
-    consumer = KafkaConsumer(bootstrap_servers=settings.kafka_bootstrap.split(","))
+    consumer = new_consumer(settings)
     try:
         deadline = time.monotonic() + timeout_s
         while time.monotonic() < deadline:

@@ -162,6 +162,10 @@ FEEDBACK_CREDITS_WRITTEN = Counter(
 FEEDBACK_CREDITS_DELETED = Counter(
     "collateral_feedback_credits_deleted", "Attribution credit documents deleted (the deal is no longer won, or the asset no longer touches it)."
 )
+FEEDBACK_ROLLUPS_WRITTEN = Counter(
+    "collateral_feedback_rollups_written",
+    "Rollup documents (asset x close month) recomputed from touches and credits and written (stale versions excluded).",
+)
 FEEDBACK_MARKOV_COMPUTED = Gauge(
     "collateral_feedback_markov_computed_timestamp_seconds",
     "When this process last stored the background Markov removal-effect attribution (its as-of time).",
@@ -201,6 +205,17 @@ PORTAL_SHARE_VISITS = Counter(
     "collateral_portal_share_visits",
     "Share link visits, by outcome (shown, beacon_open, beacon_over_cap, page_view, expired, revoked, not_found).",
     ["outcome"],
+)
+
+# ---- audit log -----------------------------------------------------------------------
+AUDIT_ENTRIES = Counter(
+    "collateral_audit_entries", "Audit entries stored, by service and phase (attempt, final).", ["service", "phase"]
+)
+AUDIT_WRITE_FAILURES = Counter(
+    "collateral_audit_write_failures",
+    "Audit entries that could not be stored, by service and phase: an attempt failure refused the change "
+    "(UNAVAILABLE); a final failure left only the attempt entry (alert on it).",
+    ["service", "phase"],
 )
 
 _started: set[int] = set()

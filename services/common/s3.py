@@ -1,4 +1,8 @@
-"""The S3 client every service uses (SigV4, path-style: works on S3Proxy, MinIO and AWS)."""
+"""The S3 client every service uses (SigV4, path-style: works on S3Proxy, MinIO and AWS).
+
+Every S3 client is built by `_client`, which applies the credentials (static keys or the
+standard AWS credential chain) and the CA bundle.
+"""
 
 from __future__ import annotations
 
@@ -23,8 +27,7 @@ def _client(settings: config.Settings, endpoint: str, retries: dict[str, object]
         "s3",
         endpoint_url=endpoint or None,
         region_name=settings.s3_region,
-        aws_access_key_id=settings.s3_access_key,
-        aws_secret_access_key=settings.s3_secret_key,
+        **credential_options(settings),
         config=Config(
             signature_version="s3v4",
             s3={"addressing_style": "path"},
@@ -33,6 +36,18 @@ def _client(settings: config.Settings, endpoint: str, retries: dict[str, object]
             read_timeout=read_timeout,
         ),
     )
+
+
+def credential_options(settings: config.Settings) -> dict[str, object]:
+    """Static keys when configured; otherwise nothing, so boto3's default credential chain applies
+    (environment, shared profile, web identity as on EKS, ECS task role, EC2 instance role), with
+    its own refresh of temporary credentials. `verify` is the private CA bundle, when one is set."""
+    options: dict[str, object] = {}
+    if not settings.s3_uses_credential_chain:
+        options.update(aws_access_key_id=settings.s3_access_key, aws_secret_access_key=settings.s3_secret_key)
+    if settings.s3_ca_bundle:
+        options["verify"] = settings.s3_ca_bundle
+    return options
 
 
 def ensure_bucket(s3: BaseClient, bucket: str) -> None:

@@ -463,14 +463,16 @@ def _reason(exc: BaseException) -> str:
 
 
 def run(folder: Path, metadata_file: Path, address: str, token: str, workers: int = 4, default_status: str = "draft",
-        show_progress: bool = True, rows: list[Row] | None = None, batch_size: int = DEFAULT_BATCH) -> Summary:
+        show_progress: bool = True, rows: list[Row] | None = None, batch_size: int = DEFAULT_BATCH,
+        settings: config.Settings | None = None) -> Summary:
     """Import every row (read from `metadata_file` unless given); raises cli.InputFileError for an unusable file.
 
-    `batch_size` rows per ImportAssets call (at most MAX_BATCH); 0 imports row by row.
+    `batch_size` rows per ImportAssets call (at most MAX_BATCH); 0 imports row by row. `settings`
+    (default: the environment's) decide the channel's TLS.
     """
     rows = read_rows(metadata_file) if rows is None else rows
     summary = Summary()
-    channel = grpc_server.channel(address)
+    channel = grpc_server.channel(address, settings)
     try:
         importer = Importer(content_pb2_grpc.ContentServiceStub(channel), auth.bearer_metadata(token), folder,
                             default_status)
@@ -565,7 +567,7 @@ def main(argv: list[str] | None = None) -> None:
     settings = config.load()
     token = os.environ.get("COLLATERAL_TOKEN") or auth.mint(settings, "importer", auth.Role.ADMIN)
     summary = run(args.folder, args.metadata, args.addr or settings.content_addr, token, args.workers, args.status,
-                  rows=rows, batch_size=args.batch_size)
+                  rows=rows, batch_size=args.batch_size, settings=settings)
     where = "line" if args.metadata.suffix.lower() != ".json" else "item"
     for number, path, reason in sorted(summary.failures):
         print(f"{args.metadata}: {where} {number} ({path or 'no path'}): {reason}", file=sys.stderr)

@@ -19,6 +19,7 @@ import json
 import logging
 import re
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
 from typing import Any, Callable, Iterable, Mapping, Sequence
 
 from elasticsearch import ApiError, ConflictError, Elasticsearch, NotFoundError
@@ -440,12 +441,26 @@ class SearchOutcome:
 
 # ---- query building (pure) -----------------------------------------------------------------
 
-def visibility_filter(curator: bool, include_expired: bool = False) -> list[dict[str, Any]]:
+def expiry_cutoff(now: datetime | None = None) -> str:
+    """The instant assets must outlive to be shown: the next whole UTC minute.
+
+    A literal instant instead of Elasticsearch's `now` keeps the count-and-facet request
+    cacheable (its shard request cache skips any request that reads `now`), so a repeated
+    search, or the next page of one, reuses its counts until the minute or the index
+    changes. Rounding up hides an asset up to a minute before it expires, never after.
+    """
+    now = now or datetime.now(timezone.utc)
+    floor = now.astimezone(timezone.utc).replace(second=0, microsecond=0)
+    return (floor + timedelta(minutes=1)).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def visibility_filter(curator: bool, include_expired: bool = False, now: datetime | None = None
+                      ) -> list[dict[str, Any]]:
     """What the caller may see: reps only published, unexpired assets (checked at query
     time, so expiry needs no background job)."""
     unexpired = {"bool": {"should": [
         {"bool": {"must_not": {"exists": {"field": "expires_at"}}}},
-        {"range": {"expires_at": {"gt": "now"}}},
+        {"range": {"expires_at": {"gt": expiry_cutoff(now)}}},
     ], "minimum_should_match": 1}}
     if curator:
         return [] if include_expired else [unexpired]

@@ -15,10 +15,24 @@ from typing import Any
 
 import waitress
 
-from services.common import cli, config, logs
+from services.common import cli, config, logs, metrics
 from services.portal.app import create_app
 
 log = logging.getLogger("services.portal")
+
+# Next to the gRPC services' (9464-9466) and the consumers' (9467-9469) metrics ports.
+DEFAULT_METRICS_PORT = 9470
+
+
+def serve_metrics(settings: config.Settings) -> int:
+    """Expose /metrics on its own listener, as the other processes do, and return its port.
+
+    The portal's HTTP port is public (the Ingress, customers' share links), so the metrics,
+    which name routes, users' sign-in outcomes and traffic volumes, stay off it.
+    """
+    port = settings.metrics_port or DEFAULT_METRICS_PORT
+    metrics.serve(port, settings.metrics_host)
+    return port
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -26,6 +40,7 @@ def main(argv: list[str] | None = None) -> None:
     settings = config.load()
     logs.configure("portal", settings.log_level, settings.log_format)
     app = create_app(settings)
+    metrics_port = serve_metrics(settings)
     server = waitress.create_server(
         app, host=settings.portal_host, port=settings.portal_port, threads=settings.portal_threads,
         ident="collateral-portal", max_request_body_size=settings.content_max_file_bytes + 1024 * 1024,
@@ -39,7 +54,8 @@ def main(argv: list[str] | None = None) -> None:
 
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
-    log.info("portal serving", extra={"host": settings.portal_host, "port": settings.portal_port})
+    log.info("portal serving", extra={"host": settings.portal_host, "port": settings.portal_port,
+                                      "metrics_host": settings.metrics_host, "metrics_port": metrics_port})
     try:
         server.run()
     finally:

@@ -18,6 +18,7 @@ from werkzeug.exceptions import HTTPException
 from services.common import config, metrics
 from services.portal import backends as backends_mod
 from services.portal import filters, security, vocabularies
+from services.portal import oidc as oidc_mod
 
 log = logging.getLogger(__name__)
 
@@ -104,6 +105,7 @@ def create_app(settings: config.Settings | None = None, backends: Any = None, us
     """Build the portal. `backends` default to real gRPC clients; `users`, `sessions` and
     `sign_in_guard` to the account, session and failure-counter stores in Elasticsearch."""
     settings = settings or config.load()
+    config.refuse_insecure_production(settings)
     app = Flask(__name__, static_folder="static", template_folder="templates")
     secure = settings.portal_cookie_secure or settings.portal_public_url.lower().startswith("https://")
     app.config.update(
@@ -121,7 +123,10 @@ def create_app(settings: config.Settings | None = None, backends: Any = None, us
         JSON_SORT_KEYS=False,
     )
     app.jinja_env.autoescape = True
-    csp = CSP.format(files=files_origin(settings)).replace(" ;", ";")
+    # Sign-out may redirect to the OIDC provider's end-session endpoint, and browsers
+    # apply form-action to a form's redirects.
+    form_targets = " ".join(o for o in (files_origin(settings), oidc_mod.provider_origin(settings)) if o)
+    csp = CSP.format(files=form_targets).replace(" ;", ";")
     filters.register(app)
     vocabularies.register(app)
     csrf.init_app(app)
@@ -145,14 +150,19 @@ def create_app(settings: config.Settings | None = None, backends: Any = None, us
     app.extensions["collateral_users"] = users
     app.extensions["collateral_sessions"] = sessions
     app.extensions["collateral_sign_in_guard"] = sign_in_guard
+    app.extensions["collateral_oidc"] = oidc_mod.from_settings(settings, security.ROLES, app)
 
     from services.portal.views import core, marketer, public, reports, rep
+    from services.portal.views import admin
+    from services.portal.views import oidc as oidc_views
 
     app.register_blueprint(core.bp)
     app.register_blueprint(rep.bp)
     app.register_blueprint(public.bp)
     app.register_blueprint(marketer.bp)
     app.register_blueprint(reports.bp)
+    app.register_blueprint(admin.bp)
+    app.register_blueprint(oidc_views.bp)
     csrf.exempt(public.beacon)
 
     @app.get("/readyz")

@@ -12,16 +12,21 @@ import importlib
 import threading
 from typing import Any
 
+import flask
 import grpc
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
-from services.common import auth, config, grpc_server, metrics
+from services.common import audit, auth, config, grpc_server, metrics
 
 SERVICES = {
     "content": ("content", "ContentService"),
     "usage": ("usage", "UsageService"),
     "feedback": ("feedback", "FeedbackService"),
 }
+# Services every gRPC server also serves (not backends of their own: readiness ignores them);
+# the portal reaches them through the named backend.
+SHARED = {"audit": ("audit", "AuditService")}
+SERVED_BY = {"audit": "content"}
 DEFAULT_TIMEOUT_S = 10.0
 
 
@@ -45,12 +50,12 @@ class Backends:
         self._stubs: dict[str, Any] = {}
 
     def address(self, service: str) -> str:
-        return getattr(self.settings, f"{service}_addr")
+        return getattr(self.settings, f"{SERVED_BY.get(service, service)}_addr")
 
     def channel(self, service: str) -> grpc.Channel:
         with self._lock:
             if service not in self._channels:
-                self._channels[service] = grpc_server.channel(self.address(service))
+                self._channels[service] = grpc_server.channel(self.address(service), self.settings)
             return self._channels[service]
 
     def stub(self, service: str) -> Any:
@@ -58,7 +63,7 @@ class Backends:
             cached = self._stubs.get(service)
         if cached is not None:
             return cached
-        module, stub_name = SERVICES[service]
+        module, stub_name = SERVICES.get(service) or SHARED[service]
         try:
             grpc_module = importlib.import_module(f"collateral.v1.{module}_pb2_grpc")
         except ImportError:
@@ -74,7 +79,7 @@ class Backends:
         token = auth.mint(self.settings, subject, role, ttl_s=300)
         fn = getattr(self.stub(service), method)
         try:
-            return fn(request, metadata=auth.bearer_metadata(token), timeout=timeout)
+            return fn(request, metadata=_metadata(token), timeout=timeout)
         except grpc.RpcError as exc:
             metrics.PORTAL_BACKEND_ERRORS.labels(service, exc.code().name if exc.code() else "UNKNOWN").inc()
             raise
@@ -85,7 +90,7 @@ class Backends:
         token = auth.mint(self.settings, subject, role, ttl_s=600)
         fn = getattr(self.stub(service), method)
         try:
-            return fn(requests, metadata=auth.bearer_metadata(token), timeout=timeout)
+            return fn(requests, metadata=_metadata(token), timeout=timeout)
         except grpc.RpcError as exc:
             metrics.PORTAL_BACKEND_ERRORS.labels(service, exc.code().name if exc.code() else "UNKNOWN").inc()
             raise
@@ -107,3 +112,15 @@ class Backends:
                 ch.close()
             self._channels.clear()
             self._stubs.clear()
+
+
+def _metadata(token: str) -> tuple[tuple[str, str], ...]:
+    """Bearer token plus, inside a web request, the end user's address (audit.FORWARDED_FOR)
+    as helpers.client_ip() decides it (X-Forwarded-For believed only from trusted proxies),
+    so the audit log says where a change came from, not just "the portal"."""
+    if not flask.has_request_context():
+        return auth.bearer_metadata(token)
+    from services.portal import helpers
+
+    address = helpers.client_ip()
+    return auth.bearer_metadata(token) + (((audit.FORWARDED_FOR, address),) if address else ())

@@ -27,7 +27,9 @@ ROLES = ("rep", "marketer", "admin")
 CURATOR_ROLES = ("marketer", "admin")
 # Routes that never look at the user: they keep answering (and cost no session lookup)
 # whatever the state of the session store.
-ANONYMOUS_ENDPOINTS = frozenset({"static", "core.healthz", "core.prometheus", "readyz"})
+ANONYMOUS_ENDPOINTS = frozenset({"static", "core.healthz", "readyz"})
+# Set (in the signed cookie) on sessions that began at the OpenID Connect provider.
+OIDC_SESSION_KEY = "via_oidc"
 
 
 @dataclass(frozen=True)
@@ -35,7 +37,7 @@ class CurrentUser:
     email: str
     name: str
     role: str
-    via: str = "password"  # password | sso
+    via: str = "password"  # password | sso (trusted proxy header) | oidc
 
     @property
     def is_curator(self) -> bool:
@@ -84,7 +86,8 @@ def load_user() -> None:
     if record is None or record.role not in ROLES:
         session.pop("sid", None)
         return
-    g.user = CurrentUser(email=record.email, name=record.name, role=record.role)
+    g.user = CurrentUser(email=record.email, name=record.name, role=record.role,
+                         via="oidc" if session.get(OIDC_SESSION_KEY) else "password")
 
 
 def sessions() -> SessionStore:

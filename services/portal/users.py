@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import getpass
 import re
+import socket
 import sys
 from dataclasses import dataclass
 from typing import Any
@@ -19,7 +20,7 @@ from typing import Any
 from elasticsearch import Elasticsearch, NotFoundError
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from services.common import config, errors, es as es_helpers, events
+from services.common import audit, config, errors, es as es_helpers, events
 from services.portal.sessions import SessionStore
 
 ROLES = ("rep", "marketer", "admin")
@@ -144,6 +145,16 @@ class UserStore:
         return SessionStore(self.settings, client=self.es)
 
 
+AUDIT_TOOL = "services.portal.users"
+
+
+def audited(store: UserStore, audit_log: audit.AuditLog, command: str, email: str, change: Any) -> Any:
+    """Run one account change of the tool through the audit log (who: the tool on this host)."""
+    return audit.record_change(
+        audit_log, audit.system_actor(AUDIT_TOOL), audit.Origin(peer=f"host:{socket.gethostname()}"), "portal",
+        f"portal/users.{command}", "user", email.strip().lower(), store._source, change)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m services.portal.users", description="Manage portal accounts.")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -160,19 +171,24 @@ def main(argv: list[str] | None = None) -> int:
     revoke = sub.add_parser("revoke", help="sign an account out of every portal session")
     revoke.add_argument("--email", required=True)
     args = parser.parse_args(argv)
-    store = UserStore(config.load())
+    settings = config.load()
+    store = UserStore(settings)
+    audit_log = audit.AuditLog(settings, client=store.es)
     try:
         if args.command == "add":
             password = args.password or getpass.getpass("Password: ")
-            user = store.add(args.email, args.name, args.role, password, replace=args.replace)
+            user = audited(store, audit_log, "add", args.email, lambda: store.add(
+                args.email, args.name, args.role, password, replace=args.replace))
             print(f"added {user.email} ({user.role})")
         elif args.command == "passwd":
-            ended = store.set_password(args.email, args.password or getpass.getpass("New password: "))
+            password = args.password or getpass.getpass("New password: ")
+            ended = audited(store, audit_log, "passwd", args.email, lambda: store.set_password(args.email, password))
             print(f"password changed; {ended} session(s) signed out")
         elif args.command == "revoke":
             if store.get(args.email) is None:
                 raise errors.NotFound(f"no user {args.email}")
-            print(f"{store.sessions().revoke_user(args.email)} session(s) signed out")
+            ended = audited(store, audit_log, "revoke", args.email, lambda: store.sessions().revoke_user(args.email))
+            print(f"{ended} session(s) signed out")
         else:
             for user in store.list():
                 print(f"{user.email:40} {user.role:9} {user.name}{'  (disabled)' if user.disabled else ''}")

@@ -33,7 +33,7 @@ from typing import Any, Sequence
 
 from elasticsearch import Elasticsearch
 
-from services.common import cli, config, es as es_util, logs, metrics, topics
+from services.common import cli, config, es as es_util, kafka_io, logs, metrics, topics
 from services.common.consumer import (ConsumerLoop, InvalidEvent, LoopGroup, Message, Parsed, WriteResult,
                                       run_process)
 from services.common.contracts import catalog, jsonbytes, search, times, usage_event
@@ -338,7 +338,7 @@ def main(argv: list[str] | None = None) -> None:
     settings = dataclasses.replace(settings, consumer_batch_size=settings.usage_consumer_batch_size)
     logs.configure(UsageProcessor.name, settings.log_level, settings.log_format)
     processor = UsageProcessor(settings)
-    topics.ensure_all(settings)
+    kafka_io.retry_until_available(settings, lambda: topics.ensure_all(settings), "topics")  # waits, never crash-loops
     es_util.retry_until_available(lambda: store.ensure(processor.es, settings))
     processor._ensured = True
     run_process(processor.name, LoopGroup([ConsumerLoop(processor, settings)], settings), METRICS_PORT, [

@@ -20,7 +20,7 @@ import pytest
 
 from collateral.v1 import content_pb2, content_pb2_grpc
 from scripts.local_services import PROCESSES, Supervisor, free_port
-from services.common import auth, config
+from services.common import auth, config, grpc_server
 from services.portal.users import UserStore
 from tests.conftest import isolated, skip_or_fail, wait_until  # noqa: F401 - re-exported to the tests
 
@@ -57,7 +57,7 @@ class System:
         return name not in self.missing
 
     def channel(self, name: str) -> grpc.Channel:
-        return grpc.insecure_channel(self.supervisor.address(name))
+        return grpc_server.channel(self.supervisor.address(name))
 
     def metadata(self, subject: str, role: str) -> tuple[tuple[str, str], ...]:
         return auth.bearer_metadata(auth.mint(self.settings, subject, role))
@@ -80,7 +80,7 @@ def _module_present(module: str) -> bool:
 def system(stack: config.Settings, tmp_path_factory: pytest.TempPathFactory) -> Iterator[System]:
     settings = isolated(stack, "e")
     ports = {p.name: free_port() for p in PROCESSES}
-    metrics_ports = {name: free_port() for name in ("content", "usage", "feedback")}
+    metrics_ports = {name: free_port() for name in ("content", "usage", "feedback", "portal")}
     env = dict(os.environ)
     env.update({
         "COLLATERAL_NAMESPACE": settings.namespace,

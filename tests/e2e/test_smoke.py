@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import urllib.error
 import urllib.request
 
 import pytest
@@ -14,8 +15,12 @@ pytestmark = pytest.mark.e2e
 def test_health_metrics_and_status(system, accounts, new_page):
     with urllib.request.urlopen(system.base_url + "/healthz", timeout=5) as r:
         assert r.status == 200
-    with urllib.request.urlopen(system.base_url + "/metrics", timeout=5) as r:
+    metrics_url = f"http://127.0.0.1:{system.supervisor.metrics_ports['portal']}/metrics"
+    with urllib.request.urlopen(metrics_url, timeout=5) as r:
         assert b"collateral_portal_requests_total" in r.read()
+    with pytest.raises(urllib.error.HTTPError) as public:
+        urllib.request.urlopen(system.base_url + "/metrics", timeout=5)
+    assert public.value.code == 404
     page = new_page()
     page.goto("/status")
     assert page.locator("h1").inner_text() == "System status"

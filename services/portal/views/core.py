@@ -1,4 +1,8 @@
-"""Sign-in and sign-out, the account page (password, sessions), health, metrics and the status page."""
+"""Sign-in and sign-out, the account page (password, sessions), health and the status page.
+
+Prometheus metrics are not served here: this app is public (Ingress, share links), so the portal
+exposes /metrics on a separate listener (services.portal.__main__.serve_metrics).
+"""
 
 from __future__ import annotations
 
@@ -6,7 +10,6 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from flask import Blueprint, Response, abort, current_app, flash, g, redirect, render_template, request, url_for
-from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from services.common import es as es_helpers, metrics
 from services.portal import helpers, security
@@ -21,11 +24,6 @@ bp = Blueprint("core", __name__)
 def healthz() -> Response:
     """Liveness: the process serves requests. Readiness (the backends) is /readyz."""
     return Response("ok\n", mimetype="text/plain")
-
-
-@bp.get("/metrics")
-def prometheus() -> Response:
-    return Response(generate_latest(), mimetype=CONTENT_TYPE_LATEST)
 
 
 @bp.get("/")
@@ -101,6 +99,8 @@ def login() -> Any:
     error = None
     email = ""
     if request.method == "POST":
+        if not current_app.config["COLLATERAL"].portal_local_signin:
+            abort(404)  # single sign-on only: no password is ever checked
         email = (request.form.get("email") or "").strip()
         user, verdict = check_password(email, request.form.get("password") or "")
         if not verdict.allowed:
@@ -114,7 +114,12 @@ def login() -> Any:
 
 @bp.post("/logout")
 def logout() -> Any:
+    from services.portal.views import oidc
+
+    at_provider = oidc.provider_logout_url()
     security.sign_out()
+    if at_provider:
+        return redirect(at_provider)
     flash("You are signed out.", "info")
     return redirect(url_for("core.login"))
 

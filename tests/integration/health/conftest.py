@@ -10,7 +10,6 @@ import threading
 from pathlib import Path
 from typing import Callable, Iterator
 
-import grpc
 import pytest
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
@@ -49,7 +48,7 @@ def serve() -> Iterator[Callable[[grpc_server.ServiceSpec, config.Settings], grp
 
 
 def status(address: str, name: str = "") -> int:
-    with grpc.insecure_channel(address) as channel:
+    with grpc_server.channel(address) as channel:
         request = health_pb2.HealthCheckRequest(service=name)
         return health_pb2_grpc.HealthStub(channel).Check(request, timeout=3).status
 

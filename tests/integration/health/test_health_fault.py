@@ -15,7 +15,7 @@ import grpc
 import pytest
 
 from collateral.v1 import content_pb2, content_pb2_grpc, usage_pb2, usage_pb2_grpc
-from services.common import auth, config
+from services.common import auth, config, grpc_server
 from services.content import server as content_server
 from services.usage import server as usage_server
 from tests.integration.health.conftest import (NOT_SERVING, SERVING, fresh, stack, status, wait_serving,
@@ -34,21 +34,21 @@ BACK_UP_S = 180
 def record_event(address: str, settings: config.Settings) -> usage_pb2.RecordEventsResponse:
     event = usage_pb2.UsageEvent(event_id=f"fault-{uuid.uuid4().hex}", type=usage_pb2.USAGE_EVENT_TYPE_DOWNLOAD,
                                  asset_id="asset-fault", rep_id="rep-fault")
-    with grpc.insecure_channel(address) as channel:
+    with grpc_server.channel(address) as channel:
         return usage_pb2_grpc.UsageServiceStub(channel).RecordEvents(
             usage_pb2.RecordEventsRequest(events=[event]),
             metadata=auth.bearer_metadata(auth.mint(settings, "rep-fault", "rep")), timeout=30)
 
 
 def top_assets(address: str, settings: config.Settings) -> usage_pb2.TopAssetsResponse:
-    with grpc.insecure_channel(address) as channel:
+    with grpc_server.channel(address) as channel:
         return usage_pb2_grpc.UsageServiceStub(channel).TopAssets(
             usage_pb2.TopAssetsRequest(), metadata=auth.bearer_metadata(auth.mint(settings, "mia", "marketer")),
             timeout=30)
 
 
 def search(address: str, settings: config.Settings) -> content_pb2.SearchAssetsResponse:
-    with grpc.insecure_channel(address) as channel:
+    with grpc_server.channel(address) as channel:
         return content_pb2_grpc.ContentServiceStub(channel).SearchAssets(
             content_pb2.SearchAssetsRequest(query="pricing"),
             metadata=auth.bearer_metadata(auth.mint(settings, "rep-fault", "rep")), timeout=30)

@@ -11,10 +11,9 @@ import dataclasses
 import uuid
 from urllib.parse import urlparse
 
-import grpc
 
 from collateral.v1 import usage_pb2, usage_pb2_grpc
-from services.common import auth, config
+from services.common import auth, config, grpc_server
 from services.content import server as content_server
 from services.usage import server as usage_server
 from tests.integration.health.conftest import NOT_SERVING, SERVING, status, wait_serving, wait_until
@@ -50,7 +49,7 @@ def test_hung_elasticsearch_stops_usage_reports_but_not_ingest(health_env, serve
                timeout_s=PROMPTLY_S, what="usage reports NOT_SERVING while Elasticsearch hangs")
     assert status(running.address) == SERVING
     assert status(running.address, "collateral.v1.UsageService/ingest") == SERVING
-    with grpc.insecure_channel(running.address) as channel:
+    with grpc_server.channel(running.address) as channel:
         event = usage_pb2.UsageEvent(event_id=f"hung-{uuid.uuid4().hex}", type=usage_pb2.USAGE_EVENT_TYPE_VIEW,
                                      asset_id="asset-hung", rep_id="rep-hung")
         reply = usage_pb2_grpc.UsageServiceStub(channel).RecordEvents(

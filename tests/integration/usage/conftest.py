@@ -12,12 +12,11 @@ import uuid
 from pathlib import Path
 from typing import Any, Callable, Iterator
 
-import grpc
 import pytest
 from kafka import KafkaProducer
 
 from collateral.v1 import usage_pb2_grpc
-from services.common import config, es as es_util, topics
+from services.common import config, es as es_util, grpc_server, topics
 from services.usage import store
 from services.usage.server import build_spec
 from scripts.local_services import free_port
@@ -100,7 +99,7 @@ def usage_server(usage_env: config.Settings, start_service: Callable) -> str:
 
 @pytest.fixture(scope="session")
 def stub(usage_server: str) -> Iterator[usage_pb2_grpc.UsageServiceStub]:
-    channel = grpc.insecure_channel(usage_server)
+    channel = grpc_server.channel(usage_server)
     yield usage_pb2_grpc.UsageServiceStub(channel)
     channel.close()
 

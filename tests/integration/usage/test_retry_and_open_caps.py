@@ -45,7 +45,7 @@ def unreachable_kafka_stub(usage_env, start_service: Callable) -> Any:
         access=usage_server_module.ACCESS, default_port=0, default_metrics_port=0)
     running = start_service(spec)
     wait_serving(running.address)
-    channel = grpc.insecure_channel(running.address)
+    channel = grpc_server.channel(running.address)
     yield usage_pb2_grpc.UsageServiceStub(channel)
     channel.close()
 

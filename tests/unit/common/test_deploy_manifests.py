@@ -10,7 +10,7 @@ import yaml
 from services.common import config
 
 ROOT = Path(__file__).resolve().parents[3]
-KNOWN = {var for var, _, _ in config.reference()}
+KNOWN = {var for var, _, _ in config.reference()} | config.file_variables()  # *_FILE: the value read from a file
 MODULES = {
     "content": "services.content", "usage": "services.usage", "feedback": "services.feedback",
     "usage-consumer": "services.usage.consumer", "feedback-consumer": "services.feedback.consumer",
@@ -28,7 +28,7 @@ def test_compose_uses_only_known_variables():
 
 
 def test_kubernetes_manifests_use_only_known_variables():
-    text = "".join(p.read_text() for p in (ROOT / "deploy" / "k8s").glob("*.yaml"))
+    text = "".join(p.read_text() for p in (ROOT / "deploy" / "k8s").rglob("*.yaml"))
     unknown = _variables(text) - KNOWN
     assert not unknown, f"deploy/k8s sets unknown variables: {unknown}"
 

@@ -58,7 +58,7 @@ def echo():
     settings = config.load(health_check_interval_s=0.1, auth_secret="test-secret-of-at-least-32-bytes-long")
     flags = _Flags()
     running = grpc_server.start(_spec(flags), settings, port=0, metrics_port=0)
-    channel = grpc.insecure_channel(running.address)
+    channel = grpc_server.channel(running.address)
     call = channel.unary_unary(f"/{SERVICE}/Echo")
     yield settings, flags, running, call, channel
     channel.close()

@@ -169,7 +169,7 @@ def ledger() -> Iterator[tuple[_Deps, grpc_server.RunningServer, grpc.Channel, c
                            auth_secret="test-secret-of-at-least-32-bytes-long")
     deps = _Deps()
     running = grpc_server.start(_spec(deps), settings, port=0, metrics_port=0)
-    channel = grpc.insecure_channel(running.address)
+    channel = grpc_server.channel(running.address)
     yield deps, running, channel, settings
     deps.released.set()
     channel.close()

@@ -119,3 +119,18 @@ def test_dedupe_hits_keeps_first():
 
 def test_later_pages_skip_facets():
     assert "aggs" not in store.build_counts("x", {}, False, facets=False)
+
+
+def test_expiry_cutoff_is_the_next_whole_minute_so_assets_hide_early_never_late():
+    from datetime import datetime, timezone
+
+    assert store.expiry_cutoff(datetime(2026, 3, 1, 12, 0, 30, 500, tzinfo=timezone.utc)) == "2026-03-01T12:01:00Z"
+    assert store.expiry_cutoff(datetime(2026, 3, 1, 23, 59, 0, tzinfo=timezone.utc)) == "2026-03-02T00:00:00Z"
+
+
+def test_search_requests_never_read_now_so_counts_and_facets_stay_cacheable():
+    """Elasticsearch's shard request cache skips any request that reads `now`."""
+    bodies = [store.build_counts("pricing", {"type": ["case_study"]}, curator=False),
+              store.build_search("pricing", {}, curator=False, sort="relevance", size=20)]
+    for body in bodies:
+        assert '"now' not in json.dumps(body)

@@ -2,21 +2,46 @@
 
 from __future__ import annotations
 
+import dataclasses
+import urllib.request
 from typing import Any
 
 import grpc
 import pytest
 
 from collateral.v1 import content_pb2, usage_pb2
-from services.portal import security
+from scripts import local_services
+from scripts.local_services import free_port
+from services.common import config, metrics
+from services.portal import __main__ as portal_main, security
 from tests.unit.portal.conftest import RpcFailure, csrf_token, login_as
 
 
-def test_healthz_and_metrics(client):
+def test_public_app_answers_health_but_not_metrics(client):
+    """The portal's HTTP port is public (Ingress, share links): metrics live on their own listener."""
     assert client.get("/healthz").status_code == 200
+    assert client.get("/metrics").status_code == 404
+
+
+def test_metrics_listener_serves_the_portal_metric_families(client):
+    settings = dataclasses.replace(config.load({}), metrics_port=free_port())
+    port = portal_main.serve_metrics(settings)
+    assert port == settings.metrics_port
     client.get("/healthz")
-    body = client.get("/metrics").get_data(as_text=True)
+    body = urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5).read().decode()
     assert 'collateral_portal_requests_total{method="GET",route="/healthz",status="200"}' in body
+    portal_families = {name for name in dir(metrics) if name.startswith("PORTAL_")}
+    assert portal_families
+    for attribute in portal_families:
+        family = getattr(metrics, attribute)._name
+        assert f"# TYPE {family}" in body, family
+
+
+def test_metrics_listener_default_port_collides_with_no_other_process():
+    others = {p.default_port for p in local_services.PROCESSES}
+    others |= {port for name, port in local_services.METRICS_PORTS.items() if name != "portal"}
+    assert portal_main.DEFAULT_METRICS_PORT not in others
+    assert local_services.METRICS_PORTS["portal"] == portal_main.DEFAULT_METRICS_PORT
 
 
 def test_not_found_page_is_friendly(client):
