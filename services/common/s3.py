@@ -23,7 +23,10 @@ def client(settings: config.Settings, public: bool = False) -> BaseClient:
 
 def _client(settings: config.Settings, endpoint: str, retries: dict[str, object], connect_timeout: float,
             read_timeout: float) -> BaseClient:
-    return boto3.client(
+    # A session of its own, not boto3's process-wide default one: the default session resolves
+    # the credential chain once and keeps the answer for every later client, and boto3 sessions
+    # are not thread-safe.
+    return boto3.session.Session().client(
         "s3",
         endpoint_url=endpoint or None,
         region_name=settings.s3_region,

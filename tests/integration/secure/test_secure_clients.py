@@ -70,9 +70,12 @@ def test_wrong_kafka_password_is_refused_and_named(secure_settings, secure_stack
         kafka_io.admin_client(settings, "secure-test", timeout_ms=3000)
     message = str(refused.value)
     assert "SASL SCRAM-SHA-512 as user 'collateral'" in message and "not-the-password" not in message
-    with pytest.raises(errors.Unavailable):
-        kafka_io.Producer(settings, client_id="secure-test").send_and_wait(
-            [kafka_io.Record(settings.topic("never"), None, b"x")], timeout_s=3)
+    producer = kafka_io.Producer(settings, client_id="secure-test")
+    try:
+        with pytest.raises(errors.Unavailable):
+            producer.send_and_wait([kafka_io.Record(settings.topic("never"), None, b"x")], timeout_s=3)
+    finally:
+        producer.close(timeout_s=1)  # its reconnect loop would otherwise outlive the test
 
 
 def test_wrong_elasticsearch_password_is_refused(secure_settings, secure_stack):

@@ -136,3 +136,14 @@ def test_every_client_is_built_by_the_helper_of_its_system():
                 if CONSTRUCTORS.search(line) and not line.lstrip().startswith("#"):
                     offenders.append(f"{relative}:{number}: {line.strip()}")
     assert offenders == []
+
+
+def test_each_s3_client_resolves_the_credential_chain_itself(monkeypatch):
+    """boto3's process-wide default session would keep the first answer of the chain for every later client."""
+    settings = config.load(environ={}, s3_access_key="", s3_secret_key="")
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "first-key")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "first-secret")
+    assert s3.client(settings)._request_signer._credentials.access_key == "first-key"  # noqa: SLF001
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "rotated-key")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "rotated-secret")
+    assert s3.client(settings)._request_signer._credentials.access_key == "rotated-key"  # noqa: SLF001
