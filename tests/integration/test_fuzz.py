@@ -37,6 +37,7 @@ from services.usage.server import build_spec as usage_spec
 from tests.conftest import isolated, wait_serving, wait_until
 from tests.documents import make_pdf
 from tests.integration.fuzz_requests import Seeds, messages
+from tests.integration.grpc_calls import call_method
 
 ROOT = Path(__file__).resolve().parents[2]
 SUMMARY = ROOT / "test-artifacts" / "fuzz-summary.json"
@@ -163,30 +164,6 @@ def tally(request: pytest.FixtureRequest) -> Iterator[Counter]:
         print("\n" + "\n".join(lines))
 
 
-def _identity(data: bytes) -> bytes:
-    return data
-
-
-def _call(channel: grpc.Channel, service: ServiceDescriptor, method: MethodDescriptor, payload: Any,
-          metadata: tuple[tuple[str, str], ...]) -> grpc.StatusCode:
-    """Send `payload` (a message, raw bytes, or a list of either for client streams); the status code."""
-    path = f"/{service.full_name}/{method.name}"
-    serialize = lambda m: m if isinstance(m, bytes) else m.SerializeToString()  # noqa: E731
-    kwargs = {"request_serializer": serialize, "response_deserializer": _identity}
-    try:
-        if method.client_streaming and method.server_streaming:
-            list(channel.stream_stream(path, **kwargs)(iter(payload), metadata=metadata, timeout=CALL_TIMEOUT_S))
-        elif method.client_streaming:
-            channel.stream_unary(path, **kwargs)(iter(payload), metadata=metadata, timeout=CALL_TIMEOUT_S)
-        elif method.server_streaming:
-            list(channel.unary_stream(path, **kwargs)(payload, metadata=metadata, timeout=CALL_TIMEOUT_S))
-        else:
-            channel.unary_unary(path, **kwargs)(payload, metadata=metadata, timeout=CALL_TIMEOUT_S)
-    except grpc.RpcError as err:
-        return err.code()
-    return grpc.StatusCode.OK
-
-
 def _describe(payload: Any) -> str:
     """A short, readable form of a request for the failure message (huge values truncated)."""
     if isinstance(payload, list):
@@ -222,7 +199,7 @@ def test_no_request_answers_internal_or_unknown(service: ServiceDescriptor, meth
     @given(payload=_payloads(method, seeds))
     def property(payload: Any) -> None:
         for role in ROLES:
-            code = _call(channel, service, method, payload, metadata[role])
+            code, _ = call_method(channel, service, method, payload, metadata[role], CALL_TIMEOUT_S)
             tally[(rpc, code.name)] += 1
             assert code not in FORBIDDEN, f"{rpc} as {role} answered {code.name} to {_describe(payload)}"
 

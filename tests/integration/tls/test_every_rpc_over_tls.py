@@ -22,7 +22,7 @@ from typing import Any, Callable, Iterator
 
 import grpc
 import pytest
-from google.protobuf import field_mask_pb2, message_factory
+from google.protobuf import field_mask_pb2
 from google.protobuf.descriptor import MethodDescriptor, ServiceDescriptor
 from google.protobuf.timestamp_pb2 import Timestamp
 
@@ -33,6 +33,7 @@ from services.common.consumer import ConsumerLoop
 from services.usage.consumer import UsageProcessor
 from tests.conftest import wait_until
 from tests.documents import make_pdf
+from tests.integration.grpc_calls import call_method
 from tests.integration.tls.conftest import Pki, client_settings
 
 PROTO_MODULES = (content_pb2, usage_pb2, feedback_pb2, audit_pb2)
@@ -299,33 +300,14 @@ def test_every_rpc_of_the_api_has_a_request_here():
 
 # ---- the calls -------------------------------------------------------------------------------
 
-def _call(channel: grpc.Channel, service: ServiceDescriptor, method: MethodDescriptor, request: Any,
-          metadata: Any) -> tuple[grpc.StatusCode, str]:
-    """Call `method` with `request` (a list of messages for client streams); its status code and details."""
-    path = f"/{service.full_name}/{method.name}"
-    response_class = message_factory.GetMessageClass(method.output_type)
-    kwargs = dict(request_serializer=lambda m: m.SerializeToString(), response_deserializer=response_class.FromString)
-    try:
-        if method.client_streaming and method.server_streaming:
-            list(channel.stream_stream(path, **kwargs)(iter(request), metadata=metadata, timeout=CALL_TIMEOUT_S))
-        elif method.client_streaming:
-            channel.stream_unary(path, **kwargs)(iter(request), metadata=metadata, timeout=CALL_TIMEOUT_S)
-        elif method.server_streaming:
-            list(channel.unary_stream(path, **kwargs)(request, metadata=metadata, timeout=CALL_TIMEOUT_S))
-        else:
-            channel.unary_unary(path, **kwargs)(request, metadata=metadata, timeout=CALL_TIMEOUT_S)
-    except grpc.RpcError as err:
-        return err.code(), err.details() or ""
-    return grpc.StatusCode.OK, ""
-
-
 @pytest.mark.parametrize("service,method,server", _calls(), ids=lambda v: getattr(v, "name", v))
 def test_every_rpc_is_answered_by_its_handler_over_tls(service: ServiceDescriptor, method: MethodDescriptor,
                                                        server: str, channels: dict[str, grpc.Channel], seeds: Seeds,
                                                        call_as: Callable[..., Any]):
     assert server in channels, f"no server of this suite serves {service.full_name}"
     case = CASES[f"{service.name}.{method.name}"]
-    code, details = _call(channels[server], service, method, case.request(seeds), call_as(case.role))
+    code, details = call_method(channels[server], service, method, case.request(seeds), call_as(case.role),
+                                CALL_TIMEOUT_S, parse_response=True)
     assert code in HANDLER_ANSWERS, f"{service.name}.{method.name} on {server} over TLS: {code.name} {details}"
     assert code == grpc.StatusCode.OK, (f"{service.name}.{method.name} on {server} refused a request the seeded "
                                         f"data makes valid: {code.name} {details}")
