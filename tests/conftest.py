@@ -137,6 +137,16 @@ def start_service(settings: config.Settings) -> Iterator[Callable[[ServiceSpec],
         running.stop(grace=1.0)
 
 
+@pytest.fixture(scope="session")
+def mail_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+    """A real SMTP server process (aiosmtpd) for the session; messages land in a Maildir."""
+    from tests.mailserver import MailServer
+
+    server = MailServer(tmp_path_factory.mktemp("maildir") / "inbox").start()
+    yield server
+    server.stop()
+
+
 def wait_serving(address: str, service: str = "", timeout_s: float = 30.0) -> None:
     """Block until the health service reports SERVING for `service`."""
     import time

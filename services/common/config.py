@@ -245,6 +245,14 @@ class Settings:
     portal_oidc_username_claim: str = _setting("email", "ID token claim that names the user (their portal identity).")
     portal_oidc_button_label: str = _setting("single sign-on", "Name of the provider on the sign-in button (\"Sign in with ...\").")
 
+    smtp_host: str = _setting("", "SMTP server that sends email (notifications, one-time codes); empty disables email.")
+    smtp_port: int = _setting(587, "Port of the SMTP server (587 submission with STARTTLS, 465 implicit TLS, 25 plain).")
+    smtp_security: str = _setting("starttls", "How to secure the SMTP connection: starttls, ssl (implicit TLS) or none.")
+    smtp_username: str = _setting("", "SMTP login; empty sends without authenticating.")
+    smtp_password: str = _setting("", "SMTP password of smtp_username.")
+    smtp_from: str = _setting("Collateral <collateral@localhost>", "From address of every email the product sends.")
+    smtp_timeout_s: float = _setting(10.0, "Seconds to wait for the SMTP server before a send counts as failed (retried).")
+
     log_level: str = _setting("INFO", "Log level of every process.")
     log_format: str = _setting("json", "Log format: json (one object per line) or text.")
 
@@ -331,7 +339,7 @@ def secured_connection_problems(settings: Settings) -> list[str]:
     stops at start with a message naming the variable, instead of connecting in plaintext
     or failing later with a TLS or authentication error that names nothing.
     """
-    return _kafka_problems(settings) + _es_problems(settings) + _s3_problems(settings)
+    return _kafka_problems(settings) + _es_problems(settings) + _s3_problems(settings) + _smtp_problems(settings)
 
 
 def _kafka_problems(s: Settings) -> list[str]:
@@ -379,6 +387,21 @@ def _s3_problems(s: Settings) -> list[str]:
         problems.append(f"{env_name('s3_access_key')} and {env_name('s3_secret_key')} must both be set, or both be "
                         "empty (the AWS credential chain: environment, profile, web identity, instance role)")
     return problems + _missing_files(s, ("s3_ca_bundle",))
+
+
+SMTP_SECURITY = ("starttls", "ssl", "none")
+
+
+def _smtp_problems(s: Settings) -> list[str]:
+    problems: list[str] = []
+    if s.smtp_security not in SMTP_SECURITY:
+        problems.append(f"{env_name('smtp_security')}={s.smtp_security!r} must be one of {', '.join(SMTP_SECURITY)}")
+    if s.smtp_password and not s.smtp_username:
+        problems.append(f"{env_name('smtp_password')} is set without {env_name('smtp_username')}")
+    if s.smtp_username and s.smtp_security == "none":
+        problems.append(f"{env_name('smtp_username')} is set with {env_name('smtp_security')}=none: the password "
+                        "would cross the network in plaintext (use starttls or ssl)")
+    return problems
 
 
 def _missing_files(s: Settings, names: tuple[str, ...]) -> list[str]:
@@ -504,6 +527,9 @@ def _connection_problems(settings: Settings) -> list[str]:
                         "Kafka traffic would be plaintext, use SSL or SASL_SSL")
     if not settings.s3_is_encrypted:
         problems.append(f"{env_name('s3_endpoint')} is not https:// ({settings.s3_endpoint}): use https:// (empty for AWS)")
+    if settings.smtp_host and settings.smtp_security == "none":
+        problems.append(f"{env_name('smtp_security')} is none: email (one-time codes included) would cross the network "
+                        "in plaintext, use starttls or ssl")
     return problems
 
 

@@ -34,8 +34,12 @@ written on a writer thread (`pipelined = False` on a processor waits for each wr
 next poll, on the same path); a processor may let the next batch gather up to `max_batch_polls`
 polls meanwhile (the batch step). Writes stay sequential and in order. When partitions are revoked,
 the write in flight finishes before the processor's `on_partitions_revoked` runs (no write overlaps
-the hand-over) and stays uncommitted, and a batch polled before the rebalance is dropped unwritten:
-whoever owns those partitions next reads them again, absorbed by the idempotent writes.
+the hand-over) and stays uncommitted, a batch polled before the rebalance is dropped unwritten,
+and a batch whose write is being retried after an outage is abandoned if a rebalance happens
+between two retries (the retries poll to stay in the group): whoever owns those partitions
+next reads them again, absorbed by the idempotent writes. That includes this consumer: a
+partition it keeps is rewound to its first uncommitted message (`Rewind`), because
+kafka-python keeps a kept partition's fetch position across a rebalance.
 SIGTERM finishes the batch in flight, commits, and leaves the group cleanly.
 """
 
@@ -292,12 +296,14 @@ class CommitStep:
                 nexts[tp] = m.offset + 1
         return {tp: OffsetAndMetadata(o, "", -1) for tp, o in nexts.items() if tp in assigned}
 
-    def __call__(self, consumer: KafkaConsumer, messages: Sequence[Message]) -> bool:
+    def __call__(self, consumer: KafkaConsumer, messages: Sequence[Message], rewind: "Rewind | None" = None) -> bool:
         offsets = self.offsets(messages, consumer.assignment())
         if not offsets:
             return False
         try:
             consumer.commit(offsets)
+            if rewind is not None:
+                rewind.committed(offsets)
         except _REFUSED_COMMIT as exc:
             # The group rebalanced while this batch was written: the new owner re-reads it and
             # the idempotent writes absorb the replay. Not a reason to crash the process.
@@ -315,7 +321,7 @@ class _Rebalance(ConsumerRebalanceListener):
 
     def on_partitions_revoked(self, revoked: set[TopicPartition]) -> None:
         log.info("partitions revoked", extra={"partitions": sorted(f"{tp.topic}/{tp.partition}" for tp in revoked)})
-        self._loop._on_revoked()
+        self._loop._on_revoked(revoked)
         # A processor holding per-partition state drops it here, before anyone else owns them.
         hand_over = getattr(self._loop.processor, "on_partitions_revoked", None)
         if hand_over is not None:
@@ -323,6 +329,42 @@ class _Rebalance(ConsumerRebalanceListener):
 
     def on_partitions_assigned(self, assigned: set[TopicPartition]) -> None:
         log.info("partitions assigned", extra={"partitions": sorted(f"{tp.topic}/{tp.partition}" for tp in assigned)})
+        self._loop.rewind.reset()
+
+
+class Rewind:
+    """Where each partition's uncommitted messages start, to read them again after a rebalance.
+
+    kafka-python (3.x) keeps the fetch position of a partition that stays assigned across a
+    rebalance. A batch dropped or abandoned at a rebalance is uncommitted, but without a
+    rewind this consumer would go on after it, and its first later commit would skip it
+    for good. The target is the offset after this consumer's last commit of the partition in
+    the current assignment, else the first offset it polled there.
+    """
+
+    def __init__(self) -> None:
+        self._first_polled: dict[TopicPartition, int] = {}
+        self._committed: dict[TopicPartition, int] = {}
+
+    def polled(self, messages: Sequence["Message"]) -> None:
+        for m in messages:
+            self._first_polled.setdefault(TopicPartition(m.topic, m.partition), m.offset)
+
+    def committed(self, offsets: dict[TopicPartition, OffsetAndMetadata]) -> None:
+        for tp, meta in offsets.items():
+            self._committed[tp] = meta.offset
+
+    def target(self, tp: TopicPartition) -> int | None:
+        return self._committed.get(tp, self._first_polled.get(tp))
+
+    def reset(self) -> None:
+        """A new assignment: positions are now the group's committed offsets or the rewound ones."""
+        self._first_polled.clear()
+        self._committed.clear()
+
+
+class _Abandoned(Exception):
+    """A batch whose partitions were revoked while its write was being retried."""
 
 
 @dataclass
@@ -345,6 +387,7 @@ class ConsumerLoop:
         self.dead_letters = DeadLetterPolicy(name, processor.dead_letter_topic,
                                              Producer(settings, client_id=f"{name}-dlq"), settings.dlq_max_consecutive)
         self.commit_step = CommitStep(name)
+        self.rewind = Rewind()
         self._stop = threading.Event()
         self._consumer: KafkaConsumer | None = None
         self._in_flight: _InFlight | None = None
@@ -435,22 +478,41 @@ class ConsumerLoop:
     def _poll(self, timeout_ms: int) -> list[Message]:
         assert self._consumer is not None
         polled = self._consumer.poll(timeout_ms=timeout_ms, max_records=self.settings.consumer_batch_size)
-        return [Message(r.topic, r.partition, r.offset, r.key, r.value, r.timestamp, tuple(r.headers or ()))
-                for records in polled.values() for r in records]
+        messages = [Message(r.topic, r.partition, r.offset, r.key, r.value, r.timestamp, tuple(r.headers or ()))
+                    for records in polled.values() for r in records]
+        self.rewind.polled(messages)
+        return messages
 
     def _finish_in_flight(self) -> bool:
-        """Wait for the write in flight (retrying an outage with backoff), then complete it; False if stopping."""
+        """Wait for the write in flight (retrying an outage with backoff), then complete it; False if stopping.
+
+        The retries poll (to stay in the group), so a rebalance can happen between two of
+        them; the batch is then abandoned uncommitted, never written again: its partitions
+        may belong to another process now, whose writes a late retry here would overwrite.
+        """
         in_flight, self._in_flight = self._in_flight, None
         assert in_flight is not None
         try:
             result: WriteResult | None = in_flight.future.result()
         except errors.Unavailable:
-            result = self._with_backoff(lambda: self.write_step(in_flight.batch.parsed), pause=True)
+            generation = self._generation
+            try:
+                result = self._with_backoff(lambda: self._rewrite(in_flight.batch, generation), pause=True)
+            except _Abandoned:
+                log.info("batch retried across a rebalance left uncommitted; its partitions' owner reads it again",
+                         extra={"messages": len(in_flight.batch.messages)})
+                return True
         if result is None:  # stopping while the store was down: leave offsets uncommitted
             return False
         return self._complete(in_flight.batch, result)
 
-    def _on_revoked(self) -> None:
+    def _rewrite(self, batch: Batch, generation: int) -> WriteResult:
+        """Write `batch` again, unless the group rebalanced since it was polled (polls run on this thread only)."""
+        if self._generation != generation:
+            raise _Abandoned()
+        return self.write_step(batch.parsed)
+
+    def _on_revoked(self, revoked: set[TopicPartition] = frozenset()) -> None:  # type: ignore[assignment]
         """Rebalance: let the write in flight finish before anyone else owns its partitions.
 
         Runs inside kafka-python's rebalance (which fails the consumer if this raises, and
@@ -460,14 +522,27 @@ class ConsumerLoop:
         """
         self._generation += 1
         in_flight, self._in_flight = self._in_flight, None
-        if in_flight is None:
+        if in_flight is not None:
+            try:
+                in_flight.future.exception()  # waits; an outage or bug is the next owner's retry
+            except BaseException:  # noqa: BLE001 - a rebalance callback must never raise
+                log.warning("waiting for the write in flight at a rebalance failed", exc_info=True)
+            log.info("batch in flight at a rebalance left uncommitted; it will be read again",
+                     extra={"messages": len(in_flight.batch.messages)})
+        self._rewind_positions(revoked)
+
+    def _rewind_positions(self, revoked: set[TopicPartition]) -> None:
+        """Move every revoked partition back to its first uncommitted message (kept if it stays ours)."""
+        if self._consumer is None:
             return
-        try:
-            in_flight.future.exception()  # waits; an outage or bug is the next owner's retry
-        except BaseException:  # noqa: BLE001 - a rebalance callback must never raise
-            log.warning("waiting for the write in flight at a rebalance failed", exc_info=True)
-        log.info("batch in flight at a rebalance left uncommitted; it will be read again",
-                 extra={"messages": len(in_flight.batch.messages)})
+        assigned = self._consumer.assignment()
+        for tp in revoked:
+            target = self.rewind.target(tp)
+            if target is not None and tp in assigned:
+                try:
+                    self._consumer.seek(tp, target)
+                except Exception:  # noqa: BLE001 - a rebalance callback must never raise
+                    log.warning("rewinding a revoked partition failed", exc_info=True, extra={"partition": str(tp)})
 
     def _complete(self, batch: Batch, result: WriteResult) -> bool:
         """Dead-letter, commit and count a written batch; False if stopping before the commit."""
@@ -479,7 +554,7 @@ class ConsumerLoop:
 
     def _account(self, batch: Batch, result: WriteResult) -> None:
         assert self._consumer is not None
-        self.commit_step(self._consumer, batch.messages)
+        self.commit_step(self._consumer, batch.messages, self.rewind)
         name = self.processor.name
         metrics.CONSUMER_EVENTS.labels(name, "written").inc(result.written)
         metrics.CONSUMER_EVENTS.labels(name, "duplicate").inc(result.duplicates)

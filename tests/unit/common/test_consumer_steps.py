@@ -104,6 +104,7 @@ def test_a_rebalance_waits_for_the_write_in_flight_and_never_raises() -> None:
 
     loop = object.__new__(ConsumerLoop)
     loop._generation = 4
+    loop._consumer = None  # never connected: nothing to rewind
     failed: Future[WriteResult] = Future()
     failed.set_exception(errors.Unavailable("store down"))
     loop._in_flight = _InFlight(failed, Batch([msg(1)], started=0.0))
@@ -111,3 +112,19 @@ def test_a_rebalance_waits_for_the_write_in_flight_and_never_raises() -> None:
     assert (loop._in_flight, loop._generation) == (None, 5)
     loop._on_revoked()  # nothing in flight
     assert loop._generation == 6
+
+
+def test_rewind_targets_the_first_uncommitted_offset_of_the_assignment() -> None:
+    """After a commit, the offset after it; before any, the first offset polled; a new assignment forgets both."""
+    from kafka.structs import OffsetAndMetadata, TopicPartition
+
+    from services.common.consumer import Rewind
+
+    rewind, tp, other = Rewind(), TopicPartition("t", 0), TopicPartition("t", 1)
+    rewind.polled([msg(7), msg(8), msg(9)])
+    assert (rewind.target(tp), rewind.target(other)) == (7, None)
+    rewind.committed({tp: OffsetAndMetadata(9, "", -1)})
+    rewind.polled([msg(10)])
+    assert rewind.target(tp) == 9
+    rewind.reset()
+    assert rewind.target(tp) is None
