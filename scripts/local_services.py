@@ -44,6 +44,7 @@ PROCESSES = (
     Process("usage-consumer", "services.usage.consumer", "consumer", "COLLATERAL_METRICS_PORT", 9467),
     Process("feedback-consumer", "services.feedback.consumer", "consumer", "COLLATERAL_METRICS_PORT", 9468),
     Process("content-signals", "services.content.signals_consumer", "consumer", "COLLATERAL_METRICS_PORT", 9469),
+    Process("usage-notifications", "services.usage.notifications", "consumer", "COLLATERAL_METRICS_PORT", 9471),
     Process("portal", "services.portal", "http", "COLLATERAL_PORTAL_PORT", 8080),
 )
 # Processes whose metrics listener is not their health port (consumers serve both on one port).

@@ -45,7 +45,7 @@ ATTEMPT, FINAL = "attempt", "final"
 ATTEMPTED = "attempted"
 OK = "OK"
 # Stored fields left out of before/after: large (extracted text, suggester input) or secret.
-OMITTED_FIELDS = frozenset({"body", "suggest", "password_hash"})
+OMITTED_FIELDS = frozenset({"body", "suggest", "password_hash", "passcode_hash"})
 MAX_ID_CHARS = 512
 MAX_TARGETS = 2000
 DEFAULT_PAGE, MAX_PAGE = 50, 500

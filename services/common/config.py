@@ -120,7 +120,7 @@ class Settings:
         "", "PEM certificate chain gRPC clients present for mutual TLS (with grpc_tls_client_key); also turns client TLS on."
     )
     grpc_tls_client_key: str = _setting("", "PEM private key of grpc_tls_client_cert.")
-    metrics_port: int = _setting(0, "Prometheus /metrics port; 0 picks the process's default (9464..9470, the portal's is 9470).")
+    metrics_port: int = _setting(0, "Prometheus /metrics port; 0 picks the process's default (9464..9471, the portal's is 9470).")
     metrics_host: str = _setting("127.0.0.1", "Address /metrics binds to (0.0.0.0 in containers).")
     health_check_interval_s: float = _setting(5.0, "How often dependencies are probed for the health status.")
     health_probe_timeout_s: float = _setting(
@@ -151,6 +151,11 @@ class Settings:
     usage_signals_interval_s: float = _setting(300.0, "How often the usage consumer publishes per-asset usage signals; 0 disables.")
     usage_bot_fast_open_s: float = _setting(10.0, "A customer open this soon after its share was created is a link scanner.")
     usage_share_ttl_days: int = _setting(30, "Default lifetime of share links, in days.")
+    share_link_secret: str = _setting(
+        "dev-only-share-link-secret-0123456789abcdef",
+        "HMAC secret share link tokens are derived from (so owners can copy a link again), at least 32 bytes. "
+        "Changing it keeps existing links working but they can no longer be copied again.",
+    )
     usage_share_opens_per_client_day: int = _setting(
         10, "Customer opens of one share link counted per client (IP) and UTC day; later ones are flagged beacon_flood."
     )
@@ -181,6 +186,9 @@ class Settings:
     )
     feedback_join_cache_opportunities: int = _setting(
         200_000, "Opportunities whose deal, events and touches the join stage keeps in memory (least recently used beyond it are reloaded from Elasticsearch)."
+    )
+    feedback_poor_result_max: int = _setting(
+        2, "A search for words finding 1 to this many assets is a poor-result search: a content gap counted apart from zero-result searches (0 counts only zero-result ones)."
     )
 
     content_addr: str = _setting("127.0.0.1:50051", "Address of the content service, for its clients.")
@@ -252,6 +260,20 @@ class Settings:
     smtp_password: str = _setting("", "SMTP password of smtp_username.")
     smtp_from: str = _setting("Collateral <collateral@localhost>", "From address of every email the product sends.")
     smtp_timeout_s: float = _setting(10.0, "Seconds to wait for the SMTP server before a send counts as failed (retried).")
+
+    usage_notify_quiet_period_h: float = _setting(
+        24.0, "A customer open notifies the link's or room's rep again only after this many hours (event time) without an open."
+    )
+    usage_notify_digest_interval_s: float = _setting(
+        900.0, "How often the notifications process looks for finished UTC days whose daily digests are unsent; 0 disables."
+    )
+    usage_notify_webhook_private_hosts: bool = _setting(
+        False, "Let notification webhooks reach private, loopback and link-local addresses (receivers inside your "
+        "network) in production mode; outside production mode they always may."
+    )
+    usage_notify_webhook_timeout_s: float = _setting(
+        10.0, "Seconds to wait for a notification webhook to answer before the post counts as failed (retried)."
+    )
 
     log_level: str = _setting("INFO", "Log level of every process.")
     log_format: str = _setting("json", "Log format: json (one object per line) or text.")
@@ -489,6 +511,7 @@ def _from_file(environ: Mapping[str, str], name: str, raw: str | None) -> str | 
 _PUBLIC_SECRETS = {
     "auth_secret": {"dev-only-insecure-secret-change-me-0123456789", "compose-only-insecure-secret-change-me-0123456789"},
     "portal_secret_key": {"dev-only-portal-secret"},
+    "share_link_secret": {"dev-only-share-link-secret-0123456789abcdef"},
 }
 MIN_SECRET_BYTES = 32
 

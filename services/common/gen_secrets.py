@@ -3,7 +3,7 @@
 Writes into DIR (created if missing), keeping every file that already exists so that a
 restart keeps its secrets and certificates:
 
-  auth_secret, portal_secret_key, s3_secret_key, es_password, grafana_admin_password
+  auth_secret, portal_secret_key, share_link_secret, s3_secret_key, es_password, grafana_admin_password
       random secrets (64 hex characters), read through COLLATERAL_*_FILE and the servers' own *_FILE variables
   ca.crt, ca.key              a private certificate authority that signs the two certificates below
   server.crt, server.key      the server certificate of every TLS endpoint (gRPC services, Kafka,
@@ -29,7 +29,8 @@ from typing import Sequence
 
 from services.common import cli
 
-SECRETS = ("auth_secret", "portal_secret_key", "s3_secret_key", "es_password", "grafana_admin_password")
+SECRETS = ("auth_secret", "portal_secret_key", "share_link_secret", "s3_secret_key", "es_password",
+           "grafana_admin_password")
 DEFAULT_NAMES = ("content", "usage", "feedback", "portal", "kafka", "elasticsearch", "minio")
 CA_DAYS = 3650
 LEAF_DAYS = 825  # the longest lifetime clients (browsers, Apple platforms) accept for a leaf certificate

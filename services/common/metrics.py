@@ -131,8 +131,32 @@ USAGE_CLASSIFIED_PUBLISHED = Counter(
     ["cause"],
 )
 USAGE_SHARE_LINKS = Counter(
-    "collateral_usage_share_links", "Share link operations, by outcome (created, resolved, expired, revoked, not_found).",
+    "collateral_usage_share_links", "Share link operations, by outcome (created, resolved, expired, revoked, not_found, revealed; deal rooms: room_created, room_resolved, room_expired, room_revoked, room_not_found, room_revealed).",
     ["outcome"],
+)
+
+# ---- usage notifications (services/usage/notifications.py) ----------------------------------
+USAGE_NOTIFICATIONS_RAISED = Counter(
+    "collateral_usage_notifications_raised", "Customer-open notifications raised for reps, by kind (first_open, reopen).",
+    ["kind"],
+)
+USAGE_NOTIFICATIONS_SENT = Counter(
+    "collateral_usage_notifications_sent",
+    "Notification messages delivered, by channel (email, webhook) and delivery (immediate, digest).",
+    ["channel", "delivery"],
+)
+USAGE_NOTIFICATIONS_FAILED = Counter(
+    "collateral_usage_notifications_failed",
+    "Notification messages refused for good and recorded as failed (never retried), by channel and delivery.",
+    ["channel", "delivery"],
+)
+USAGE_NOTIFICATION_RETRIES = Counter(
+    "collateral_usage_notification_retries",
+    "Notification sends that failed temporarily (SMTP server or webhook down) and will be retried, by channel.",
+    ["channel"],
+)
+USAGE_NOTIFICATION_DIGEST_RUNS = Counter(
+    "collateral_usage_notification_digest_runs", "Daily digest job runs, by outcome (ok, failed).", ["outcome"]
 )
 
 # ---- feedback service ---------------------------------------------------------------------
@@ -205,6 +229,12 @@ PORTAL_SHARE_VISITS = Counter(
     "collateral_portal_share_visits",
     "Share link visits, by outcome (shown, beacon_open, beacon_over_cap, page_view, expired, revoked, not_found).",
     ["outcome"],
+)
+PORTAL_SHARE_GATE = Counter(
+    "collateral_portal_share_gate",
+    "Customer access checks of share links and rooms, by step (passcode, email, code) and outcome (passed, wrong, "
+    "throttled, sent, refused, unavailable, expired, exhausted).",
+    ["step", "outcome"],
 )
 
 # ---- audit log -----------------------------------------------------------------------

@@ -34,6 +34,7 @@ def _enum_names(enum: Any, prefix: str) -> dict[int, str]:
 TYPE_NAMES = _enum_names(content_pb2.AssetType, "ASSET_TYPE_")
 STAGE_NAMES = _enum_names(common_pb2.BuyingStage, "BUYING_STAGE_")
 STATUS_NAMES = _enum_names(content_pb2.AssetStatus, "ASSET_STATUS_")
+EXPIRY_NAMES = _enum_names(content_pb2.ExpiryWindow, "EXPIRY_WINDOW_")
 EXTRACTION_NAMES = _enum_names(content_pb2.ExtractionStatus, "EXTRACTION_STATUS_")
 TYPE_VALUES = {v: k for k, v in TYPE_NAMES.items()}
 STAGE_VALUES = {v: k for k, v in STAGE_NAMES.items()}
@@ -47,6 +48,10 @@ MUTABLE_FIELDS = (
     "title", "description", "type", "tags", "products", "buying_stages", "personas",
     "industries", "regions", "language", "owner", "expires_at", "external_id",
 )
+# Curation a marketer sets in the portal, which UpdateAsset changes but imports never touch
+# (a source system knows nothing of pins, so re-importing must not clear them).
+CURATION_FIELDS = ("pinned_stages",)
+UPDATABLE_FIELDS = MUTABLE_FIELDS + CURATION_FIELDS
 
 
 # ---- time ---------------------------------------------------------------------------
@@ -131,8 +136,8 @@ def field_value(asset: content_pb2.Asset, name: str, prefix: str = "asset") -> A
         return asset.description.strip()
     if name == "type":
         return enum_name(asset.type, TYPE_NAMES, f)
-    if name == "buying_stages":
-        return list(dict.fromkeys(enum_name(v, STAGE_NAMES, f"{f}[{i}]") for i, v in enumerate(asset.buying_stages)))
+    if name in ("buying_stages", "pinned_stages"):
+        return list(dict.fromkeys(enum_name(v, STAGE_NAMES, f"{f}[{i}]") for i, v in enumerate(getattr(asset, name))))
     if name in ("tags", "industries", "regions"):
         return strings(getattr(asset, name), f, lower=True)
     if name in ("products", "personas"):
@@ -159,7 +164,7 @@ def field_value(asset: content_pb2.Asset, name: str, prefix: str = "asset") -> A
 def new_doc(asset_id: str, asset: content_pb2.Asset, creator: str) -> dict[str, Any]:
     """The index document of a new draft asset."""
     now = now_iso()
-    doc: dict[str, Any] = {name: field_value(asset, name) for name in MUTABLE_FIELDS}
+    doc: dict[str, Any] = {name: field_value(asset, name) for name in UPDATABLE_FIELDS}
     doc["owner"] = doc["owner"] or creator
     doc.update(
         asset_id=asset_id,
@@ -181,7 +186,7 @@ def apply_mask(doc: dict[str, Any], asset: content_pb2.Asset, paths: Iterable[st
         raise InvalidArgument("update_mask", "name at least one field to change")
     changed = dict(doc)
     for path in paths:
-        if path not in MUTABLE_FIELDS:
+        if path not in UPDATABLE_FIELDS:
             raise InvalidArgument("update_mask", f"unknown or read-only field {path!r}")
         changed[path] = field_value(asset, path)
     if not changed.get("owner"):
@@ -241,6 +246,7 @@ def doc_to_proto(doc: dict[str, Any]) -> content_pb2.Asset:
         tags=doc.get("tags", []),
         products=doc.get("products", []),
         buying_stages=[STAGE_VALUES[s] for s in doc.get("buying_stages", []) if s in STAGE_VALUES],
+        pinned_stages=[STAGE_VALUES[s] for s in doc.get("pinned_stages") or [] if s in STAGE_VALUES],
         personas=doc.get("personas", []),
         industries=doc.get("industries", []),
         regions=doc.get("regions", []),

@@ -42,6 +42,15 @@ def _sees_all(principal: auth.Principal) -> bool:
     return principal.role in (auth.Role.MARKETER, auth.Role.ADMIN, auth.Role.SERVICE)
 
 
+def _catalog_upkeep(curator: bool, filters: dict[str, list[str]], include_expired: bool) -> bool:
+    """A curator's search of the catalog's drafts, retired or expired assets (the portal's catalog page).
+
+    It is upkeep, not finding content for a customer: it publishes no search event, so it
+    never counts as a search impression (unused report) nor as a missed search (content gaps).
+    """
+    return curator and (include_expired or "status" in filters or "expiry" in filters)
+
+
 def _check_version(doc: dict[str, Any], expected: int) -> None:
     if expected < 0:
         raise InvalidArgument("expected_version", "must not be negative")
@@ -492,7 +501,9 @@ class ContentService(content_pb2_grpc.ContentServiceServicer):
             plural = {"industry": "industries", "region": "regions", "product": "products", "persona": "personas",
                       "language": "languages", "tag": "tags", "owner": "owners"}[facet]
             out[facet] = model.strings(values, f"filters.{plural}", lower)
-        if not curator and (out["status"] or f.include_expired):
+        if f.expiry:
+            out["expiry"] = [model.enum_name(f.expiry, model.EXPIRY_NAMES, "filters.expiry")]
+        if not curator and (out["status"] or f.include_expired or f.expiry):
             raise PermissionDenied("reps only search published, unexpired assets")
         return {k: v for k, v in out.items() if v}
 
@@ -506,7 +517,8 @@ class ContentService(content_pb2_grpc.ContentServiceServicer):
             raise InvalidArgument("sort", f"unknown value {request.sort}")
         sort = SORT_NAMES[request.sort]
         filters = self._filters(request.filters, curator)
-        include_expired = curator and request.filters.include_expired
+        include_expired = curator and (request.filters.include_expired
+                                       or request.filters.expiry == content_pb2.EXPIRY_WINDOW_EXPIRED)
         fp = store.fingerprint("search", query, filters, sort, curator, include_expired)
         page = _search_page(self.settings.auth_secret, request.page_token, fp, sort)
         # Facets describe the whole result set: computed for the first page only.
@@ -532,7 +544,7 @@ class ContentService(content_pb2_grpc.ContentServiceServicer):
             else:
                 cursor["a"] = raw[-1]["sort"]
             response.next_page_token = pagination.encode(self.settings.auth_secret, cursor)
-        if page.first:
+        if page.first and not _catalog_upkeep(curator, filters, include_expired):
             metrics.CONTENT_SEARCHES.labels("found" if total else "zero_result").inc()
             self.publisher.search(publish.search_event(
                 response.search_id, principal.subject, principal.role.value, query, filters, sort, total,

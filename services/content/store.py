@@ -74,6 +74,7 @@ FUZZY_FALLBACK_BELOW = 5
 # Signals rescore the best this many text matches (per shard): a query that scores every
 # match would keep Elasticsearch from skipping the ones that cannot reach the first page.
 RESCORE_WINDOW = 100
+PIN_BOOST = 10_000.0  # far above any BM25 score: a pinned asset outranks every unpinned match
 # Every meaningful query word must match in some field, up to three words; longer queries
 # may miss a quarter of them (rounded down).
 MINIMUM_WORDS_MATCHED = "3<-25%"
@@ -143,6 +144,7 @@ def mappings(english: bool = False) -> dict[str, Any]:
             "tags": {**keyword, "fields": {"text": text}},
             "products": keyword,
             "buying_stages": keyword,
+            "pinned_stages": keyword,
             "personas": keyword,
             "industries": keyword,
             "regions": keyword,
@@ -468,8 +470,27 @@ def visibility_filter(curator: bool, include_expired: bool = False, now: datetim
 
 
 def filter_clauses(filters: Mapping[str, Sequence[str]]) -> dict[str, dict[str, Any]]:
-    """facet name -> terms clause, for the non-empty filters."""
-    return {name: {"terms": {FACETS[name]: list(values)}} for name, values in filters.items() if values}
+    """facet name -> terms clause, for the non-empty filters (`expiry` -> its date range)."""
+    return {name: expiry_clause(values[0]) if name == "expiry" else {"terms": {FACETS[name]: list(values)}}
+            for name, values in filters.items() if values}
+
+
+EXPIRING_SOON_DAYS = 30
+
+
+def expiry_clause(window: str, now: datetime | None = None) -> dict[str, Any]:
+    """Assets in one expiry window: expiring_soon, expired or no_expiry.
+
+    The same minute-rounded cutoff as `visibility_filter`, so "expired" here is exactly
+    what reps no longer see.
+    """
+    cutoff = expiry_cutoff(now)
+    if window == "no_expiry":
+        return {"bool": {"must_not": {"exists": {"field": "expires_at"}}}}
+    if window == "expired":
+        return {"range": {"expires_at": {"lte": cutoff}}}
+    soon = (now or datetime.now(timezone.utc)) + timedelta(days=EXPIRING_SOON_DAYS)
+    return {"range": {"expires_at": {"gt": cutoff, "lte": soon.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")}}}
 
 
 @dataclass(frozen=True)
@@ -593,6 +614,18 @@ def signal_rescore() -> dict[str, Any]:
         "rescore_query": signal_factor(), "query_weight": 1, "rescore_query_weight": 1, "score_mode": "multiply"}}
 
 
+def pin_boost(filters: Mapping[str, Sequence[str]]) -> dict[str, Any] | None:
+    """A score bonus for assets pinned to a stage the search filters by, or None without a stage filter.
+
+    PIN_BOOST dwarfs any text score times the signal factor, so pinned assets come first
+    and keep their text order among themselves; without a stage filter nothing is pinned.
+    """
+    stages = list(filters.get("buying_stage") or [])
+    if not stages:
+        return None
+    return {"constant_score": {"filter": {"terms": {"pinned_stages": stages}}, "boost": PIN_BOOST}}
+
+
 # Field sorts, paged with `search_after`; relevance is the score order, paged by offset
 # (a rescore cannot be combined with an explicit sort).
 SORTS: dict[str, list[Any]] = {
@@ -623,6 +656,8 @@ def build_search(query: str, filters: Mapping[str, Sequence[str]], curator: bool
         "_source": {"excludes": SOURCE_EXCLUDES},
     }
     if sort == RELEVANCE:
+        if pinned := pin_boost(filters):
+            body["query"]["bool"]["should"] = [pinned]
         if offset:
             body["from"] = offset
         if signals:

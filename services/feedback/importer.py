@@ -33,7 +33,8 @@ from services.feedback import model
 BATCH = 500
 MAX_LISTED = 1000
 _UNSAFE = re.compile(r"[^A-Za-z0-9._:@/+=-]")
-OPTIONAL = ("closed_at", "lost_reason", *model.SEGMENT_FIELDS, "event_id", "occurred_at", "received_at")
+OPTIONAL = ("closed_at", "lost_reason", *model.SEGMENT_FIELDS, *model.NAME_FIELDS, "event_id", "occurred_at",
+            "received_at")
 GENERATED = ("event_id", "schema_version", "occurred_at", "received_at")  # filled in when a row lacks them
 TIME_FIELDS = ("created_at", "closed_at", "updated_at", "occurred_at", "received_at")
 

@@ -26,6 +26,7 @@ MAX_USAGE_BYTES = classified.MAX_BYTES
 MAX_TOUCH_TIMES = 200  # touchpoint times kept per touch for attribution (the newest are dropped beyond it)
 STAGES = ("open", "won", "lost")
 SEGMENT_FIELDS = deal_contract.SEGMENT_FIELDS
+NAME_FIELDS = deal_contract.NAME_FIELDS
 EPOCH = times.EPOCH
 
 
@@ -211,6 +212,7 @@ _STOP = frozenset(
     "there this to us we what where which with you your any some about no not missing lack lacking without".split()
 )
 _NON_WORD = re.compile(r"[^\w]+", re.UNICODE)
+STOP_WORDS = _STOP  # also the content-gap topics' (gap_topics.py)
 
 
 def normalize_topic(text: str, max_words: int = 12) -> str:

@@ -577,56 +577,5 @@ class Gap:
                 + GAP_WEIGHTS["lost_deal"] * self.lost_deals)
 
 
-def content_gaps(es: Elasticsearch, names: store.Names, start: datetime | None, end: datetime | None,
-                 limit: int, timeout_s: float | None = None, buckets: int = 1000) -> list[Gap]:
-    client = es.options(request_timeout=timeout_s) if timeout_s else es
-
-    def time_filter(name: str) -> list[dict[str, Any]]:
-        bounds = {}
-        if start is not None:
-            bounds["gte"] = model.iso(start)
-        if end is not None:
-            bounds["lt"] = model.iso(end)
-        return [{"range": {name: bounds}}] if bounds else []
-
-    gaps: dict[str, Gap] = {}
-    misses = client.search(
-        index=names.misses, size=0, track_total_hits=False, query={"bool": {"filter": time_filter("occurred_at")}},
-        aggs={"t": {"terms": {"field": "topic", "size": buckets},
-                    "aggs": {"reps": {"cardinality": {"field": "rep_id"}},
-                             "ex": {"terms": {"field": "query.raw", "size": 1}}}}},
-    )["aggregations"]["t"]["buckets"]
-    for b in misses:
-        gap = gaps.setdefault(b["key"], Gap(b["key"]))
-        gap.searches, gap.reps = b["doc_count"], b["reps"]["value"]
-        if b["ex"]["buckets"]:
-            gap.example = b["ex"]["buckets"][0]["key"]
-    requests = client.search(
-        index=names.requests, size=0, track_total_hits=False, query={"bool": {"filter": time_filter("created_at")}},
-        aggs={"t": {"terms": {"field": "topic", "size": buckets},
-                    "aggs": {"ex": {"top_hits": {"size": 1, "_source": ["description"], "sort": [{"created_at": "desc"}]}}}}},
-    )["aggregations"]["t"]["buckets"]
-    for b in requests:
-        gap = gaps.setdefault(b["key"], Gap(b["key"]))
-        gap.requests = b["doc_count"]
-        hits = b["ex"]["hits"]["hits"]
-        if hits and not gap.example:
-            gap.example = hits[0]["_source"].get("description", "")[:300]
-    lost = client.search(
-        index=names.deals, size=0, track_total_hits=False,
-        query={"bool": {"filter": [{"term": {"stage": "lost"}}, {"exists": {"field": "lost_topic"}}, *time_filter("closed_at")]}},
-        aggs={"t": {"terms": {"field": "lost_topic", "size": buckets},
-                    "aggs": {"amount": {"sum": {"field": "amount"}},
-                             "ex": {"terms": {"field": "lost_reason.raw", "size": 1}}}}},
-    )["aggregations"]["t"]["buckets"]
-    for b in lost:
-        gap = gaps.setdefault(b["key"], Gap(b["key"]))
-        gap.lost_deals, gap.lost_revenue = b["doc_count"], float(b["amount"]["value"] or 0.0)
-        if b["ex"]["buckets"] and not gap.example:
-            gap.example = b["ex"]["buckets"][0]["key"]
-    ranked = sorted(gaps.values(), key=lambda g: (-g.score, -g.lost_revenue, g.topic))
-    return ranked[:limit]
-
-
 def now_utc() -> datetime:
     return datetime.now(timezone.utc)

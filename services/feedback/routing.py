@@ -10,7 +10,7 @@ Group `<ns>.feedback-router` reads four topics:
   turns events into bots), the index refreshed, and then forwarded: an event naming an
   opportunity once, keyed by it; an account-only event once per opportunity of the
   account whose window can hold it (a bot verdict: to every opportunity of the account);
-- search.v1: zero-result searches into `search-misses` (content gaps);
+- search.v1: zero-result and poor-result searches into `search-misses` (content gaps);
 - catalog.v1: this service's copy of the catalog (titles, freshness for the scorecard).
 
 Storing before looking up is what makes account-only events exact against deals arriving
@@ -59,14 +59,18 @@ class MissItem:
     doc: dict[str, Any] | None  # None: the search found something
 
 
-def _miss(found: search.Search) -> MissItem:
-    """A zero-result search for words is a content gap; anything else is not (None)."""
-    if not found.is_gap:
+def _miss(found: search.Search, poor_result_max: int) -> MissItem:
+    """A zero- or poor-result search for words is a content gap, kept with its result count; others are not (None).
+
+    The search event says how many assets matched but not whether the rep used one, so the
+    count is all a poor-result search carries.
+    """
+    if found.gap_kind(poor_result_max) is None:
         return MissItem(None)
     query = found.query.strip()
     return MissItem({"event_id": found.event_id, "rep_id": found.rep_id, "query": query,
                      "topic": model.normalize_topic(query) or query.lower(), "filters": found.filters,
-                     "occurred_at": found.occurred_at})
+                     "occurred_at": found.occurred_at, "result_count": found.result_count})
 
 
 @dataclass
@@ -107,7 +111,8 @@ class RouterProcessor:
             event, occurred_s = classified.parse(jsonbytes.parse_json_object(message, classified.MAX_BYTES))
             return UsageItem(event, occurred_s)  # type: ignore[arg-type]
         if message.topic == self.search_topic:
-            return _miss(search.parse(jsonbytes.parse_json_object(message, search.MAX_BYTES), refuse_future=False))
+            return _miss(search.parse(jsonbytes.parse_json_object(message, search.MAX_BYTES), refuse_future=False),
+                         self.settings.feedback_poor_result_max)
         if message.topic == self.catalog_topic:
             snapshot = catalog.parse(jsonbytes.parse_json_object(message, catalog.MAX_BYTES))
             return CatalogItem(snapshot.asset_id, snapshot.version, snapshot.projected(_CATALOG_FIELDS))

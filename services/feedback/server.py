@@ -24,7 +24,7 @@ from services.common import (auth, config, errors, es as es_util, grpc_server, k
 from services.common.consumer import InvalidEvent
 from services.common import audit
 from services.common.grpc_server import remaining_timeout
-from services.feedback import attribution, markov, model, reports, store
+from services.feedback import attribution, gap_rpc, markov, model, opportunities, reports, store
 
 log = logging.getLogger(__name__)
 
@@ -50,10 +50,15 @@ ACCESS = {
     "GetAttribution": auth.CURATORS,
     "GetAssetScorecards": auth.CURATORS,
     "GetContentGaps": auth.CURATORS,
+    "GetGapTopic": auth.CURATORS,
+    "SetGapStatus": auth.CURATORS,
     "ListFeedback": auth.CURATORS,
     "SubmitRating": REPS,
     "SubmitContentRequest": REPS,
     "ListContentRequests": auth.ANY_USER,
+    "ListOpportunities": auth.ANY_USER,
+    "GetOpportunities": auth.ANY_USER,
+    "GetAccounts": auth.ANY_USER,
 }
 
 
@@ -105,7 +110,7 @@ def outcome_dict(o: feedback_pb2.DealOutcome, received: datetime, field: str = "
         d["closed_at"] = _iso(o, "closed_at", field)
     if o.lost_reason:
         d["lost_reason"] = o.lost_reason
-    for name in model.SEGMENT_FIELDS:
+    for name in (*model.SEGMENT_FIELDS, *model.NAME_FIELDS):
         if getattr(o, name):
             d[name] = getattr(o, name)
     return d
@@ -149,6 +154,28 @@ def _offset(secret: str, token: str) -> int:
     return offset
 
 
+STAGE_OF_NAME = {name: value for value, name in STAGES.items()}
+
+
+def opportunity_pb(doc: dict[str, Any]) -> feedback_pb2.Opportunity:
+    return feedback_pb2.Opportunity(
+        opportunity_id=doc["opportunity_id"], opportunity_name=doc.get("opportunity_name") or "",
+        account_id=doc.get("account_id") or "", account_name=doc.get("account_name") or "",
+        amount=float(doc.get("amount") or 0.0), currency=doc.get("currency") or "",
+        stage=STAGE_OF_NAME.get(doc.get("stage") or "", feedback_pb2.DEAL_STAGE_UNSPECIFIED),
+        created_at=_ts_iso(doc.get("created_at")), owner_rep_id=doc.get("owner_rep_id") or "")
+
+
+def _stage_names(values: Any) -> tuple[str, ...]:
+    """The stage filter of ListOpportunities as stored names; none given means open only."""
+    names = []
+    for i, value in enumerate(values):
+        if value not in STAGES:
+            raise errors.InvalidArgument(f"stages[{i}]", "unknown or unspecified deal stage")
+        names.append(STAGES[value])
+    return tuple(dict.fromkeys(names)) or opportunities.DEFAULT_STAGES
+
+
 def win_rate_pb(row: reports.WinRate, title: str = "") -> feedback_pb2.AssetWinRate:
     t = row.touched
     return feedback_pb2.AssetWinRate(
@@ -167,6 +194,7 @@ class FeedbackServicer(feedback_pb2_grpc.FeedbackServiceServicer):
         self.es = es_util.client(settings)
         self.names = store.Names.of(settings)
         self.reports = reports.Reports(self.es, settings, self.names)
+        self.gaps = gap_rpc.GapReports(self.es, self.names)
         self.producer = kafka_io.Producer(settings, client_id="feedback-ingest")
         self.deals_topic = topics.DEALS.name(settings)
 
@@ -413,17 +441,47 @@ class FeedbackServicer(feedback_pb2_grpc.FeedbackServiceServicer):
                                                         next_page_token=next_token)
 
     def GetContentGaps(self, request: feedback_pb2.GetContentGapsRequest, context: grpc.ServicerContext):
-        filters = _filters(request.time_range, common_pb2.SegmentFilter())
-        if request.limit < 0 or request.limit > 200:
-            raise errors.InvalidArgument("limit", "must be 0 to 200")
-        gaps = reports.content_gaps(self.es, self.names, filters.start, filters.end, request.limit or 20,
-                                    remaining_timeout(ES_TIMEOUT_S))
-        return feedback_pb2.GetContentGapsResponse(gaps=[
-            feedback_pb2.ContentGap(topic=g.topic, example=g.example, zero_result_searches=g.searches,
-                                    searching_reps=g.reps, requests=g.requests, lost_deals=g.lost_deals,
-                                    lost_revenue=g.lost_revenue, score=g.score)
-            for g in gaps
-        ])
+        return self.gaps.content_gaps(request, remaining_timeout(ES_TIMEOUT_S))
+
+    def GetGapTopic(self, request: feedback_pb2.GetGapTopicRequest, context: grpc.ServicerContext):
+        return self.gaps.gap_topic(request, remaining_timeout(ES_TIMEOUT_S))
+
+    def SetGapStatus(self, request: feedback_pb2.SetGapStatusRequest, context: grpc.ServicerContext):
+        return self.gaps.set_status(request, auth.current_principal().subject, remaining_timeout(ES_TIMEOUT_S))
+
+
+    # ---- opportunities (share pickers) ------------------------------------------------------------
+    def ListOpportunities(self, request: feedback_pb2.ListOpportunitiesRequest, context: grpc.ServicerContext):
+        scope = opportunities.scope_of(auth.current_principal(), request.rep_id)
+        text = _text(request.query, "query", opportunities.MAX_QUERY_CHARS)
+        stages = _stage_names(request.stages)
+        size = pagination.clamp_page_size(request.page_size)
+        after = opportunities.cursor_of(pagination.decode(self.settings.auth_secret, request.page_token))
+        docs, last = opportunities.search(self.es, self.names.deals, opportunities.search_query(scope, text, stages),
+                                          size, after, remaining_timeout(ES_TIMEOUT_S))
+        next_token = pagination.encode(self.settings.auth_secret, last) if last else ""
+        return feedback_pb2.ListOpportunitiesResponse(opportunities=[opportunity_pb(d) for d in docs],
+                                                      next_page_token=next_token)
+
+    def GetOpportunities(self, request: feedback_pb2.GetOpportunitiesRequest, context: grpc.ServicerContext):
+        ids = request.opportunity_ids
+        if len(ids) > opportunities.MAX_LOOKUP_IDS:
+            raise errors.InvalidArgument("opportunity_ids", f"at most {opportunities.MAX_LOOKUP_IDS} ids")
+        checked = [validation.identifier(v, f"opportunity_ids[{i}]") for i, v in enumerate(ids)]
+        scope = opportunities.lookup_scope(auth.current_principal())
+        docs = opportunities.lookup(self.es, self.names.deals, scope, checked, remaining_timeout(ES_TIMEOUT_S))
+        return feedback_pb2.GetOpportunitiesResponse(opportunities=[opportunity_pb(d) for d in docs])
+
+    def GetAccounts(self, request: feedback_pb2.GetAccountsRequest, context: grpc.ServicerContext):
+        ids = request.account_ids
+        if len(ids) > opportunities.MAX_LOOKUP_IDS:
+            raise errors.InvalidArgument("account_ids", f"at most {opportunities.MAX_LOOKUP_IDS} ids")
+        checked = [validation.identifier(v, f"account_ids[{i}]") for i, v in enumerate(ids)]
+        scope = opportunities.lookup_scope(auth.current_principal())
+        docs = opportunities.account_names(self.es, self.names.deals, scope, checked, remaining_timeout(ES_TIMEOUT_S))
+        return feedback_pb2.GetAccountsResponse(accounts=[feedback_pb2.CrmAccount(
+            account_id=d["account_id"], account_name=d["account_name"], name_updated_at=_ts_iso(d.get("updated_at")))
+            for d in docs])
 
 
 # Health names `collateral.v1.FeedbackService/<capability>`; the server's status follows
@@ -431,9 +489,10 @@ class FeedbackServicer(feedback_pb2_grpc.FeedbackServiceServicer):
 CAPABILITIES = {
     "ingest": grpc_server.Capability.of({"kafka"}, {"RecordDealOutcomes"}),
     "reports": grpc_server.Capability.of({"elasticsearch"}, {
-        "GetWinRates", "ListAssetWinRates", "GetAttribution", "GetAssetScorecards", "GetContentGaps",
-        "ListFeedback", "ListContentRequests"}),
-    "feedback": grpc_server.Capability.of({"elasticsearch"}, {"SubmitRating", "SubmitContentRequest"}),
+        "GetWinRates", "ListAssetWinRates", "GetAttribution", "GetAssetScorecards", "GetContentGaps", "GetGapTopic",
+        "ListFeedback", "ListContentRequests", "ListOpportunities", "GetOpportunities",
+        "GetAccounts"}),
+    "feedback": grpc_server.Capability.of({"elasticsearch"}, {"SubmitRating", "SubmitContentRequest", "SetGapStatus"}),
 }
 
 
@@ -451,6 +510,7 @@ def audited(servicer: FeedbackServicer) -> dict[str, audit.Audited]:
         "SubmitContentRequest": audit.Audited("content_request", stored(servicer.names.requests),
                                               audit.field_of("request_id"),
                                               audit.response_field("request", "request_id")),
+        "SetGapStatus": audit.Audited("gap_status", stored(servicer.names.gap_status), audit.field_of("topic_id")),
     }
 
 

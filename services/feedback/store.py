@@ -8,13 +8,14 @@
                     aggregate over one index;
 - ratings:          one per rep per asset (_id = "asset_id|rep_id"; re-rating replaces);
 - content-requests: explicit requests for missing content;
-- search-misses:    zero-result searches from the content service's search events;
+- search-misses:    zero- and poor-result searches from the content service's search events;
 - catalog:          this service's copy of the catalog (external version = asset version);
 - credits:          attributed revenue per (won deal, asset) under every rule-based model
                     (_id = "asset_id|opportunity_id"), rewritten with the deal's touches, so
                     GetAttribution is one aggregation;
 - rollups:          per (asset, close month) sums of the touches and credits (_id =
                     "asset_id|YYYY-MM"), recomputed from them by the rollup stage (rollups.py);
+- gap-status:       a marketer's status per content-gap topic (_id = topic id; gap_topics.py);
 - markov:           the Markov removal-effect attribution per precomputed scope (_id = scope),
                     written by the background job with its as-of time.
 """
@@ -31,6 +32,7 @@ from services.common import config, es as es_util
 KW = {"type": "keyword"}
 DATE = {"type": "date"}
 SEGMENT = {name: KW for name in ("industry", "region", "product_line", "deal_size_band", "team")}
+NAME = {"type": "text", "copy_to": "names", "fields": {"raw": {"type": "keyword", "ignore_above": 256}}}
 
 DEALS = {
     "dynamic": "strict",
@@ -41,6 +43,9 @@ DEALS = {
         "lost_reason": {"type": "text", "fields": {"raw": {"type": "keyword", "ignore_above": 500}}},
         "lost_topic": KW,
         **SEGMENT,
+        # CRM display names: `.raw` for exact sorting, and both copied into `names`, which
+        # the opportunity pickers search word by word (opportunities.py).
+        "opportunity_name": NAME, "account_name": NAME, "names": {"type": "text"},
     },
 }
 USAGE = {
@@ -116,6 +121,16 @@ MISSES = {
     "properties": {
         "event_id": KW, "rep_id": KW, "query": {"type": "text", "fields": {"raw": {"type": "keyword", "ignore_above": 512}}},
         "topic": KW, "filters": {"type": "flattened"}, "occurred_at": DATE,
+        "result_count": {"type": "integer"},  # 1..COLLATERAL_FEEDBACK_POOR_RESULT_MAX: poor-result; 0 or absent: zero-result
+    },
+}
+# A marketer's status of a content-gap topic (_id = topic_id; gap_topics.py).
+GAP_STATUS = {
+    "dynamic": "strict",
+    "properties": {
+        "topic_id": KW, "name": {"type": "keyword", "ignore_above": 512}, "term_keys": KW, "status": KW,
+        "asset_id": KW, "asset_title": {"type": "keyword", "ignore_above": 512}, "published_at": DATE,
+        "updated_by": KW, "updated_at": DATE,
     },
 }
 CATALOG = {
@@ -140,6 +155,7 @@ class Names:
     credits: str
     markov: str
     rollups: str
+    gap_status: str
 
     @classmethod
     def of(cls, settings: config.Settings, prefix: str = "feedback") -> "Names":
@@ -154,6 +170,7 @@ class Names:
             credits=settings.index(f"{prefix}-credits"),
             markov=settings.index(f"{prefix}-markov"),
             rollups=settings.index(f"{prefix}-rollups"),
+            gap_status=settings.index(f"{prefix}-gap-status"),
         )
 
 
@@ -162,7 +179,7 @@ def ensure(es: Elasticsearch, settings: config.Settings, names: Names | None = N
     for alias, mapping in (
         (names.deals, DEALS), (names.usage, USAGE), (names.touches, TOUCHES), (names.ratings, RATINGS),
         (names.requests, REQUESTS), (names.misses, MISSES), (names.catalog, CATALOG),
-        (names.credits, CREDITS), (names.markov, MARKOV), (names.rollups, ROLLUPS),
+        (names.credits, CREDITS), (names.markov, MARKOV), (names.rollups, ROLLUPS), (names.gap_status, GAP_STATUS),
     ):
         extra = TOUCHES_INDEX_SORT if alias == names.touches else None
         es_util.ensure_alias(es, alias, es_util.index_body(settings, mapping, extra))

@@ -155,6 +155,8 @@ def create_app(settings: config.Settings | None = None, backends: Any = None, us
     from services.portal.views import core, marketer, public, reports, rep
     from services.portal.views import admin
     from services.portal.views import oidc as oidc_views
+    from services.portal.views import notifications as notifications_views
+    from services.portal.views import rooms
 
     app.register_blueprint(core.bp)
     app.register_blueprint(rep.bp)
@@ -163,7 +165,11 @@ def create_app(settings: config.Settings | None = None, backends: Any = None, us
     app.register_blueprint(reports.bp)
     app.register_blueprint(admin.bp)
     app.register_blueprint(oidc_views.bp)
+    app.register_blueprint(notifications_views.bp)
     csrf.exempt(public.beacon)
+    app.register_blueprint(rooms.bp)
+    app.register_blueprint(rooms.public_bp)
+    csrf.exempt(rooms.beacon)
 
     @app.get("/readyz")
     def readyz() -> Any:

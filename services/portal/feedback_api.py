@@ -144,16 +144,6 @@ def attribution(args: Any) -> dict[str, Any]:
             "next_token": reply.next_page_token, "csv_header": header, "csv_rows": rows}
 
 
-def content_gaps(args: Any) -> dict[str, Any]:
-    pb = _pb()
-    reply = rpc("feedback", "GetContentGaps", pb.GetContentGapsRequest(
-        time_range=_window(args, 90), limit=helpers.int_arg("limit", 50, 1, 200)))
-    header = ["topic", "example", "zero_result_searches", "searching_reps", "requests", "lost_deals", "lost_revenue",
-              "score"]
-    return {"gaps": reply.gaps, "csv_header": header,
-            "csv_rows": [[getattr(gap, h) for h in header] for gap in reply.gaps]}
-
-
 def rep_feedback(args: Any) -> dict[str, Any]:
     pb = _pb()
     reply = rpc("feedback", "ListFeedback", pb.ListFeedbackRequest(

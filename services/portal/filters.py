@@ -129,6 +129,17 @@ def p_value(x: float | None, relation: bool = False) -> str:
     return f"= {x:#.3g}" if relation else f"{x:#.3g}"
 
 
+def plural(n: float | None, singular: str, plural_form: str | None = None) -> str:
+    """A count with its noun in the right number: "1 event", "2 events", "0 events", "1,200 events".
+
+    `plural_form` is for nouns that do not just take an "s" ("1 opportunity", "2 opportunities").
+    """
+    count = float(n or 0)
+    number = f"{count:,.0f}" if count.is_integer() else f"{count:,.12g}"
+    noun = singular if count == 1 else (plural_form or singular + "s")
+    return f"{number} {noun}"
+
+
 def money(x: float | None) -> str:
     if x is None:
         return "—"
@@ -145,7 +156,7 @@ def seconds_text(s: float | None) -> str:
 def register(app: Flask) -> None:
     app.jinja_env.filters.update(
         label=label, time=fmt_time, date=fmt_date, ago=ago, filesize=file_size, pct=pct, money=money,
-        seconds=seconds_text, stage=stage, facet_value=facet_value, p_value=p_value,
+        seconds=seconds_text, stage=stage, facet_value=facet_value, p_value=p_value, plural=plural,
     )
     app.jinja_env.globals.update(ASSET_TYPES=ASSET_TYPES, BUYING_STAGES=BUYING_STAGES, FACET_LABELS=FACET_LABELS,
                                  STATUSES=STATUSES)

@@ -160,11 +160,27 @@ class OpenCaps:
     per_link: int
 
 
-def open_cap_key(event: Mapping[str, object]) -> tuple[str, str] | None:
-    """(share_id, UTC day) of a customer open the caps apply to; None for anything else."""
-    if event.get("type") != "customer_open" or not event.get("share_id"):
+def cap_link(event: Mapping[str, object]) -> tuple[str, ...] | None:
+    """What the caps count opens of: ("share", share_id), or ("room", room_id, asset_id).
+
+    Each asset of a deal room is capped like a share link of its own:
+    a customer reading every asset of a 20-asset room once is 20 opens, which a
+    whole-room cap of a link's size would flag, while a flood of one room stays bounded
+    by the room's asset count (at most rooms.MAX_ASSETS) times a link's caps.
+    """
+    if event.get("share_id"):
+        return "share", str(event["share_id"])
+    if event.get("room_id"):
+        return "room", str(event["room_id"]), str(event["asset_id"])
+    return None
+
+
+def open_cap_key(event: Mapping[str, object]) -> tuple[tuple[str, ...], str] | None:
+    """(link, UTC day) of a customer open the caps apply to (see cap_link); None for anything else."""
+    link = cap_link(event) if event.get("type") == "customer_open" else None
+    if link is None:
         return None
-    return str(event["share_id"]), str(event["occurred_at"])[:10]
+    return link, str(event["occurred_at"])[:10]
 
 
 def opens_over_cap(opens: Iterable[Mapping[str, object]], caps: OpenCaps) -> set[str]:
@@ -173,7 +189,7 @@ def opens_over_cap(opens: Iterable[Mapping[str, object]], caps: OpenCaps) -> set
     Opens without an IP hash (written by an integration rather than the portal) share
     one client budget per link. Duplicate event ids count once.
     """
-    by_key: dict[tuple[str, str], dict[str, Mapping[str, object]]] = defaultdict(dict)
+    by_key: dict[tuple[tuple[str, ...], str], dict[str, Mapping[str, object]]] = defaultdict(dict)
     for event in opens:
         key = open_cap_key(event)
         if key is not None:

@@ -145,16 +145,25 @@ class UsageProcessor:
         response = self.es.mget(index=self.names.catalog, ids=sorted(asset_ids), source=False)
         return {d["_id"] for d in response["docs"] if d.get("found")}
 
-    def _share_times(self, share_ids: set[str]) -> dict[str, datetime]:
+    def _share_times(self, share_ids: set[str], index: str | None = None, field: str = "share_id") -> dict[str, datetime]:
+        """Creation time of each share link (or, with the rooms index and `room_id`, each deal room)."""
         if not share_ids:
             return {}
         ordered, found = sorted(share_ids), {}
         for i in range(0, len(ordered), 5000):  # a search returns at most 10,000 hits
             chunk = ordered[i:i + 5000]
-            response = self.es.search(index=self.names.shares, size=len(chunk), query={"terms": {"share_id": chunk}},
-                                      source=["share_id", "created_at"], ignore_unavailable=True)
-            found.update({h["_source"]["share_id"]: times.parse_stored(h["_source"]["created_at"])
+            response = self.es.search(index=index or self.names.shares, size=len(chunk), query={"terms": {field: chunk}},
+                                      source=[field, "created_at"], ignore_unavailable=True)
+            found.update({h["_source"][field]: times.parse_stored(h["_source"]["created_at"])
                           for h in response["hits"]["hits"]})
+        return found
+
+    def _link_times(self, evs: list[dict[str, Any]]) -> dict[str, datetime]:
+        """Creation time of the share link or deal room of each customer event, by share_id or room_id."""
+        customer = [e for e in evs if e["type"] in bots.CUSTOMER_TYPES]
+        found = self._share_times({e["share_id"] for e in customer if e.get("share_id")})
+        found.update(self._share_times({e["room_id"] for e in customer if e.get("room_id") and not e.get("share_id")},
+                                       self.names.rooms, "room_id"))
         return found
 
     def _apply_open_caps(self, docs: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -179,8 +188,8 @@ class UsageProcessor:
         return bots.OpenCaps(per_client=self.settings.usage_share_opens_per_client_day,
                              per_link=self.settings.usage_share_opens_per_link_day)
 
-    def _counted_opens(self, keys: set[tuple[str, str]]) -> list[dict[str, Any]]:
-        """Stored customer opens that count (not bots) for these (share_id, day) keys.
+    def _counted_opens(self, keys: set[tuple[tuple[str, ...], str]]) -> list[dict[str, Any]]:
+        """Stored customer opens that count (not bots) for these (link, day) keys (bots.cap_link).
 
         At most `per_link` per key by the cap rule, so the read stays small whatever
         the flood; earlier batches' writes are searchable (refreshed after each batch).
@@ -191,12 +200,13 @@ class UsageProcessor:
         for i in range(0, len(ordered), per_query):
             chunk = ordered[i:i + per_query]
             days = sorted({day for _, day in chunk})
+            links = sorted({link for link, _ in chunk})
             response = self.es.search(
                 index=self.names.events, size=10_000, ignore_unavailable=True, allow_no_indices=True,
-                source=["event_id", "type", "asset_id", "share_id", "occurred_at", "ip_hash"],
+                source=["event_id", "type", "asset_id", "share_id", "room_id", "occurred_at", "ip_hash"],
                 query={"bool": {"filter": [
                     {"term": {"type": "customer_open"}}, {"term": {"is_bot": False}},
-                    {"terms": {"share_id": sorted({share for share, _ in chunk})}},
+                    {"bool": {"minimum_should_match": 1, "should": _link_clauses(links)}},
                     {"range": {"occurred_at": {"gte": days[0], "lt": _next_day(days[-1]),
                                                "format": "strict_date"}}}]}})
             wanted = set(chunk)
@@ -220,12 +230,13 @@ class UsageProcessor:
     def _write_usage(self, items: list[Parsed[UsageItem]], result: WriteResult) -> None:
         evs = [p.event.event for p in items]
         known = self._known_assets({e["asset_id"] for e in evs})
-        shared_at = self._share_times({e["share_id"] for e in evs if e.get("share_id") and e["type"] in bots.CUSTOMER_TYPES})
+        shared_at = self._link_times(evs)
         docs: list[dict[str, Any]] = []
         for e in evs:
             since: float | None = None
-            if e.get("share_id") in shared_at:
-                since = (times.parse_stored(e["occurred_at"]) - shared_at[e["share_id"]]).total_seconds()
+            link = e.get("share_id") or e.get("room_id")
+            if link in shared_at:
+                since = (times.parse_stored(e["occurred_at"]) - shared_at[link]).total_seconds()
             verdict = bots.classify_event(e, since, self.settings.usage_bot_fast_open_s)
             docs.append(model.stored_document(
                 e, received_at=e["received_at"], is_bot=verdict.is_bot, bot_reason=verdict.reason,
@@ -304,7 +315,7 @@ class UsageProcessor:
 
 
 CLASSIFIED_FIELDS = ("event_id", "occurred_at", "type", "asset_id", "rep_id", "opportunity_id", "account_id",
-                     "share_id", "channel", "bot_reason")
+                     "share_id", "room_id", "channel", "bot_reason")
 
 
 def classified_event(stored: dict[str, Any]) -> dict[str, Any]:
@@ -320,6 +331,16 @@ def classified_event(stored: dict[str, Any]) -> dict[str, Any]:
 def classified_key(event: dict[str, Any]) -> str:
     """The same key for every verdict of one event, so they stay in publication order."""
     return str(event.get("opportunity_id") or event.get("account_id") or event["asset_id"])
+
+
+def _link_clauses(links: list[tuple[str, ...]]) -> list[dict[str, Any]]:
+    """Query clauses matching the opens of these cap links (bots.cap_link): share ids, or one asset of a room."""
+    shares = [link[1] for link in links if link[0] == "share"]
+    clauses: list[dict[str, Any]] = [{"terms": {"share_id": shares}}] if shares else []
+    for link in links:
+        if link[0] == "room":
+            clauses.append({"bool": {"filter": [{"term": {"room_id": link[1]}}, {"term": {"asset_id": link[2]}}]}})
+    return clauses
 
 
 def _next_day(day: str) -> str:

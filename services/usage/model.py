@@ -25,8 +25,8 @@ SHARE_TYPES = frozenset({"share", "email_attach"})  # the asset went to a custom
 REP_OPEN_TYPES = frozenset({"view", "download", "search_click", "present"})  # a rep opened it
 
 # Fields copied as-is into the stored document.
-_PLAIN_FIELDS = ("event_id", "type", "asset_id", "rep_id", "opportunity_id", "account_id", "share_id",
-                 "channel", "page", "seconds", "user_agent", "team", "region")
+_PLAIN_FIELDS = ("event_id", "type", "asset_id", "rep_id", "opportunity_id", "account_id", "share_id", "room_id",
+                 "viewer_email", "channel", "page", "seconds", "user_agent", "team", "region")
 
 
 EventError = InvalidEvent

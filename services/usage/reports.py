@@ -12,8 +12,7 @@ service's catalog view (`usage-catalog`).
 from __future__ import annotations
 
 import heapq
-from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import datetime
 from typing import Any, Iterator
 
 from elasticsearch import Elasticsearch
@@ -174,24 +173,9 @@ def unused_reason(*, expired: bool, customer_uses: int, shares: int, rep_uses: i
     return "NEVER_SHOWN_IN_SEARCH"
 
 
-@dataclass
-class UnusedRow:
-    asset: dict[str, Any]
-    reason: str
-    impressions: int = 0
-    rep_uses: int = 0
-    shares: int = 0
-    last_used_ms: float | None = None
-
-
-@dataclass
-class UnusedPage:
-    rows: list[UnusedRow] = field(default_factory=list)
-    next_cursor: str | None = None
-
-
-def _usage_of(es: Elasticsearch, names: Names, ids: list[str], start: datetime, end: datetime,
+def usage_of(es: Elasticsearch, names: Names, ids: list[str], start: datetime, end: datetime,
               timeout_s: float) -> tuple[dict[str, dict[str, int]], dict[str, float], dict[str, int]]:
+    """Per asset of `ids`: window uses by kind, last non-bot use ever (epoch ms) and search impressions."""
     target = es.options(request_timeout=timeout_s)
     size = len(ids)
     response = target.search(
@@ -223,42 +207,3 @@ def _usage_of(es: Elasticsearch, names: Names, ids: list[str], start: datetime, 
     )
     impressions = {b["key"]: b["doc_count"] for b in (shown.get("aggregations") or {}).get("a", {}).get("buckets", [])}
     return window, last, impressions
-
-
-def unused_assets(es: Elasticsearch, names: Names, start: datetime, end: datetime, reasons: set[str],
-                  owner: str, cursor: str | None, page_size: int, timeout_s: float,
-                  now: datetime | None = None, scan: int = 500) -> UnusedPage:
-    """One page of unused published assets in asset id order, resuming after `cursor`."""
-    now = now or datetime.now(timezone.utc)
-    filters: list[dict[str, Any]] = [{"term": {"status": "published"}}]
-    if owner:
-        filters.append({"term": {"owner": owner}})
-    page = UnusedPage()
-    after = cursor
-    target = es.options(request_timeout=timeout_s)
-    while True:
-        kwargs: dict[str, Any] = {"search_after": [after]} if after else {}
-        response = target.search(index=names.catalog, size=scan, query={"bool": {"filter": filters}},
-                                 sort=[{"asset_id": "asc"}], ignore_unavailable=True, **kwargs)
-        assets = [h["_source"] for h in response["hits"]["hits"]]
-        if not assets:
-            return page
-        ids = [a["asset_id"] for a in assets]
-        window, last, impressions = _usage_of(es, names, ids, start, end, timeout_s)
-        for asset in assets:
-            use = window.get(asset["asset_id"], {"customer": 0, "shares": 0, "rep": 0})
-            expires = asset.get("expires_at")
-            expired = bool(expires) and datetime.fromisoformat(expires.replace("Z", "+00:00")) <= now
-            reason = unused_reason(expired=expired, customer_uses=use["customer"], shares=use["shares"],
-                                   rep_uses=use["rep"], impressions=impressions.get(asset["asset_id"], 0),
-                                   ever_used=asset["asset_id"] in last)
-            after = asset["asset_id"]
-            if reason is None or (reasons and reason not in reasons):
-                continue
-            page.rows.append(UnusedRow(asset, reason, impressions.get(asset["asset_id"], 0), use["rep"],
-                                       use["shares"], last.get(asset["asset_id"])))
-            if len(page.rows) == page_size:
-                page.next_cursor = after
-                return page
-        if len(assets) < scan:
-            return page

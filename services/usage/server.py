@@ -21,9 +21,14 @@ from collateral.v1 import common_pb2, usage_pb2, usage_pb2_grpc
 from services.common import (auth, config, errors, es as es_util, grpc_server, kafka_io, metrics, pagination, topics,
                              validation)
 from services.common.contracts import times
-from services.common import audit
+from services.common import audit, mail
 from services.common.grpc_server import remaining_timeout
-from services.usage import model, reports, shares, store
+from services.usage import model, reports, share_access, shares, store
+from services.usage import rooms
+from services.usage import hot_accounts
+from services.usage import unused
+from services.usage import adoption
+from services.usage import notify_rpc, notify_store
 
 log = logging.getLogger(__name__)
 
@@ -80,7 +85,8 @@ def event_dict(ev: usage_pb2.UsageEvent, now: datetime, secret: str, field: str 
         "asset_id": ev.asset_id,
         "rep_id": ev.rep_id,
     }
-    for name in ("opportunity_id", "account_id", "share_id", "channel", "user_agent", "team", "region"):
+    for name in ("opportunity_id", "account_id", "share_id", "room_id", "channel", "user_agent", "team", "region",
+                 "viewer_email"):
         value = getattr(ev, name)
         if value:
             d[name] = value
@@ -103,6 +109,33 @@ class UsageServicer(usage_pb2_grpc.UsageServiceServicer):
         self.producer = kafka_io.Producer(settings, client_id="usage-server")
         self.usage_topic = topics.USAGE.name(settings)
         self.shares = shares.ShareStore(self.es, self.names)
+        self.notifications = notify_rpc.NotificationApi(self.es, settings)
+        self.rooms = rooms.RoomRpcs(rooms.RoomStore(self.es, self.names), settings, self._produce_events,
+                                    lambda ids, timeout: reports.titles(self.es, self.names, ids, timeout))
+
+    def _produce_events(self, events: list[dict[str, Any]]) -> None:
+        """Send contract-form usage events (keyed by asset) and wait for Kafka's acknowledgement."""
+        self.producer.send_and_wait([kafka_io.Record(self.usage_topic, e["asset_id"], json.dumps(e).encode())
+                                     for e in events])
+
+    # ---- deal rooms (services/usage/rooms.py) ---------------------------------------
+    def CreateRoom(self, request: usage_pb2.CreateRoomRequest, context: grpc.ServicerContext) -> Any:
+        return self.rooms.create(request, remaining_timeout(ES_TIMEOUT_S))
+
+    def ResolveRoom(self, request: usage_pb2.ResolveRoomRequest, context: grpc.ServicerContext) -> Any:
+        return self.rooms.resolve(request, remaining_timeout(ES_TIMEOUT_S))
+
+    def RevokeRoom(self, request: usage_pb2.RevokeRoomRequest, context: grpc.ServicerContext) -> Any:
+        return self.rooms.revoke(request, remaining_timeout(ES_TIMEOUT_S))
+
+    def ListRooms(self, request: usage_pb2.ListRoomsRequest, context: grpc.ServicerContext) -> Any:
+        return self.rooms.list(request, remaining_timeout(ES_TIMEOUT_S))
+
+    def GetRoomEngagement(self, request: usage_pb2.GetRoomEngagementRequest, context: grpc.ServicerContext) -> Any:
+        return self.rooms.engagement(request, remaining_timeout(ES_TIMEOUT_S))
+
+    def RevealRoomLink(self, request: usage_pb2.RevealRoomLinkRequest, context: grpc.ServicerContext) -> Any:
+        return self.rooms.reveal(request, remaining_timeout(ES_TIMEOUT_S))
 
     # ---- ingest ---------------------------------------------------------------------
     def RecordEvents(self, request: usage_pb2.RecordEventsRequest, context: grpc.ServicerContext) -> Any:
@@ -150,7 +183,10 @@ class UsageServicer(usage_pb2_grpc.UsageServiceServicer):
             opportunity_id=doc.get("opportunity_id", ""), account_id=doc.get("account_id", ""),
             recipient_note=doc.get("recipient_note", ""), allow_download=bool(doc.get("allow_download")),
             created_at=_ts_of_iso(doc["created_at"]), expires_at=_ts_of_iso(doc["expires_at"]),
-            revoked_at=_ts_of_iso(doc.get("revoked_at")), state=state)
+            revoked_at=_ts_of_iso(doc.get("revoked_at")), state=state,
+            call_to_action=shares.CTA_VALUES.get(doc.get("call_to_action", ""), 0),
+            meeting_url=doc.get("meeting_url", ""), customer_message=doc.get("customer_message", ""),
+            revealable=share_access.revealable(self.settings.share_link_secret, doc), **share_access.public_fields(doc))
 
     def CreateShareLink(self, request: usage_pb2.CreateShareLinkRequest, context: grpc.ServicerContext) -> Any:
         principal = auth.current_principal()
@@ -161,7 +197,10 @@ class UsageServicer(usage_pb2_grpc.UsageServiceServicer):
             raise errors.InvalidArgument("opportunity_id", "opportunity_id or account_id is required")
         if len(request.recipient_note) > shares.MAX_NOTE_CHARS:
             raise errors.InvalidArgument("recipient_note", f"at most {shares.MAX_NOTE_CHARS} characters")
+        if len(request.customer_message) > shares.MAX_MESSAGE_CHARS:
+            raise errors.InvalidArgument("customer_message", f"at most {shares.MAX_MESSAGE_CHARS} characters")
         channel = _id(request.channel, "channel", required=False)[:64] or "portal"
+        call_to_action = shares.call_to_action_fields(request.call_to_action, request.meeting_url, principal.subject)
         now = datetime.now(timezone.utc)
         if request.HasField("expires_at"):
             expires = validation.timestamp(request.expires_at, "expires_at")
@@ -173,9 +212,12 @@ class UsageServicer(usage_pb2_grpc.UsageServiceServicer):
             expires = now + timedelta(days=self.settings.usage_share_ttl_days)
         timeout = remaining_timeout(ES_TIMEOUT_S)
         shares.check_shareable(asset_id, reports.titles(self.es, self.names, [asset_id], timeout).get(asset_id), now)
-        token = shares.new_token()
+        access = share_access.access_fields(request.passcode, request.require_email_verification,
+                                            list(request.allowed_email_domains), mail.enabled(self.settings))
+        share_id = shares.new_share_id()
+        token = share_access.derive_token(self.settings.share_link_secret, share_id)
         doc: dict[str, Any] = {
-            "share_id": shares.new_share_id(), "asset_id": asset_id, "rep_id": principal.subject,
+            "share_id": share_id, "token_secret_id": share_access.secret_id(self.settings.share_link_secret), "asset_id": asset_id, "rep_id": principal.subject,
             "allow_download": request.allow_download, "channel": channel,
             "created_at": model.iso(now), "expires_at": model.iso(expires),
         }
@@ -185,6 +227,10 @@ class UsageServicer(usage_pb2_grpc.UsageServiceServicer):
             doc["account_id"] = account_id
         if request.recipient_note:
             doc["recipient_note"] = request.recipient_note
+        if request.customer_message:
+            doc["customer_message"] = request.customer_message
+        doc.update(call_to_action)
+        doc.update(access)
         doc_id = shares.token_hash(token)
         self.shares.create(doc_id, doc, timeout)
         event = {k: doc[k] for k in ("asset_id", "rep_id", "share_id", "opportunity_id", "account_id", "channel")
@@ -209,6 +255,9 @@ class UsageServicer(usage_pb2_grpc.UsageServiceServicer):
             raise errors.InvalidArgument("token", "is required")
         if len(token) > 200:
             raise errors.InvalidArgument("token", "too long")
+        passcode = request.passcode
+        if len(passcode) > share_access.MAX_PASSCODE_CHARS:
+            raise errors.InvalidArgument("passcode", f"at most {share_access.MAX_PASSCODE_CHARS} characters")
         doc = self.shares.get_by_token(token, remaining_timeout(ES_TIMEOUT_S))
         if doc is None:
             metrics.USAGE_SHARE_LINKS.labels("not_found").inc()
@@ -219,13 +268,23 @@ class UsageServicer(usage_pb2_grpc.UsageServiceServicer):
             metrics.USAGE_SHARE_LINKS.labels(state).inc()
             raise errors.FailedPrecondition(f"share link {state}")
         metrics.USAGE_SHARE_LINKS.labels("resolved").inc()
-        return usage_pb2.ResolveShareLinkResponse(share=self._share_message(doc, now))
+        return usage_pb2.ResolveShareLinkResponse(share=self._share_message(doc, now),
+                                                  passcode_accepted=share_access.passcode_matches(doc, passcode))
 
     def RevokeShareLink(self, request: usage_pb2.RevokeShareLinkRequest, context: grpc.ServicerContext) -> Any:
         share_id = _id(request.share_id, "share_id")
         doc = self.shares.revoke(share_id, auth.current_principal(), remaining_timeout(ES_TIMEOUT_S))
         metrics.USAGE_SHARE_LINKS.labels("revoked").inc()
         return usage_pb2.RevokeShareLinkResponse(share=self._share_message(doc, datetime.now(timezone.utc)))
+
+    def RevealShareLink(self, request: usage_pb2.RevealShareLinkRequest, context: grpc.ServicerContext) -> Any:
+        share_id = _id(request.share_id, "share_id")
+        now = datetime.now(timezone.utc)
+        doc, token = self.shares.reveal(share_id, auth.current_principal(), self.settings.share_link_secret, now,
+                                        remaining_timeout(ES_TIMEOUT_S))
+        metrics.USAGE_SHARE_LINKS.labels("revealed").inc()
+        url = f"{self.settings.portal_public_url.rstrip('/')}/s/{token}"
+        return usage_pb2.RevealShareLinkResponse(share=self._share_message(doc, now), token=token, url=url)
 
     def ListShareLinks(self, request: usage_pb2.ListShareLinksRequest, context: grpc.ServicerContext) -> Any:
         principal = auth.current_principal()
@@ -262,7 +321,8 @@ class UsageServicer(usage_pb2_grpc.UsageServiceServicer):
                 message.stats.CopyFrom(usage_pb2.ShareStats(
                     customer_opens=s["customer_opens"], bot_opens=s["bot_opens"],
                     first_opened_at=_ts_of_ms(s["first_opened_ms"]), last_opened_at=_ts_of_ms(s["last_opened_ms"]),
-                    pages=[usage_pb2.PageTime(page=p, seconds=sec, views=n) for p, sec, n in s["pages"]]))
+                    pages=[usage_pb2.PageTime(page=p, seconds=sec, views=n) for p, sec, n in s["pages"]],
+                    viewer_emails=s["viewer_emails"]))
             out.append(message)
         token = ""
         if more and docs:
@@ -270,6 +330,22 @@ class UsageServicer(usage_pb2_grpc.UsageServiceServicer):
             created_ms = int(times.epoch_s(last["created_at"]) * 1000)
             token = pagination.encode(self.settings.auth_secret, [created_ms, last["share_id"]])
         return usage_pb2.ListShareLinksResponse(shares=out, next_page_token=token)
+
+    # ---- notifications (notify_rpc.py) ---------------------------------------------------
+    def GetNotificationSettings(self, request: usage_pb2.GetNotificationSettingsRequest,
+                                context: grpc.ServicerContext) -> Any:
+        return self.notifications.get_settings(request, remaining_timeout(ES_TIMEOUT_S))
+
+    def UpdateNotificationSettings(self, request: usage_pb2.UpdateNotificationSettingsRequest,
+                                   context: grpc.ServicerContext) -> Any:
+        return self.notifications.update_settings(request, remaining_timeout(ES_TIMEOUT_S))
+
+    def ListNotifications(self, request: usage_pb2.ListNotificationsRequest, context: grpc.ServicerContext) -> Any:
+        return self.notifications.list(request, remaining_timeout(ES_TIMEOUT_S))
+
+    def MarkNotificationsRead(self, request: usage_pb2.MarkNotificationsReadRequest,
+                              context: grpc.ServicerContext) -> Any:
+        return self.notifications.mark_read(request, remaining_timeout(ES_TIMEOUT_S))
 
     # ---- reports --------------------------------------------------------------------
     def _range(self, time_range: common_pb2.TimeRange, default_days: int, field: str) -> tuple[datetime, datetime]:
@@ -348,33 +424,18 @@ class UsageServicer(usage_pb2_grpc.UsageServiceServicer):
 
     def ListUnusedAssets(self, request: usage_pb2.ListUnusedAssetsRequest, context: grpc.ServicerContext) -> Any:
         start, end = self._range(request.window, 90, "window")
-        size = pagination.clamp_page_size(request.page_size, default=50, maximum=500)
-        reasons = set()
-        for i, r in enumerate(validation.bounded(request.reasons, "reasons", validation.MAX_FILTER_VALUES)):
-            name = usage_pb2.UnusedReason.Name(r).removeprefix("UNUSED_REASON_") if r in usage_pb2.UnusedReason.values() else ""
-            if not r or not name:
-                raise errors.InvalidArgument(f"reasons[{i}]", "unknown reason")
-            reasons.add(name)
-        cursor = pagination.decode(self.settings.auth_secret, request.page_token)
-        if cursor is not None and not isinstance(cursor, str):
-            raise errors.InvalidArgument("page_token", "malformed page token")
-        owner = _id(request.owner, "owner", required=False)
-        now = datetime.now(timezone.utc)
-        page = reports.unused_assets(self.es, self.names, start, end, reasons, owner, cursor, size,
-                                     remaining_timeout(30.0), now)
-        out = []
-        for row in page.rows:
-            a = row.asset
-            since = a.get("published_at") or a.get("created_at")
-            age = (now - times.parse_stored(since)).days if since else 0
-            out.append(usage_pb2.UnusedAsset(
-                asset_id=a["asset_id"], title=a.get("title", ""), owner=a.get("owner", ""), type=a.get("type", ""),
-                reason=usage_pb2.UnusedReason.Value(f"UNUSED_REASON_{row.reason}"),
-                published_at=_ts_of_iso(a.get("published_at")), age_days=max(0, age),
-                impressions=row.impressions, rep_uses=row.rep_uses, shares=row.shares,
-                last_used_at=_ts_of_ms(row.last_used_ms)))
-        token = pagination.encode(self.settings.auth_secret, page.next_cursor) if page.next_cursor else ""
-        return usage_pb2.ListUnusedAssetsResponse(assets=out, next_page_token=token)
+        return unused.answer(self.es, self.names, request, start, end, datetime.now(timezone.utc),
+                             self.settings.auth_secret, remaining_timeout(30.0))
+
+    def GetAdoptionOverview(self, request: usage_pb2.GetAdoptionOverviewRequest,
+                            context: grpc.ServicerContext) -> Any:
+        start, end = self._range(request.time_range, 90, "time_range")
+        limit = pagination.clamp_page_size(request.movers_limit, default=5, maximum=50, field="movers_limit")
+        return adoption.overview(self.es, self.names, start, end, limit, remaining_timeout(30.0))
+
+    def ListHotAccounts(self, request: usage_pb2.ListHotAccountsRequest, context: grpc.ServicerContext) -> Any:
+        return hot_accounts.answer(self.es, self.names, request, auth.current_principal(), self.settings.auth_secret,
+                                   remaining_timeout(30.0))
 
 
 WRITERS = auth.ANY_USER | {auth.Role.SERVICE}
@@ -383,10 +444,23 @@ ACCESS = {
     "CreateShareLink": auth.ANY_USER,
     "RevokeShareLink": auth.ANY_USER,
     "ListShareLinks": auth.ANY_USER,
+    "RevealShareLink": auth.ANY_USER,
     "ResolveShareLink": frozenset(SERVICE_ROLES),
     "GetAssetUsage": auth.CURATORS,
     "TopAssets": auth.CURATORS,
     "ListUnusedAssets": auth.CURATORS,
+    "GetAdoptionOverview": auth.CURATORS,
+    "CreateRoom": auth.ANY_USER,
+    "RevokeRoom": auth.ANY_USER,
+    "ListRooms": auth.ANY_USER,
+    "GetRoomEngagement": auth.ANY_USER,
+    "RevealRoomLink": auth.ANY_USER,
+    "ResolveRoom": frozenset(SERVICE_ROLES),
+    "ListHotAccounts": auth.ANY_USER,
+    "GetNotificationSettings": auth.ANY_USER,
+    "UpdateNotificationSettings": auth.ANY_USER,
+    "ListNotifications": auth.ANY_USER,
+    "MarkNotificationsRead": auth.ANY_USER,
 }
 
 
@@ -397,10 +471,24 @@ def audited(servicer: UsageServicer) -> dict[str, audit.Audited]:
         found = servicer.shares.get_by_share_id(share_id, ES_TIMEOUT_S)
         return found[1] if found else None
 
+    def room(room_id: str) -> dict[str, Any] | None:
+        found = servicer.rooms.store.get_by_room_id(room_id, ES_TIMEOUT_S)
+        return found[1] if found else None
+
     return {
         "CreateShareLink": audit.Audited("share_link", share_link, lambda r: [],
                                          audit.response_field("share", "share_id")),
         "RevokeShareLink": audit.Audited("share_link", share_link, audit.field_of("share_id")),
+        "RevealShareLink": audit.Audited("share_link", share_link, audit.field_of("share_id")),
+        "CreateRoom": audit.Audited("deal_room", room, lambda r: [], audit.response_field("room", "room_id")),
+        "RevokeRoom": audit.Audited("deal_room", room, audit.field_of("room_id")),
+        "RevealRoomLink": audit.Audited("deal_room", room, audit.field_of("room_id")),
+        "UpdateNotificationSettings": audit.Audited(
+            "notification_settings", servicer.notifications.stored_settings,
+            lambda r: [r.settings.rep_id or auth.current_principal().subject]),
+        "MarkNotificationsRead": audit.Audited(
+            "notifications", lambda rep: {"unread_count": servicer.notifications.unread(rep, ES_TIMEOUT_S)},
+            lambda r: [auth.current_principal().subject]),
     }
 
 
@@ -409,8 +497,15 @@ def audited(servicer: UsageServicer) -> dict[str, audit.Audited]:
 CAPABILITIES = {
     "ingest": grpc_server.Capability.of({"kafka"}, {"RecordEvents"}),
     "shares": grpc_server.Capability.of({"elasticsearch", "kafka"},
-                                        {"CreateShareLink", "RevokeShareLink", "ListShareLinks", "ResolveShareLink"}),
-    "reports": grpc_server.Capability.of({"elasticsearch"}, {"GetAssetUsage", "TopAssets", "ListUnusedAssets"}),
+                                        {"CreateShareLink", "RevokeShareLink", "ListShareLinks", "ResolveShareLink",
+                                         "RevealShareLink"}),
+    "rooms": grpc_server.Capability.of({"elasticsearch", "kafka"},
+                                       {"CreateRoom", "ResolveRoom", "RevokeRoom", "ListRooms", "GetRoomEngagement",
+                                        "RevealRoomLink"}),
+    "reports": grpc_server.Capability.of({"elasticsearch"}, {"GetAssetUsage", "TopAssets", "ListUnusedAssets",
+                                                            "ListHotAccounts", "GetAdoptionOverview"}),
+    "notifications": grpc_server.Capability.of({"elasticsearch"}, {
+        "GetNotificationSettings", "UpdateNotificationSettings", "ListNotifications", "MarkNotificationsRead"}),
 }
 
 
@@ -432,7 +527,8 @@ def build_spec(settings: config.Settings) -> grpc_server.ServiceSpec:
         default_metrics_port=9465,
         probes={"elasticsearch": lambda: es_util.reachable(servicer.es, settings.health_probe_timeout_s),
                 "kafka": kafka_probe},
-        set_up={"kafka": lambda: topics.ensure_all(settings), "elasticsearch": lambda: store.ensure(servicer.es, settings)},
+        set_up={"kafka": lambda: topics.ensure_all(settings), "elasticsearch": lambda: (store.ensure(servicer.es, settings),
+                                                                    notify_store.ensure(servicer.es, settings))},
         capabilities=CAPABILITIES,
         core="ingest",
         on_shutdown=[servicer.producer.close, kafka_probe.close],

@@ -1,31 +1,48 @@
 """Tracked share links: unguessable tokens, expiry, revocation, open statistics.
 
-The token (`secrets.token_urlsafe(32)`, 256 bits) is returned once and never stored:
-the share document's `_id` is its SHA-256, so a leaked index does not leak working
-links, and resolving a token is one realtime GET by id. The public `share_id` (random,
-unrelated to the token) names the link in usage events, lists and revocation.
+The token is never stored: the share document's `_id` is its SHA-256, so a leaked
+index does not leak working links, and resolving a token is one realtime GET by id.
+It is derived from the public `share_id` with a server secret (share_access.py), so
+the link's owner can copy it again (`reveal`); the `share_id` names the link in usage
+events, lists and revocation. Optional access controls (passcode, verified email) are
+checked in share_access.py and stored as hashes only.
 Creating a link also records a `share` usage event, so shares are counted by the same
 pipeline as every other use.
+
+A link may carry a call to action for the customer page: "reply by email" (to the rep
+who created it) or "book a meeting" (an https URL the rep gives). Both are validated
+here, at creation, because the customer page renders them as links as they are.
 """
 
 from __future__ import annotations
 
 import hashlib
+import re
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from typing import Any
+from urllib.parse import urlsplit
 
 from elasticsearch import ApiError, Elasticsearch, NotFoundError
 
+from collateral.v1 import usage_pb2
 from services.common import auth, errors
 from services.common.contracts import times
-from services.usage import model
+from services.usage import model, share_access
 from services.usage.store import Names
 
 MAX_TTL = timedelta(days=365)
-MAX_NOTE_CHARS = 500
+MAX_NOTE_CHARS = 500  # the rep's private note about the recipient
+MAX_MESSAGE_CHARS = 2000  # the rep's message on the customer page
 MAX_ID_CHARS = 128
+MAX_MEETING_URL_CHARS = 2048
+# Stored names of the calls to action (the share document keeps names, not enum numbers).
+CTA_NAMES = {usage_pb2.SHARE_CALL_TO_ACTION_REPLY_EMAIL: "reply_email",
+             usage_pb2.SHARE_CALL_TO_ACTION_BOOK_MEETING: "book_meeting"}
+CTA_VALUES = {name: value for value, name in CTA_NAMES.items()}
+# A reply goes to the rep's id, so it must be a plain address that a mailto: link can carry.
+REPLY_ADDRESS_RE = re.compile(r"^[A-Za-z0-9._%+'-]{1,64}@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+$")
 
 
 def token_hash(token: str) -> str:
@@ -33,6 +50,7 @@ def token_hash(token: str) -> str:
 
 
 def new_token() -> str:
+    """A random token: what share links and deal rooms had before their tokens were derived (share_access)."""
     return secrets.token_urlsafe(32)
 
 
@@ -61,6 +79,55 @@ def check_shareable(asset_id: str, catalog_doc: dict[str, Any] | None, now: date
         raise errors.FailedPrecondition(f"asset {asset_id} expired at {expires}: expired assets cannot be shared")
 
 
+def check_meeting_url(value: str) -> str:
+    """The URL "book a meeting" leads to, or INVALID_ARGUMENT on `meeting_url`.
+
+    Only https: the customer page links to it as it is, so javascript:, data: and
+    plain-http URLs must never get there; a user name or password in the URL
+    (`https://calendar.example@evil.example`) would disguise where the link goes.
+    """
+    if not value:
+        raise errors.InvalidArgument("meeting_url", "is required with book a meeting")
+    if len(value) > MAX_MEETING_URL_CHARS:
+        raise errors.InvalidArgument("meeting_url", f"at most {MAX_MEETING_URL_CHARS} characters")
+    if any(c.isspace() or ord(c) < 0x20 or ord(c) == 0x7F for c in value):
+        raise errors.InvalidArgument("meeting_url", "must not contain spaces or control characters")
+    try:
+        parts = urlsplit(value)
+        parts.port  # noqa: B018 - raises ValueError on a malformed port
+    except ValueError:
+        raise errors.InvalidArgument("meeting_url", "not a valid URL") from None
+    if parts.scheme.lower() != "https":
+        raise errors.InvalidArgument("meeting_url", "must be an https:// URL")
+    if not parts.hostname:
+        raise errors.InvalidArgument("meeting_url", "must name a host")
+    if parts.username is not None or parts.password is not None:
+        raise errors.InvalidArgument("meeting_url", "must not contain a user name or password")
+    return value
+
+
+def call_to_action_fields(kind: int, meeting_url: str, rep_id: str) -> dict[str, str]:
+    """The share document's call-to-action fields for a CreateShareLink request (empty: none).
+
+    Errors name the request field, so the rep's dialog shows them next to the right input.
+    """
+    meeting_url = meeting_url.strip()
+    if kind == usage_pb2.SHARE_CALL_TO_ACTION_UNSPECIFIED:
+        if meeting_url:
+            raise errors.InvalidArgument("meeting_url", "only with book a meeting")
+        return {}
+    if kind not in CTA_NAMES:
+        raise errors.InvalidArgument("call_to_action", f"unknown call to action {kind}")
+    if kind == usage_pb2.SHARE_CALL_TO_ACTION_REPLY_EMAIL:
+        if meeting_url:
+            raise errors.InvalidArgument("meeting_url", "only with book a meeting")
+        if not REPLY_ADDRESS_RE.match(rep_id):
+            raise errors.InvalidArgument("call_to_action", "reply by email needs a sender whose id is an email "
+                                                           "address")
+        return {"call_to_action": CTA_NAMES[kind]}
+    return {"call_to_action": CTA_NAMES[kind], "meeting_url": check_meeting_url(meeting_url)}
+
+
 def state_of(doc: dict[str, Any], now: datetime) -> str:
     """'revoked', 'expired' or 'active'."""
     if doc.get("revoked_at"):
@@ -68,6 +135,15 @@ def state_of(doc: dict[str, Any], now: datetime) -> str:
     if times.parse_stored(doc["expires_at"]) <= now:
         return "expired"
     return "active"
+
+
+MAX_VIEWER_EMAILS = 20
+
+
+def viewer_emails(buckets: list[dict[str, Any]]) -> list[str]:
+    """Verified viewer emails of a link's opens, most recent open first."""
+    ordered = sorted(buckets, key=lambda b: (-(b["last"]["value"] or 0), b["key"]))
+    return [b["key"] for b in ordered]
 
 
 @dataclass
@@ -119,6 +195,29 @@ class ShareStore:
             raise
         return doc
 
+    def reveal(self, share_id: str, principal: auth.Principal, secret: str, now: datetime,
+               timeout_s: float) -> tuple[dict[str, Any], str]:
+        """(document, token) of an active link, for its owner or an admin.
+
+        FAILED_PRECONDITION for a revoked or expired link (copying it again would hand out
+        a dead link) and for a link whose token is not the derived one (made before tokens
+        were derived, or before the secret was rotated): that token exists nowhere.
+        """
+        found = self.get_by_share_id(share_id, timeout_s)
+        if found is None:
+            raise errors.NotFound(f"share link {share_id} not found")
+        doc_id, doc, _, _ = found
+        if doc["rep_id"] != principal.subject and principal.role != auth.Role.ADMIN:
+            raise errors.PermissionDenied("only the rep who created a share link or an admin may copy it again")
+        state = state_of(doc, now)
+        if state != "active":
+            raise errors.FailedPrecondition(f"share link {share_id} is {state}: only active links can be copied again")
+        if not share_access.can_reveal(secret, doc_id, share_id):
+            raise errors.FailedPrecondition(
+                f"share link {share_id} cannot be copied again: it was created before links could be copied again "
+                "(or the share link secret changed since); its link was shown only once, when it was created")
+        return doc, share_access.derive_token(secret, share_id)
+
     def list(self, query: dict[str, Any], size: int, search_after: list[Any] | None,
              timeout_s: float) -> list[dict[str, Any]]:
         kwargs: dict[str, Any] = {}
@@ -144,6 +243,11 @@ class ShareStore:
                                    "last": {"max": {"field": "occurred_at"}}}},
                 "bot_opens": {"filter": {"bool": {"filter": [{"term": {"type": "customer_open"}},
                                                              {"term": {"is_bot": True}}]}}},
+                # Bot verdicts are not applied: only a person who passed the email check has a viewer_email.
+                "viewers": {"filter": {"bool": {"filter": [{"term": {"type": "customer_open"}},
+                                                           {"exists": {"field": "viewer_email"}}]}},
+                            "aggs": {"emails": {"terms": {"field": "viewer_email", "size": MAX_VIEWER_EMAILS},
+                                                "aggs": {"last": {"max": {"field": "occurred_at"}}}}}},
                 "pages": {"filter": {"bool": {"filter": [{"term": {"type": "page_view"}},
                                                          {"term": {"is_bot": False}}]}},
                           "aggs": {"by_page": {"terms": {"field": "page", "size": 1000, "order": {"_key": "asc"}},
@@ -160,5 +264,6 @@ class ShareStore:
                 "last_opened_ms": opens["last"]["value"] if opens["doc_count"] else None,
                 "pages": [(int(p["key"]), float(p["seconds"]["value"]), p["doc_count"])
                           for p in b["pages"]["by_page"]["buckets"]],
+                "viewer_emails": viewer_emails(b.get("viewers", {}).get("emails", {}).get("buckets", [])),
             }
         return out

@@ -44,6 +44,8 @@ EVENT_MAPPINGS: dict[str, Any] = {
         "opportunity_id": _KW,
         "account_id": _KW,
         "share_id": _KW,
+        "room_id": _KW,
+        "viewer_email": _KW,
         "channel": _KW,
         "page": {"type": "integer"},
         "seconds": {"type": "double"},
@@ -128,6 +130,24 @@ SHARE_MAPPINGS: dict[str, Any] = {
     },
 }
 
+ROOM_MAPPINGS: dict[str, Any] = {
+    "dynamic": False,
+    "properties": {
+        "room_id": {"type": "keyword"},
+        "title": {"type": "keyword", "index": False, "doc_values": False},
+        "note": {"type": "keyword", "index": False, "doc_values": False},
+        "asset_ids": {"type": "keyword"},
+        "rep_id": _KW,
+        "opportunity_id": _KW,
+        "account_id": _KW,
+        "allow_download": {"type": "boolean"},
+        "created_at": {"type": "date"},
+        "expires_at": {"type": "date"},
+        "revoked_at": {"type": "date"},
+        "revoked_by": _KW,
+    },
+}
+
 
 @dataclass(frozen=True)
 class Names:
@@ -138,6 +158,7 @@ class Names:
     catalog: str
     searches: str
     shares: str
+    rooms: str
 
     @classmethod
     def of(cls, settings: config.Settings) -> "Names":
@@ -147,6 +168,7 @@ class Names:
             catalog=settings.index("usage-catalog"),
             searches=settings.index("usage-searches"),
             shares=settings.index("usage-shares"),
+            rooms=settings.index("usage-rooms"),
         )
 
     def events_index(self, occurred_at: str) -> str:
@@ -169,6 +191,10 @@ def ensure(es: Elasticsearch, settings: config.Settings) -> Names:
     es_util.ensure_alias(es, names.catalog, es_util.index_body(settings, CATALOG_MAPPINGS))
     es_util.ensure_alias(es, names.searches, es_util.index_body(settings, SEARCH_MAPPINGS))
     es_util.ensure_alias(es, names.shares, es_util.index_body(settings, SHARE_MAPPINGS))
+    es_util.ensure_alias(es, names.rooms, es_util.index_body(settings, ROOM_MAPPINGS))
+    # Fields added to the event mapping after a month's index was created (room_id) reach it here.
+    es.indices.put_mapping(index=names.events, properties={
+        name: EVENT_MAPPINGS["properties"][name] for name in ("room_id", "viewer_email")})
     return names
 
 

@@ -77,7 +77,7 @@ def _module_present(module: str) -> bool:
 
 
 @pytest.fixture(scope="session")
-def system(stack: config.Settings, tmp_path_factory: pytest.TempPathFactory) -> Iterator[System]:
+def system(stack: config.Settings, tmp_path_factory: pytest.TempPathFactory, mail_server: Any) -> Iterator[System]:
     settings = isolated(stack, "e")
     ports = {p.name: free_port() for p in PROCESSES}
     metrics_ports = {name: free_port() for name in ("content", "usage", "feedback", "portal")}
@@ -94,6 +94,10 @@ def system(stack: config.Settings, tmp_path_factory: pytest.TempPathFactory) -> 
         "COLLATERAL_PORTAL_PUBLIC_URL": f"http://127.0.0.1:{ports['portal']}",
         "COLLATERAL_PORTAL_SECRET_KEY": "e2e-portal-secret-" + settings.namespace,
         "COLLATERAL_AUTH_SECRET": settings.auth_secret,
+        # Email (one-time codes, notifications) goes to the session's SMTP test server.
+        "COLLATERAL_SMTP_HOST": mail_server.host,
+        "COLLATERAL_SMTP_PORT": str(mail_server.port),
+        "COLLATERAL_SMTP_SECURITY": "none",
     })
     state = tmp_path_factory.mktemp("system")
     sup = Supervisor(state, base_env=env, ports=ports, metrics_ports=metrics_ports)

@@ -30,6 +30,7 @@ COMMANDS = {
     "usage server": ["-m", "services.usage"],
     "feedback server": ["-m", "services.feedback"],
     "usage consumer": ["-m", "services.usage.consumer"],
+    "usage notifications": ["-m", "services.usage.notifications"],
     "feedback consumer": ["-m", "services.feedback.consumer"],
     "content signals consumer": ["-m", "services.content.signals_consumer"],
     "portal": ["-m", "services.portal"],

@@ -2,7 +2,8 @@
 
 On top of the schema: timestamps are RFC 3339 with a zone, updated_at (the snapshot's
 version, in milliseconds since 1970) and occurred_at are not in the future, closed_at is
-not before created_at, and an open deal's closed_at is ignored.
+not before created_at, and an open deal's closed_at is ignored. The optional display names
+(opportunity_name, account_name) have their blanks collapsed; a blank name is no name.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from services.common.contracts.errors import schema_error
 SCHEMA = "deal-outcome.v1.json"
 MAX_BYTES = 16 * 1024
 SEGMENT_FIELDS = ("industry", "region", "product_line", "deal_size_band", "team")
+NAME_FIELDS = ("opportunity_name", "account_name")  # optional CRM display names, kept as sent (trimmed)
 _NON_WORD = re.compile(r"[^\w]+", re.UNICODE)
 
 
@@ -27,6 +29,8 @@ class Deal(TypedDict, total=False):
     event_id: str
     opportunity_id: str
     account_id: str
+    opportunity_name: str | None
+    account_name: str | None
     owner_rep_id: str
     stage: str
     amount: float
@@ -74,9 +78,19 @@ def parse(raw: Mapping[str, Any], topic_of: Any, now: datetime | None = None) ->
     }
     for name in SEGMENT_FIELDS:
         doc[name] = _label(raw.get(name))  # type: ignore[literal-required]
+    for name in NAME_FIELDS:
+        doc[name] = _display_name(raw.get(name))  # type: ignore[literal-required]
     if "received_at" in raw:
         doc["received_at"] = times.format_iso(times.parse(raw["received_at"], "received_at"))
     return doc
+
+
+def _display_name(value: Any) -> str | None:
+    """A CRM name as shown to people: surrounding blanks trimmed, case kept; blank is no name."""
+    if value is None:
+        return None
+    text = " ".join(str(value).split())
+    return text or None
 
 
 def _label(value: Any) -> str | None:

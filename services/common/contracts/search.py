@@ -13,6 +13,7 @@ MAX_BYTES = 128 * 1024
 MAX_QUERY_CHARS = 512
 MAX_SHOWN = 100
 MAX_FILTER_VALUES = 20
+ZERO_RESULT, POOR_RESULT = "zero", "poor"  # the kinds of content-gap search (Search.gap_kind)
 
 
 @dataclass(frozen=True)
@@ -31,6 +32,18 @@ class Search:
     def is_gap(self) -> bool:
         """A zero-result search for words (browsing by filters alone is not a gap)."""
         return self.result_count == 0 and bool(self.query.strip())
+
+    def gap_kind(self, poor_result_max: int) -> str | None:
+        """ZERO_RESULT, POOR_RESULT (1..poor_result_max results) or None, for a search for words.
+
+        A rep who finds one or two assets for a query was barely served: the content is thin
+        there, a weaker sign than finding nothing. Browsing by filters alone is never a gap.
+        """
+        if not self.query.strip():
+            return None
+        if self.result_count == 0:
+            return ZERO_RESULT
+        return POOR_RESULT if self.result_count <= max(0, poor_result_max) else None
 
 
 def parse(raw: Mapping[str, Any], now: datetime | None = None, refuse_future: bool = True) -> Search:

@@ -37,6 +37,8 @@ class UsageEvent(TypedDict, total=False):
     opportunity_id: str
     account_id: str
     share_id: str
+    room_id: str
+    viewer_email: str
     channel: str
     page: int
     seconds: float

@@ -127,38 +127,134 @@
     q.addEventListener("blur", function () { setTimeout(close, 150); });
   }
 
-  // Page viewer: one page image at a time, keyboard and buttons.
-  document.querySelectorAll("[data-viewer]").forEach(function (viewer) {
-    var src = viewer.getAttribute("data-src");
-    var pages = parseInt(viewer.getAttribute("data-pages"), 10) || 1;
-    var img = viewer.querySelector("[data-page-img]");
-    var current = viewer.querySelector("[data-current]");
-    var page = 1;
-    var show = function (n) {
-      n = Math.max(1, Math.min(pages, n));
-      if (n === page) return;
-      var from = page;
-      page = n;
-      img.src = src + n + ".png?w=1000";
-      img.alt = "Page " + n + " of " + pages;
-      current.textContent = String(n);
-      viewer.querySelectorAll(".thumb").forEach(function (t) {
-        t.classList.toggle("on", parseInt(t.getAttribute("data-goto"), 10) === n);
+  // Opportunity pickers (templates/_macros.html opportunity_picker): a combobox of the user's open
+  // CRM opportunities. Typed text is submitted as the id (a pasted id works); picking an option
+  // submits its id through the hidden field instead and shows "Opportunity — Account".
+  document.querySelectorAll("[data-opportunity-picker]").forEach(function (box) {
+    var input = box.querySelector("[data-picker-input]");
+    var hidden = box.querySelector("[data-picker-id]");
+    var list = box.querySelector("[role=listbox]");
+    var name = input.getAttribute("name");
+    var timer = null, active = -1, items = [], seq = 0;
+    var optionId = function (i) { return list.id + "-" + i; };
+    var setActive = function (i) {
+      active = i;
+      list.querySelectorAll("li").forEach(function (li, j) {
+        li.setAttribute("aria-selected", j === i ? "true" : "false");
+        if (j === i && li.scrollIntoView) li.scrollIntoView({ block: "nearest" });
       });
-      viewer.dispatchEvent(new CustomEvent("viewer:page", { detail: { from: from, to: n } }));
-      if (n < pages) { var pre = new Image(); pre.src = src + (n + 1) + ".png?w=1000"; }
+      if (i >= 0) input.setAttribute("aria-activedescendant", optionId(i));
+      else input.removeAttribute("aria-activedescendant");
     };
-    viewer.querySelector("[data-prev]").addEventListener("click", function () { show(page - 1); });
-    viewer.querySelector("[data-next]").addEventListener("click", function () { show(page + 1); });
-    viewer.querySelectorAll("[data-goto]").forEach(function (t) {
-      t.addEventListener("click", function () { show(parseInt(t.getAttribute("data-goto"), 10)); });
+    var close = function () {
+      list.hidden = true; list.innerHTML = ""; items = []; setActive(-1);
+      input.setAttribute("aria-expanded", "false");
+    };
+    var typed = function () {  // the text box is the value again, as typed
+      hidden.removeAttribute("name"); hidden.value = "";
+      input.setAttribute("name", name);
+      delete box.dataset.picked;
+    };
+    var choose = function (i) {
+      var o = items[i];
+      input.value = o.label;
+      input.removeAttribute("name");
+      hidden.setAttribute("name", name); hidden.value = o.opportunity_id;
+      box.dataset.picked = o.opportunity_id;
+      var accountName = box.getAttribute("data-account-field");
+      var account = accountName && input.form ? input.form.querySelector("[name='" + accountName + "']") : null;
+      if (account && !account.value) account.value = o.account_id;
+      close();
+    };
+    var render = function (options) {
+      list.innerHTML = "";
+      items = options;
+      items.forEach(function (o, i) {
+        var li = document.createElement("li");
+        li.setAttribute("role", "option");
+        li.setAttribute("aria-selected", "false");
+        li.id = optionId(i);
+        li.title = o.opportunity_id;
+        li.textContent = o.label;  // text, never HTML
+        li.addEventListener("mousedown", function (ev) { ev.preventDefault(); choose(i); });
+        li.addEventListener("mousemove", function () { if (active !== i) setActive(i); });
+        list.appendChild(li);
+      });
+      setActive(-1);
+      list.hidden = items.length === 0;
+      input.setAttribute("aria-expanded", items.length ? "true" : "false");
+    };
+    var fetchOptions = function () {
+      clearTimeout(timer);
+      var value = input.value.trim();
+      timer = setTimeout(function () {
+        var mine = ++seq;
+        fetch(box.getAttribute("data-options-url") + "?q=" + encodeURIComponent(value), { credentials: "same-origin" })
+          .then(function (r) { return r.ok ? r.json() : { opportunities: [] }; })
+          .then(function (data) {
+            if (mine !== seq || document.activeElement !== input) return;
+            render(data.opportunities || []);
+            box.setAttribute("data-shown-for", value);  // what the options on show answer
+          })
+          .catch(close);
+      }, 150);
+    };
+    input.addEventListener("input", function () { if (box.dataset.picked) typed(); fetchOptions(); });
+    input.addEventListener("focus", function () { if (!box.dataset.picked) fetchOptions(); });
+    input.addEventListener("keydown", function (ev) {
+      if (ev.key === "Escape") {
+        if (!list.hidden) { ev.preventDefault(); close(); }
+        return;
+      }
+      if ((ev.key === "ArrowDown" || ev.key === "ArrowUp") && list.hidden) {
+        ev.preventDefault(); fetchOptions(); return;
+      }
+      if (list.hidden || !items.length) return;
+      if (ev.key === "ArrowDown" || ev.key === "ArrowUp") {
+        ev.preventDefault();
+        var step = ev.key === "ArrowDown" ? 1 : -1;
+        setActive(active < 0 ? (step > 0 ? 0 : items.length - 1) : (active + step + items.length) % items.length);
+      } else if (ev.key === "Enter" && active >= 0) {
+        ev.preventDefault(); choose(active);
+      }
     });
-    document.addEventListener("keydown", function (ev) {
-      var tag = (ev.target && ev.target.tagName) || "";
-      if (tag === "INPUT" || tag === "TEXTAREA" || tag === "SELECT") return;
-      if (ev.key === "ArrowRight" || ev.key === "PageDown") show(page + 1);
-      if (ev.key === "ArrowLeft" || ev.key === "PageUp") show(page - 1);
-    });
-    viewer.currentPage = function () { return page; };
+    input.addEventListener("blur", function () { setTimeout(close, 150); });
   });
+
+  // Buttons that ask before doing something irreversible (one of several actions of a form).
+  document.querySelectorAll("button[data-confirm]").forEach(function (btn) {
+    btn.addEventListener("click", function (ev) {
+      if (!window.confirm(btn.getAttribute("data-confirm"))) ev.preventDefault();
+    });
+  });
+
+  // How many rows are selected, next to the actions that apply to them.
+  document.querySelectorAll("[data-selected-count]").forEach(function (label) {
+    var form = label.closest("form");
+    var update = function () {
+      var n = form.querySelectorAll("input[type=checkbox][name=asset_id]:checked").length;
+      label.textContent = n ? n + " selected" : "Select assets below";
+    };
+    form.addEventListener("change", update);
+    update();
+  });
+
+  // Catalog bulk actions: the row checkboxes belong to #bulk-form by their form attribute.
+  var bulkForm = document.getElementById("bulk-form");
+  if (bulkForm) {
+    var rows = function () { return document.querySelectorAll("input.row-select"); };
+    var counter = document.getElementById("bulk-selected");
+    var count = function () {
+      var n = Array.prototype.filter.call(rows(), function (b) { return b.checked; }).length;
+      counter.textContent = n ? n + " selected:" : "Select rows, then:";
+    };
+    var all = document.getElementById("select-all");
+    if (all) all.addEventListener("change", function () {
+      rows().forEach(function (b) { b.checked = all.checked; });
+      count();
+    });
+    rows().forEach(function (b) { b.addEventListener("change", count); });
+  }
+
+  // The page viewer ([data-viewer]) is static/viewer.js.
 })();

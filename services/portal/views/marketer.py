@@ -4,15 +4,17 @@ from __future__ import annotations
 
 import mimetypes
 import re
+import time
 from datetime import datetime, timezone
 from typing import Any, Iterator
 
 import grpc
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import (Blueprint, Response, abort, current_app, flash, g, redirect, render_template, request, session,
+                   url_for)
 from google.protobuf import field_mask_pb2
 
 from collateral.v1 import common_pb2, content_pb2
-from services.portal import helpers, vocabularies
+from services.portal import bulk_actions, catalog_page, helpers, vocabularies
 from services.portal.security import curator_required, rpc
 
 bp = Blueprint("marketer", __name__, url_prefix="/manage")
@@ -25,6 +27,7 @@ TERM_FIELDS = vocabularies.LIST_FIELDS
 TEXT_FIELDS = ("title", "description", "language", "owner", "external_id")
 MASKABLE = ("title", "description", "type", "tags", "products", "buying_stages", "personas", "industries",
             "regions", "language", "owner", "expires_at", "external_id")
+THUMB_WIDTH = 240  # catalog thumbnails: one cached rendition size for every row
 STATUS_TABS = [("", "All"), ("draft", "Drafts"), ("published", "Published"), ("retired", "Retired")]
 
 
@@ -127,19 +130,92 @@ def _file_errors(exc: grpc.RpcError) -> dict[str, str]:
 @bp.get("/assets")
 @curator_required
 def catalog() -> Any:
-    status = request.args.get("status", "")
-    statuses = [content_pb2.AssetStatus.Value("ASSET_STATUS_" + status.upper())] \
-        if status in ("draft", "published", "retired") else []
-    reply = rpc("content", "ListAssets", content_pb2.ListAssetsRequest(
-        page_size=helpers.int_arg("page_size", 25, 1, 100), page_token=request.args.get("page_token", "")[:2000],
-        statuses=statuses, owner=(request.args.get("owner") or "")[:128]))
+    query = catalog_page.CatalogQuery.from_args(request.args)
+    method, backend_request = catalog_page.backend_call(query)
+    page = catalog_page.page_of(rpc("content", method, backend_request))
     if helpers.wants_csv():
         return helpers.csv_response("catalog", ["asset_id", "title", "type", "status", "owner", "updated", "version"],
                                     [(a.asset_id, a.title, content_pb2.AssetType.Name(a.type),
                                       content_pb2.AssetStatus.Name(a.status), a.owner, a.update_time.ToJsonString(),
-                                      a.version) for a in reply.assets])
-    return render_template("catalog.html", reply=reply, status=status, tabs=STATUS_TABS, content_pb2=content_pb2,
-                           has_preview=helpers.previewable, preview_problem=helpers.preview_problem)
+                                      a.version) for a in page.assets])
+    return render_template("catalog.html", reply=page, query=query, status=query.status, tabs=STATUS_TABS,
+                           content_pb2=content_pb2, catalog_page=catalog_page, has_preview=helpers.previewable,
+                           preview_problem=helpers.preview_problem, undo=session_undo_offer(),
+                           taxonomy_fields=bulk_actions.TAXONOMY_FIELDS)
+
+
+@bp.get("/assets/<asset_id>/thumb-v<int:file_version>.png")
+@curator_required
+def thumbnail(asset_id: str, file_version: int) -> Response:
+    """The first page at THUMB_WIDTH, rendered once and cached in S3 by the content service.
+
+    The file version is in the URL, so the image never changes under it and browsers
+    may keep it for a day without asking again.
+    """
+    if not helpers.ID_RE.match(asset_id) or not 1 <= file_version <= 100000:
+        abort(404)
+    reply = rpc("content", "RenderPage", content_pb2.RenderPageRequest(
+        asset_id=asset_id, page=1, file_version=file_version, width=THUMB_WIDTH), timeout=30.0)
+    return Response(reply.png, mimetype="image/png", headers={"Cache-Control": "private, max-age=86400, immutable"})
+
+
+def _bulk_action(form: Any) -> bulk_actions.Action:
+    return bulk_actions.Action(kind=form.get("action", ""), field=form.get("field", ""), mode=form.get("mode", ""),
+                               values=tuple(split_list(form.get("values", ""))),
+                               owner=(form.get("owner") or "").strip()[:128])
+
+
+def _back_to_catalog() -> Any:
+    back = request.form.get("back") or ""
+    return redirect(back if back.startswith("/manage/assets") else url_for("marketer.catalog"))
+
+
+def session_undo_offer() -> dict[str, str] | None:
+    """The undo the page offers: the user's last bulk action, while its window lasts."""
+    offer = session.get("bulk_undo")
+    if not offer or time.time() - offer.get("at", 0) > bulk_actions.UNDO_WINDOW_S:
+        return None
+    return offer
+
+
+@bp.post("/assets/bulk")
+@curator_required
+def bulk() -> Any:
+    ids = bulk_actions.selected_ids(request.form.getlist("asset_id"), helpers.ID_RE)
+    action = _bulk_action(request.form)
+    problem = "Select at least one asset." if not ids else action.problem()
+    if problem:
+        flash(problem, "error")
+        return _back_to_catalog()
+    outcome = bulk_actions.apply(rpc, action, ids)
+    flash(outcome.message(), "ok" if not outcome.failed else "error")
+    if outcome.changes:
+        undo_id = _undo_store().keep(g.user.email, action.kind, outcome.changes)
+        session["bulk_undo"] = {"id": undo_id, "text": outcome.message().split(" Not changed")[0], "at": time.time()}
+    return _back_to_catalog()
+
+
+@bp.post("/assets/bulk/undo")
+@curator_required
+def bulk_undo() -> Any:
+    undo_id = str(request.form.get("undo_id") or "")[:64]
+    if (session.get("bulk_undo") or {}).get("id") == undo_id:
+        session.pop("bulk_undo")
+    taken = _undo_store().take(g.user.email, undo_id) if undo_id else None
+    if taken is None:
+        flash("Nothing to undo: the undo window has passed or it was used already.", "error")
+        return _back_to_catalog()
+    outcome = bulk_actions.undo(rpc, *taken)
+    flash(outcome.message(), "ok" if not outcome.failed else "error")
+    return _back_to_catalog()
+
+
+def _undo_store() -> bulk_actions.UndoStore:
+    """One store per app (its index is created on first use)."""
+    if "collateral_bulk_undo" not in current_app.extensions:
+        current_app.extensions["collateral_bulk_undo"] = bulk_actions.UndoStore(
+            current_app.config["COLLATERAL"], client=current_app.extensions["collateral_users"].es)
+    return current_app.extensions["collateral_bulk_undo"]
 
 
 @bp.route("/assets/new", methods=["GET", "POST"])

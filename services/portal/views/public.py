@@ -6,6 +6,11 @@ the browser. Opens are counted only when the viewer's JavaScript beacon fires, s
 link scanners, chat unfurlers and prefetchers (HEAD requests, no JavaScript) never
 become "the customer opened it"; the usage service classifies the user agent and
 timing of the beacon as a second line of defence.
+
+A link may ask for a passcode or a verified email first: the access gate
+(access_gate.py) answers the page until the customer has passed, and every other
+route of the link (page images, beacons, downloads) refuses with 403 until then.
+Customer events carry the verified email, so the rep sees who opened a forwarded link.
 """
 
 from __future__ import annotations
@@ -24,8 +29,10 @@ from flask import Blueprint, Response, abort, current_app, render_template, requ
 
 from collateral.v1 import content_pb2, usage_pb2
 from services.common import metrics
-from services.portal import helpers
+from services.portal import helpers, share_page
+from services.portal.access_gate import Requirements
 from services.portal.security import rpc_as
+from services.portal import access_gate
 
 log = logging.getLogger(__name__)
 bp = Blueprint("public", __name__)
@@ -115,7 +122,8 @@ def customer_event(share: Any, kind: int, visit: str, suffix: str, **fields: Any
         event_id=f"{share.share_id}-{visit}-{suffix}"[:128], type=kind, asset_id=share.asset_id,
         rep_id=share.rep_id, opportunity_id=share.opportunity_id, account_id=share.account_id,
         share_id=share.share_id, channel="share_link", user_agent=request.headers.get("User-Agent", "")[:512],
-        ip=helpers.client_ip(), headers=headers, **fields)
+        ip=helpers.client_ip(), headers=headers, viewer_email=access_gate.viewer_email(Requirements.of_share(share)),
+        **fields)
 
 
 def record(events: list[usage_pb2.UsageEvent]) -> None:
@@ -123,9 +131,33 @@ def record(events: list[usage_pb2.UsageEvent]) -> None:
            timeout=5.0)
 
 
-@bp.get("/s/<token>")
+def rep_account_name(rep_id: str) -> str | None:
+    """The name on the rep's portal account; None without one (single sign-on) or when the
+    account store does not answer: the page then shows a name made from the address
+    rather than failing the customer."""
+    try:
+        user = current_app.extensions["collateral_users"].get(rep_id)
+    except Exception:  # noqa: BLE001 - a missing name never blocks the document
+        log.warning("rep name lookup failed", exc_info=True)
+        return None
+    return user.name if user is not None else None
+
+
+def passcode_checker(token: str) -> Any:
+    """Asks the usage service whether a passcode opens the link (the hash never leaves it)."""
+    def check(passcode: str) -> bool:
+        return rpc_as("usage", "ResolveShareLink", usage_pb2.ResolveShareLinkRequest(token=token, passcode=passcode),
+                      PORTAL_SUBJECT, "service").passcode_accepted
+    return check
+
+
+@bp.route("/s/<token>", methods=["GET", "POST"])
 def view(token: str) -> Any:
     share = resolve(token)
+    gate = access_gate.guard(Requirements.of_share(share), passcode_checker(token),
+                             sender=rep_account_name(share.rep_id) or share.rep_id)
+    if gate is not None:
+        return gate  # the customer has not passed the link's passcode or email check yet
     try:
         asset = as_owner(share, "GetAsset", content_pb2.GetAssetRequest(asset_id=share.asset_id)).asset
     except grpc.RpcError as exc:
@@ -135,7 +167,9 @@ def view(token: str) -> Any:
     metrics.PORTAL_SHARE_VISITS.labels("shown").inc()
     resp = Response(render_template(
         "share_view.html", token=token, share=share, asset=asset, file=helpers.current_file(asset),
-        previewable=helpers.previewable(asset), visit=secrets.token_hex(16)))
+        previewable=helpers.previewable(asset), visit=secrets.token_hex(16),
+        sender=share_page.sender(share, rep_account_name(share.rep_id)),
+        cta=share_page.call_to_action(share, asset.title)))
     resp.headers["Referrer-Policy"] = "no-referrer"  # the token must not leak to other sites
     resp.headers["X-Robots-Tag"] = "noindex, nofollow"
     return resp
@@ -144,6 +178,7 @@ def view(token: str) -> Any:
 @bp.get("/s/<token>/pages/<int:page>.png")
 def page_image(token: str, page: int) -> Response:
     share = resolve(token)
+    access_gate.require(Requirements.of_share(share))
     if not 1 <= page <= 10000:
         abort(404)
     width = helpers.int_arg("w", 1000, 200, 1600)
@@ -179,6 +214,7 @@ def beacon(token: str) -> Response:
         share = resolve(token)
     except LinkGone:
         return Response(status=410)
+    access_gate.require(Requirements.of_share(share))
     if kind == "open":
         per_client = current_app.config["COLLATERAL"].usage_share_opens_per_client_day
         if not open_limiter().admit(share.share_id, helpers.client_ip(), visit, per_client):
@@ -208,6 +244,7 @@ def beacon(token: str) -> Response:
 @bp.post("/s/<token>/download")
 def download(token: str) -> Any:
     share = resolve(token)
+    access_gate.require(Requirements.of_share(share))
     if not share.allow_download:
         abort(403)
     reply = as_owner(share, "GetDownloadUrl", content_pb2.GetDownloadUrlRequest(asset_id=share.asset_id))

@@ -13,7 +13,8 @@ from flask import (Blueprint, Response, abort, current_app, flash, g, jsonify, r
                    url_for)
 
 from collateral.v1 import common_pb2, content_pb2, usage_pb2
-from services.portal import feedback_api, helpers
+from services.portal import feedback_api, helpers, opportunities, share_page
+from services.portal import share_access_form
 from services.portal.security import login_required, rpc
 
 log = logging.getLogger(__name__)
@@ -108,6 +109,13 @@ def suggest() -> Response:
                                 for s in reply.suggestions])
 
 
+@bp.get("/api/opportunities")
+@login_required
+def opportunity_options() -> Response:
+    """The opportunity picker's options (templates/_macros.html opportunity_picker, app.js)."""
+    return jsonify(opportunities=opportunities.picker_options(request.args.get("q") or ""))
+
+
 def _asset(asset_id: str) -> Any:
     if not helpers.ID_RE.match(asset_id):
         abort(404)
@@ -134,6 +142,7 @@ def render_asset(item: Any, share_errors: dict[str, str] | None = None, form: An
         preview_problem=helpers.preview_problem(item),
         share_errors=share_errors or {}, form=form or {}, content_pb2=content_pb2, ratings=ratings,
         feedback_ready=feedback_api.available(), default_days=current_app.config["COLLATERAL"].usage_share_ttl_days,
+        email_verification=share_access_form.email_verification_available(),
     ), status
 
 
@@ -182,6 +191,9 @@ def share(asset_id: str) -> Any:
         days = 30
     if not opportunity and not account:
         errors["opportunity_id"] = "Enter the opportunity or the account this is for."
+    cta = share_page.CTA_CHOICES.get(form.get("call_to_action") or "")
+    if cta is None:
+        errors["call_to_action"] = "Choose one of the calls to action offered."
     for name, value in (("opportunity_id", opportunity), ("account_id", account)):
         if value and not helpers.ID_RE.match(value):
             errors[name] = "Letters, digits and . _ : @ - only (at most 128)."
@@ -191,7 +203,9 @@ def share(asset_id: str) -> Any:
         asset_id=asset_id, opportunity_id=opportunity, account_id=account,
         expires_at=helpers.timestamp(datetime.now(timezone.utc) + timedelta(days=days)),
         allow_download=form.get("allow_download") == "on", recipient_note=(form.get("recipient_note") or "")[:500],
-        channel="portal")
+        customer_message=(form.get("customer_message") or "")[:2000],
+        channel="portal", call_to_action=cta, meeting_url=share_page.meeting_url_of(form, cta),
+        **share_access_form.request_fields(form))
     try:
         reply = rpc("usage", "CreateShareLink", req)
     except grpc.RpcError as exc:
@@ -199,7 +213,8 @@ def share(asset_id: str) -> Any:
             return render_asset(item, helpers.violations(exc), form, 400)
         raise
     url = f"{current_app.config['COLLATERAL'].portal_public_url.rstrip('/')}/s/{reply.token}"
-    return render_template("share_created.html", asset=item, share=reply.share, url=url)
+    return render_template("share_created.html", asset=item, share=reply.share, url=url,
+                           deal_names=opportunities.deal_names([reply.share.opportunity_id], [reply.share.account_id]))
 
 
 @bp.post("/assets/<asset_id>/rate")
@@ -292,18 +307,35 @@ def my_shares() -> Any:
         req.rep_id = g.user.email
     reply = rpc("usage", "ListShareLinks", req)
     names = titles([s.asset_id for s in reply.shares])
+    deals = opportunities.by_id(s.opportunity_id for s in reply.shares)
     if helpers.wants_csv():
         return helpers.csv_response("my-shares", [
             "share_id", "asset_id", "title", "opportunity_id", "account_id", "created_at", "expires_at", "state",
-            "customer_opens", "bot_opens", "first_opened_at", "last_opened_at", "seconds_read"], [
+            "customer_opens", "bot_opens", "first_opened_at", "last_opened_at", "seconds_read", "opportunity_name",
+            "account_name"], [
             (s.share_id, s.asset_id, names.get(s.asset_id, ""), s.opportunity_id, s.account_id,
              s.created_at.ToJsonString(), s.expires_at.ToJsonString(), usage_pb2.ShareLinkState.Name(s.state),
              s.stats.customer_opens, s.stats.bot_opens,
              s.stats.first_opened_at.ToJsonString() if s.stats.HasField("first_opened_at") else "",
              s.stats.last_opened_at.ToJsonString() if s.stats.HasField("last_opened_at") else "",
-             round(sum(p.seconds for p in s.stats.pages), 1)) for s in reply.shares])
+             round(sum(p.seconds for p in s.stats.pages), 1),
+             *_deal_names(deals.get(s.opportunity_id))) for s in reply.shares])
     return render_template("my_shares.html", shares=reply.shares, names=names, next_token=reply.next_page_token,
-                           usage_pb2=usage_pb2)
+                           usage_pb2=usage_pb2, deals=deals)
+
+
+def _deal_names(deal: Any) -> tuple[str, str]:
+    """(opportunity name, account name) of a share's deal for the CSV; empty when unknown."""
+    return (deal.opportunity_name, deal.account_name) if deal is not None else ("", "")
+
+
+@bp.post("/shares/<share_id>/copy")
+@login_required
+def copy_share_link(share_id: str) -> Any:
+    """An active link's URL again (JSON), for the Copy link button of My shares."""
+    if not helpers.ID_RE.match(share_id):
+        abort(404)
+    return share_access_form.copy_link(share_id)
 
 
 @bp.post("/shares/<share_id>/revoke")
@@ -314,3 +346,24 @@ def revoke(share_id: str) -> Any:
     rpc("usage", "RevokeShareLink", usage_pb2.RevokeShareLinkRequest(share_id=share_id))
     flash("The link no longer works.", "ok")
     return redirect(url_for("rep.my_shares"))
+
+
+HOT_WINDOWS = [(7, "7 days"), (14, "14 days"), (30, "30 days")]
+
+
+@bp.get("/hot-accounts")
+@login_required
+def hot_accounts() -> Any:
+    """Accounts whose customers read the rep's links lately, most engaged time first; curators pick a rep or all."""
+    days = helpers.int_arg("days", 7, 1, 30)
+    days = days if days in dict(HOT_WINDOWS) else 7
+    rep_id = (request.args.get("rep") or "").strip()[:128] if g.user.is_curator else ""
+    reply = rpc("usage", "ListHotAccounts", usage_pb2.ListHotAccountsRequest(
+        window_days=days, rep_id=rep_id, page_size=helpers.int_arg("page_size", 20, 1, 100),
+        page_token=request.args.get("page_token", "")[:2000]))
+    reps = sorted(u.email for u in current_app.extensions["collateral_users"].list()
+                  if u.role == "rep" and not u.disabled) if g.user.is_curator else []
+    deal_names = opportunities.deal_names((a.opportunity_id for a in reply.accounts if not a.account_id),
+                                          (a.account_id for a in reply.accounts))
+    return render_template("hot_accounts.html", accounts=reply.accounts, next_token=reply.next_page_token,
+                           deal_names=deal_names, days=days, windows=HOT_WINDOWS, rep_id=rep_id, reps=reps)

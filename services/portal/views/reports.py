@@ -5,12 +5,16 @@ Every table has a CSV export (`?format=csv`) with the same rows as the page.
 
 from __future__ import annotations
 
+from datetime import date, timedelta
 from typing import Any
 
-from flask import Blueprint, abort, render_template, request
+import grpc
+from flask import Blueprint, abort, current_app, flash, g, redirect, render_template, request, url_for
 
 from collateral.v1 import common_pb2, usage_pb2
-from services.portal import charts, feedback_api, filters, helpers
+from services.portal import charts, feedback_api, filters, helpers, overview, report_charts
+from services.common import audit, mail
+from services.portal import gap_pages, unused_actions, unused_report
 from services.portal.security import curator_required, rpc
 from services.portal.views.rep import titles
 
@@ -39,15 +43,27 @@ def segment_from_args() -> common_pb2.SegmentFilter:
 @bp.get("/")
 @curator_required
 def index() -> Any:
-    days = _days()
+    """The overview: catalog adoption, active reps and movers against the previous period (overview.py)."""
+    days = overview.period_days(_days(overview.DEFAULT_DAYS))
     window = common_pb2.TimeRange(start=helpers.days_ago(days))
+    reply = rpc("usage", "GetAdoptionOverview", usage_pb2.GetAdoptionOverviewRequest(time_range=window,
+                                                                                     movers_limit=5))
+    if helpers.wants_csv():
+        return helpers.csv_response(f"overview-{days}d", overview.CSV_HEADER, overview.csv_rows(reply))
+    weeks = overview.weeks(reply.weeks)
+    trend = charts.line_chart([w.label[5:] for w in weeks],
+                              [("Used by reps %", [round(w.rep_share, 1) for w in weeks]),
+                               ("Used by customers %", [round(w.customer_share, 1) for w in weeks])],
+                              "Share of the published catalog used each week, in percent")
     tops = {}
     for measure in ("customer_opens", "downloads", "shares"):
-        reply = rpc("usage", "TopAssets", usage_pb2.TopAssetsRequest(
+        top_reply = rpc("usage", "TopAssets", usage_pb2.TopAssetsRequest(
             measure=usage_pb2.UsageMeasure.Value("USAGE_MEASURE_" + measure.upper()), time_range=window, limit=8))
-        tops[measure] = reply.assets
-    return render_template("reports/index.html", tops=tops, days=days, windows=WINDOWS,
-                           bar_chart=charts.bar_chart, measures=dict(MEASURES),
+        tops[measure] = top_reply.assets
+    return render_template("reports/index.html", tops=tops, days=days, windows=overview.PERIODS,
+                           measures=dict(MEASURES), reply=reply, headline=overview.headline(reply),
+                           weeks=weeks, trend=trend, teams=overview.groups(reply.teams),
+                           regions=overview.groups(reply.regions), mover_percent=overview.mover_percent,
                            feedback_ready=feedback_api.available())
 
 
@@ -107,12 +123,11 @@ def asset_usage(asset_id: str) -> Any:
                                     [(*r, b.summary.unique_reps, b.summary.unique_accounts,
                                       round(b.summary.seconds_read, 1), b.summary.bot_events)
                                      for r, b in zip(rows, reply.buckets)])
-    chart = charts.line_chart([r[0][5:] for r in rows],
-                              [(name, [r[i + 1] for r in rows]) for i, (_, name) in enumerate(COUNTED)],
-                              f"Usage of {asset_id} per {'week' if interval == usage_pb2.USAGE_INTERVAL_WEEK else 'day'}")
     shares = rpc("usage", "ListShareLinks", usage_pb2.ListShareLinksRequest(asset_id=asset_id, page_size=50,
                                                                             include_inactive=True)).shares
     name = titles([asset_id]).get(asset_id, "")
+    chart = report_charts.for_asset_usage(rows, COUNTED, name or asset_id,
+                                          "week" if interval == usage_pb2.USAGE_INTERVAL_WEEK else "day")
     totals = {k: count(reply.totals, k) for k, _ in COUNTED}
     outcomes = feedback_api.asset_outcomes(asset_id, max(days, 365))
     return render_template("reports/asset_usage.html", reply=reply, asset_id=asset_id, title=name, days=days,
@@ -125,32 +140,67 @@ def asset_usage(asset_id: str) -> Any:
 @bp.get("/unused")
 @curator_required
 def unused() -> Any:
-    days = _days(90)
-    reason = request.args.get("reason", "")
-    reasons = []
-    if reason:
-        try:
-            reasons = [usage_pb2.UnusedReason.Value("UNUSED_REASON_" + reason.upper())]
-        except ValueError:
-            reason = ""
-    reply = rpc("usage", "ListUnusedAssets", usage_pb2.ListUnusedAssetsRequest(
-        window=common_pb2.TimeRange(start=helpers.days_ago(days)), reasons=reasons,
-        owner=(request.args.get("owner") or "")[:128], page_size=helpers.int_arg("page_size", 100, 1, 500),
-        page_token=request.args.get("page_token", "")[:2000]))
+    """Unused collateral: summary by reason, filters, backend sort and paging (services/portal/unused_report.py)."""
+    view = unused_report.View.of(request.args)
+    reply = rpc("usage", "ListUnusedAssets", view.request(common_pb2.TimeRange(start=helpers.days_ago(view.days))))
     if helpers.wants_csv():
-        return helpers.csv_response(f"unused-{days}d", [
+        return helpers.csv_response(f"unused-{view.days}d", [
             "asset_id", "title", "owner", "type", "reason", "published_at", "age_days", "impressions", "rep_uses",
-            "shares", "last_used_at"], [
+            "shares", "last_used_at", "expires_at"], [
             (a.asset_id, a.title, a.owner, a.type, usage_pb2.UnusedReason.Name(a.reason),
              a.published_at.ToJsonString() if a.HasField("published_at") else "", a.age_days, a.impressions,
-             a.rep_uses, a.shares, a.last_used_at.ToJsonString() if a.HasField("last_used_at") else "")
+             a.rep_uses, a.shares, a.last_used_at.ToJsonString() if a.HasField("last_used_at") else "",
+             a.expires_at.ToJsonString() if a.HasField("expires_at") else "")
             for a in reply.assets])
-    reason_names = [(usage_pb2.UnusedReason.Name(v)[len("UNUSED_REASON_"):].lower(),
-                     filters.label(usage_pb2.UnusedReason.Name(v)))
-                    for v in usage_pb2.UnusedReason.values() if v]
-    return render_template("reports/unused.html", assets=reply.assets, next_token=reply.next_page_token, days=days,
-                           windows=[(30, "30 days"), (90, "90 days"), (180, "180 days"), (365, "1 year")],
-                           reason=reason, reasons=reason_names, usage_pb2=usage_pb2)
+    return render_template("reports/unused.html", reply=reply, view=view, report=unused_report, usage_pb2=usage_pb2,
+                           counts={usage_pb2.UnusedReason.Name(c.reason).removeprefix("UNUSED_REASON_").lower(): c.count
+                                   for c in reply.reason_counts},
+                           mail_enabled=mail.enabled(current_app.config["COLLATERAL"]),
+                           tomorrow=(date.today() + timedelta(days=1)).isoformat())
+
+
+@bp.post("/unused/<action>")
+@curator_required
+def unused_action(action: str) -> Any:
+    """Retire, extend, notify or promote the selected rows, then back to the same view with what happened."""
+    ids = unused_actions.selected_ids(request.form.getlist("asset_id"), helpers.ID_RE)
+    back = url_for("reports.unused") + "?" + unused_report.View.of(request.form).query()
+    if action not in ("retire", "extend", "notify", "promote"):
+        abort(404)
+    if not ids:
+        flash("Select at least one asset.", "error")
+        return redirect(back)
+    outcome = _run_unused_action(action, ids)
+    if outcome is not None:
+        flash(outcome.message(), "error" if outcome.failed else "ok")
+    return redirect(back)
+
+
+def _run_unused_action(action: str, ids: list[str]) -> unused_actions.Outcome | None:
+    if action == "retire":
+        return unused_actions.retire(rpc, ids)
+    if action == "extend":
+        day = unused_actions.parse_day(request.form.get("expires_on", ""), date.today())
+        if day is None:
+            flash("Pick a new expiry date after today.", "error")
+            return None
+        return unused_actions.extend_expiry(rpc, ids, day)
+    if action == "promote":
+        stage = unused_actions.stage_value(request.form.get("stage", ""))
+        if stage is None:
+            flash("Pick the buying stage to promote the assets for.", "error")
+            return None
+        return unused_actions.promote(rpc, ids, stage)
+    settings = current_app.config["COLLATERAL"]
+    if not mail.enabled(settings):
+        flash("Email is not configured: owners cannot be notified.", "error")
+        return None
+    reasons = unused_actions.reasons_from_form(request.form.getlist("reason_of"))
+    users = current_app.extensions["collateral_users"]
+    return unused_actions.notify_owners(
+        rpc, settings, audit.AuditLog(settings, client=users.es), audit.Actor(g.user.email, g.user.role),
+        audit.Origin(peer=request.remote_addr or "", forwarded_for=helpers.client_ip()), ids, reasons,
+        url_for("reports.unused", _external=True))
 
 
 @bp.get("/win-rates")
@@ -159,12 +209,7 @@ def win_rates() -> Any:
     data = feedback_api.win_rates(request.args) if feedback_api.available() else None
     if data is not None and helpers.wants_csv():
         return helpers.csv_response("win-rates", data["csv_header"], data["csv_rows"])
-    chart = None
-    if data and data["rates"]:
-        chart = charts.interval_chart([(r.title or r.asset_id, r.win_rate_lower, r.win_rate, r.win_rate_upper)
-                                       for r in data["rates"][:15] if r.closed],
-                                      data["overall"].win_rate if data["overall"].won + data["overall"].lost else None,
-                                      "Win rate with 95% interval; dashed line: all comparable deals")
+    chart = report_charts.for_win_rates(data)
     return render_template("reports/win_rates.html", data=data, windows=WINDOWS, days=_days(365), chart=chart)
 
 
@@ -174,23 +219,46 @@ def attribution() -> Any:
     data = feedback_api.attribution(request.args) if feedback_api.available() else None
     if data is not None and helpers.wants_csv():
         return helpers.csv_response("attribution", data["csv_header"], data["csv_rows"])
-    chart = None
-    if data and data["assets"]:
-        shown = data["assets"][:10]
-        models = [(name, key) for key, name in data["models"] if key != "markov" or data["markov_as_of"]]
-        chart = charts.grouped_bar_chart([a.title or a.asset_id for a in shown],
-                                         [(name, [getattr(a, key) for a in shown]) for name, key in models],
-                                         "Attributed revenue per asset under each model")
+    chart = report_charts.for_attribution(data)
     return render_template("reports/attribution.html", data=data, windows=WINDOWS, days=_days(365), chart=chart)
 
 
 @bp.get("/gaps")
 @curator_required
 def gaps() -> Any:
-    data = feedback_api.content_gaps(request.args) if feedback_api.available() else None
+    days = _days(90)
+    data = gap_pages.gap_list(days, helpers.int_arg("limit", 50, 1, 200)) if feedback_api.available() else None
     if data is not None and helpers.wants_csv():
         return helpers.csv_response("content-gaps", data["csv_header"], data["csv_rows"])
-    return render_template("reports/gaps.html", data=data, windows=WINDOWS, days=_days(90))
+    return render_template("reports/gaps.html", data=data, windows=WINDOWS, days=days,
+                           status_label=gap_pages.status_label)
+
+
+@bp.get("/gaps/<topic_id>")
+@curator_required
+def gap_topic(topic_id: str) -> Any:
+    if not feedback_api.available() or not helpers.ID_RE.match(topic_id):
+        abort(404)
+    days = _days(90)
+    try:
+        data = gap_pages.topic_page(topic_id, days)
+    except grpc.RpcError as exc:
+        if exc.code() == grpc.StatusCode.NOT_FOUND:
+            abort(404)
+        raise
+    return render_template("reports/gap_topic.html", data=data, windows=WINDOWS, days=days,
+                           status_label=gap_pages.status_label)
+
+
+@bp.post("/gaps/<topic_id>/status")
+@curator_required
+def gap_status(topic_id: str) -> Any:
+    if not feedback_api.available() or not helpers.ID_RE.match(topic_id):
+        abort(404)
+    days = _days(90)
+    problem = gap_pages.set_status(topic_id, days, request.form)
+    flash(problem or "Status saved.", "error" if problem else "ok")
+    return redirect(url_for("reports.gap_topic", topic_id=topic_id, days=days))
 
 
 @bp.get("/feedback")

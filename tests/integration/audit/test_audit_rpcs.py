@@ -21,6 +21,7 @@ from google.protobuf import field_mask_pb2
 
 from collateral.v1 import audit_pb2, content_pb2, feedback_pb2, usage_pb2
 from services.common import audit, es as es_helpers
+from services.feedback import gap_topics, stemming
 from tests.conftest import wait_until
 from tests.documents import make_pdf
 
@@ -198,6 +199,53 @@ def revoke_share_link(c: Ctx) -> list[Expect]:
                    actor=REP, role="rep")]
 
 
+def reveal_share_link(c: Ctx) -> list[Expect]:
+    share = c.share().share
+    c.usage.RevealShareLink(usage_pb2.RevealShareLinkRequest(share_id=share.share_id), metadata=c.r)
+    return [Expect(share.share_id, lambda b: b["share_id"] == share.share_id and "passcode_hash" not in b,
+                   lambda x: x["share_id"] == share.share_id, actor=REP, role="rep")]
+
+
+def create_room(c: Ctx) -> list[Expect]:
+    asset_id = c.asset(publish=True).asset_id
+    room = wait_until(lambda: c.usage.CreateRoom(usage_pb2.CreateRoomRequest(
+        title="Audit room", asset_ids=[asset_id]), metadata=c.r), what="the usage catalog view").room
+    return [Expect(room.room_id, lambda b: b is None,
+                   lambda x: x["asset_ids"] == [asset_id] and x["rep_id"] == REP, actor=REP, role="rep")]
+
+
+def revoke_room(c: Ctx) -> list[Expect]:
+    asset_id = c.asset(publish=True).asset_id
+    room = wait_until(lambda: c.usage.CreateRoom(usage_pb2.CreateRoomRequest(
+        title="Audit room", asset_ids=[asset_id]), metadata=c.r), what="the usage catalog view").room
+    c.usage.RevokeRoom(usage_pb2.RevokeRoomRequest(room_id=room.room_id), metadata=c.r)
+    return [Expect(room.room_id, lambda b: not b.get("revoked_at"), lambda x: x["revoked_by"] == REP,
+                   actor=REP, role="rep")]
+
+
+def reveal_room_link(c: Ctx) -> list[Expect]:
+    asset_id = c.asset(publish=True).asset_id
+    room = wait_until(lambda: c.usage.CreateRoom(usage_pb2.CreateRoomRequest(
+        title="Audit room", asset_ids=[asset_id], passcode="audit-pass"), metadata=c.r),
+        what="the usage catalog view").room
+    c.usage.RevealRoomLink(usage_pb2.RevealRoomLinkRequest(room_id=room.room_id), metadata=c.r)
+    return [Expect(room.room_id, lambda b: b["room_id"] == room.room_id and "passcode_hash" not in b,
+                   lambda x: x["room_id"] == room.room_id and "passcode_hash" not in x, actor=REP, role="rep")]
+
+
+def update_notification_settings(c: Ctx) -> list[Expect]:
+    c.usage.UpdateNotificationSettings(usage_pb2.UpdateNotificationSettingsRequest(settings=usage_pb2.NotificationSettings(
+        portal_enabled=True, webhook_enabled=True, webhook_url="https://hooks.example.com/audit")), metadata=c.r)
+    return [Expect(REP, lambda b: b is None,
+                   lambda x: x["rep_id"] == REP and x["webhook_url"] == "https://hooks.example.com/audit",
+                   actor=REP, role="rep")]
+
+
+def mark_notifications_read(c: Ctx) -> list[Expect]:
+    c.usage.MarkNotificationsRead(usage_pb2.MarkNotificationsReadRequest(all=True), metadata=c.r)
+    return [Expect(REP, lambda b: b["unread_count"] >= 0, lambda x: x == {"unread_count": 0}, actor=REP, role="rep")]
+
+
 def submit_rating(c: Ctx) -> list[Expect]:
     asset_id = c.uid("rated")
     c.feedback.SubmitRating(feedback_pb2.SubmitRatingRequest(asset_id=asset_id, rating=4, comment="useful"),
@@ -211,6 +259,15 @@ def submit_content_request(c: Ctx) -> list[Expect]:
         request_id=request_id, description="A battle card against Acme"), metadata=c.r)
     return [Expect(request_id, lambda b: b is None, lambda x: x["description"] == "A battle card against Acme",
                    actor=REP, role="rep")]
+
+
+def set_gap_status(c: Ctx) -> list[Expect]:
+    text = f"{''.join(ch for ch in c.uid('') if ch.isalpha())}x audit gap checklist"
+    c.feedback.SubmitContentRequest(feedback_pb2.SubmitContentRequestRequest(description=text), metadata=c.r)
+    topic_id = gap_topics.topic_id_of_text(text, stemming.Stemmer(None))
+    c.feedback.SetGapStatus(feedback_pb2.SetGapStatusRequest(topic_id=topic_id, status=feedback_pb2.GAP_STATUS_PLANNED),
+                            metadata=c.m)
+    return [Expect(topic_id, lambda b: b is None, lambda x: x["status"] == "planned" and x["updated_by"] == MARKETER)]
 
 
 CASES: dict[str, Callable[[Ctx], list[Expect]]] = {
@@ -228,8 +285,15 @@ CASES: dict[str, Callable[[Ctx], list[Expect]]] = {
     "collateral.v1.ContentService/RetireTerm": retire_term,
     "collateral.v1.UsageService/CreateShareLink": create_share_link,
     "collateral.v1.UsageService/RevokeShareLink": revoke_share_link,
+    "collateral.v1.UsageService/RevealShareLink": reveal_share_link,
+    "collateral.v1.UsageService/CreateRoom": create_room,
+    "collateral.v1.UsageService/RevokeRoom": revoke_room,
+    "collateral.v1.UsageService/RevealRoomLink": reveal_room_link,
+    "collateral.v1.UsageService/UpdateNotificationSettings": update_notification_settings,
+    "collateral.v1.UsageService/MarkNotificationsRead": mark_notifications_read,
     "collateral.v1.FeedbackService/SubmitRating": submit_rating,
     "collateral.v1.FeedbackService/SubmitContentRequest": submit_content_request,
+    "collateral.v1.FeedbackService/SetGapStatus": set_gap_status,
 }
 
 

@@ -247,3 +247,28 @@ def test_bad_signals_are_dead_lettered_with_a_reason(stack, signals_loop, unique
     reasons = sorted(dict(r.headers)["dlq.reason"].decode() for r in dead)
     assert reasons == ["bad_json", "schema"]
     assert any(r.value == f"not json {unique}".encode() for r in dead)  # original bytes kept
+
+
+def test_an_asset_pinned_for_a_stage_ranks_first_when_the_search_filters_by_it(stub, call_as, new_asset, unique):
+    rep, decision = call_as("rep"), common_pb2.BUYING_STAGE_DECISION
+    stages = [common_pb2.BUYING_STAGE_AWARENESS, decision]
+    strong = new_asset(f"{unique} {unique} guide", text=f"{unique} everywhere {unique}", buying_stages=stages)
+    weak = new_asset("Barely related", text=f"mentions {unique} once", buying_stages=stages)
+    pinned = stub.UpdateAsset(content_pb2.UpdateAssetRequest(
+        asset=content_pb2.Asset(asset_id=weak.asset_id, pinned_stages=[decision]),
+        update_mask=field_mask_pb2.FieldMask(paths=["pinned_stages"]), expected_version=weak.version),
+        metadata=call_as("marketer")).asset
+    assert list(pinned.pinned_stages) == [decision]
+
+    def ranked(*filter_stages):
+        return ids(search(stub, rep, unique, filters=content_pb2.SearchFilters(buying_stages=filter_stages)))
+
+    assert ranked(decision) == [weak.asset_id, strong.asset_id]  # pinned for the filtered stage: first
+    assert ranked() == [strong.asset_id, weak.asset_id]  # no stage filter: text relevance alone
+    assert ranked(common_pb2.BUYING_STAGE_AWARENESS) == [strong.asset_id, weak.asset_id]  # pinned elsewhere only
+    unpinned = stub.UpdateAsset(content_pb2.UpdateAssetRequest(
+        asset=content_pb2.Asset(asset_id=weak.asset_id),
+        update_mask=field_mask_pb2.FieldMask(paths=["pinned_stages"]), expected_version=pinned.version),
+        metadata=call_as("marketer")).asset
+    assert not unpinned.pinned_stages
+    assert ranked(decision) == [strong.asset_id, weak.asset_id]

@@ -26,10 +26,11 @@ from google.protobuf import field_mask_pb2
 from google.protobuf.descriptor import MethodDescriptor, ServiceDescriptor
 from google.protobuf.timestamp_pb2 import Timestamp
 
-from collateral.v1 import (audit_pb2, common_pb2, content_pb2, content_pb2_grpc, feedback_pb2, usage_pb2,
-                           usage_pb2_grpc)
+from collateral.v1 import (audit_pb2, common_pb2, content_pb2, content_pb2_grpc, feedback_pb2, feedback_pb2_grpc,
+                           usage_pb2, usage_pb2_grpc)
 from services.common import config, grpc_channel
 from services.common.consumer import ConsumerLoop
+from services.feedback import gap_topics, stemming
 from services.usage.consumer import UsageProcessor
 from tests.conftest import wait_until
 from tests.documents import make_pdf
@@ -96,6 +97,11 @@ class Seeds:
     term_to_retire: str  # industry code
     share_token: str  # a share link of `published`
     share_to_revoke: str  # share id of another share link of `published`
+    share_to_reveal: str = ""  # share id of the link of share_token (copied again)
+    room_token: str = ""  # a deal room of `published`
+    room_to_revoke: str = ""  # room id of another deal room of `published`
+    room_to_reveal: str = ""  # room id of the deal room of room_token (copied again)
+    gap_topic: str = ""  # a content-gap topic (a content request nobody else makes)
 
 
 def _trusting_with_certificate(tls_env: config.Settings, pki: Pki) -> config.Settings:
@@ -182,9 +188,20 @@ def seeds(channels: dict[str, grpc.Channel], usage_consumer: ConsumerLoop, call_
     term_to_update, term_to_retire = _seed_term(content, admin), _seed_term(content, admin)
     share = _seed_share(usage, admin, assets["published"])
     other_share = _seed_share(usage, admin, assets["published"])
-    return Seeds(pdf=pdf, **assets, upload_id=_presigned_upload(content, admin, assets["draft"], pdf),
+    room, other_room = (usage.CreateRoom(usage_pb2.CreateRoomRequest(title="TLS room", asset_ids=[assets["published"]]),
+                                         metadata=admin, timeout=CALL_TIMEOUT_S) for _ in range(2))
+    gap_topic = _seed_gap_topic(feedback_pb2_grpc.FeedbackServiceStub(channels["feedback"]), call_as("rep"))
+    return Seeds(gap_topic=gap_topic, room_token=room.token, room_to_revoke=other_room.room.room_id, pdf=pdf, **assets, upload_id=_presigned_upload(content, admin, assets["draft"], pdf),
                  term_to_update=(term_to_update.code, term_to_update.version), term_to_retire=term_to_retire.code,
-                 share_token=share.token, share_to_revoke=other_share.share.share_id)
+                 share_token=share.token, share_to_revoke=other_share.share.share_id,
+                 share_to_reveal=share.share.share_id, room_to_reveal=room.room.room_id)
+
+
+def _seed_gap_topic(feedback: Any, rep: Any) -> str:
+    text = "Quokka onboarding guide over TLS"
+    feedback.SubmitContentRequest(feedback_pb2.SubmitContentRequestRequest(description=text), metadata=rep,
+                                  timeout=CALL_TIMEOUT_S)
+    return gap_topics.topic_id_of_text(text, stemming.Stemmer(None))
 
 
 # ---- one request per RPC ---------------------------------------------------------------------
@@ -265,11 +282,27 @@ CASES: dict[str, Case] = {
     "UsageService.ResolveShareLink": Case("service", lambda s: U.ResolveShareLinkRequest(token=s.share_token)),
     "UsageService.RevokeShareLink": Case("admin", lambda s: U.RevokeShareLinkRequest(share_id=s.share_to_revoke)),
     "UsageService.ListShareLinks": Case("admin", lambda s: U.ListShareLinksRequest(page_size=5)),
+    "UsageService.RevealShareLink": Case("admin", lambda s: U.RevealShareLinkRequest(share_id=s.share_to_reveal)),
     "UsageService.GetAssetUsage": Case("marketer", lambda s: U.GetAssetUsageRequest(
         asset_id=s.published, time_range=_last_30_days(), interval=U.USAGE_INTERVAL_DAY)),
     "UsageService.TopAssets": Case("marketer", lambda s: U.TopAssetsRequest(
         measure=U.USAGE_MEASURE_VIEWS, time_range=_last_30_days(), limit=5)),
     "UsageService.ListUnusedAssets": Case("marketer", lambda s: U.ListUnusedAssetsRequest(page_size=5)),
+    "UsageService.GetAdoptionOverview": Case("marketer", lambda s: U.GetAdoptionOverviewRequest(
+        time_range=_last_30_days(), movers_limit=5)),
+    "UsageService.CreateRoom": Case("rep", lambda s: U.CreateRoomRequest(title="Over TLS", asset_ids=[s.published])),
+    "UsageService.ResolveRoom": Case("service", lambda s: U.ResolveRoomRequest(token=s.room_token)),
+    "UsageService.RevokeRoom": Case("admin", lambda s: U.RevokeRoomRequest(room_id=s.room_to_revoke)),
+    "UsageService.ListRooms": Case("rep", lambda s: U.ListRoomsRequest(page_size=5)),
+    "UsageService.GetRoomEngagement": Case("admin", lambda s: U.GetRoomEngagementRequest(room_id=s.room_to_revoke)),
+    "UsageService.RevealRoomLink": Case("admin", lambda s: U.RevealRoomLinkRequest(room_id=s.room_to_reveal)),
+    "UsageService.ListHotAccounts": Case("rep", lambda s: U.ListHotAccountsRequest(window_days=7, page_size=5)),
+    "UsageService.GetNotificationSettings": Case("rep", lambda s: U.GetNotificationSettingsRequest()),
+    "UsageService.UpdateNotificationSettings": Case("rep", lambda s: U.UpdateNotificationSettingsRequest(
+        settings=U.NotificationSettings(portal_enabled=True, webhook_enabled=True,
+                                        webhook_url="https://hooks.example.com/tls"))),
+    "UsageService.ListNotifications": Case("rep", lambda s: U.ListNotificationsRequest(page_size=5)),
+    "UsageService.MarkNotificationsRead": Case("rep", lambda s: U.MarkNotificationsReadRequest(all=True)),
     # feedback
     "FeedbackService.RecordDealOutcomes": Case("service", lambda s: F.RecordDealOutcomesRequest(
         outcomes=[_won_deal()])),
@@ -286,6 +319,12 @@ CASES: dict[str, Case] = {
                                                                                      page_size=5)),
     "FeedbackService.ListContentRequests": Case("rep", lambda s: F.ListContentRequestsRequest(page_size=5)),
     "FeedbackService.GetContentGaps": Case("marketer", lambda s: F.GetContentGapsRequest(limit=5)),
+    "FeedbackService.GetGapTopic": Case("marketer", lambda s: F.GetGapTopicRequest(topic_id=s.gap_topic)),
+    "FeedbackService.SetGapStatus": Case("marketer", lambda s: F.SetGapStatusRequest(
+        topic_id=s.gap_topic, status=F.GAP_STATUS_PLANNED)),
+    "FeedbackService.ListOpportunities": Case("rep", lambda s: F.ListOpportunitiesRequest(query="tls", page_size=5)),
+    "FeedbackService.GetOpportunities": Case("rep", lambda s: F.GetOpportunitiesRequest(opportunity_ids=["opp-tls"])),
+    "FeedbackService.GetAccounts": Case("rep", lambda s: F.GetAccountsRequest(account_ids=["acct-tls"])),
     # audit, on every server
     "AuditService.ListAuditRecords": Case("admin", lambda s: A.ListAuditRecordsRequest(page_size=5)),
 }

@@ -11,7 +11,8 @@ import yaml
 from services.common import config, gen_secrets
 
 ROOT = Path(__file__).resolve().parents[3]
-PROCESSES = ("content", "usage", "usage-consumer", "feedback", "feedback-consumer", "content-signals", "portal")
+PROCESSES = ("content", "usage", "usage-consumer", "usage-notifications", "feedback", "feedback-consumer",
+             "content-signals", "portal")
 SECRET_SETTINGS = ("COLLATERAL_AUTH_SECRET", "COLLATERAL_PORTAL_SECRET_KEY", "COLLATERAL_S3_SECRET_KEY",
                    "COLLATERAL_ES_PASSWORD")
 

@@ -13,7 +13,8 @@ ROOT = Path(__file__).resolve().parents[3]
 KNOWN = {var for var, _, _ in config.reference()} | config.file_variables()  # *_FILE: the value read from a file
 MODULES = {
     "content": "services.content", "usage": "services.usage", "feedback": "services.feedback",
-    "usage-consumer": "services.usage.consumer", "feedback-consumer": "services.feedback.consumer",
+    "usage-consumer": "services.usage.consumer", "usage-notifications": "services.usage.notifications",
+    "feedback-consumer": "services.feedback.consumer",
     "content-signals": "services.content.signals_consumer", "portal": "services.portal",
 }
 

@@ -44,7 +44,7 @@ def test_grpc_readiness_follows_the_core_and_liveness_never_depends_on_dependenc
 
 def test_consumer_liveness_is_progress_not_a_metrics_page():
     containers = _containers(ROOT / "deploy" / "k8s" / "base" / "consumers.yaml")
-    assert set(containers) == {"usage-consumer", "feedback-consumer", "content-signals"}
+    assert set(containers) == {"usage-consumer", "usage-notifications", "feedback-consumer", "content-signals"}
     for name, container in containers.items():
         assert container["livenessProbe"]["httpGet"]["path"] == "/healthz", name
 
@@ -57,6 +57,6 @@ def test_portal_is_ready_through_its_backends_and_live_through_itself():
 
 def test_compose_health_checks_use_the_same_endpoints():
     services = yaml.safe_load((ROOT / "docker-compose.yml").read_text())["services"]
-    for consumer in ("usage-consumer", "feedback-consumer", "content-signals"):
+    for consumer in ("usage-consumer", "usage-notifications", "feedback-consumer", "content-signals"):
         assert "/healthz" in " ".join(services[consumer]["healthcheck"]["test"]), consumer
     assert "/readyz" in " ".join(services["portal"]["healthcheck"]["test"])

@@ -25,6 +25,7 @@ def secured(pem: str) -> config.Settings:
     """A production configuration with every connection encrypted and no default secret."""
     return config.load(
         {}, production=True, auth_secret=SECRET, portal_secret_key=SECRET + "-portal",
+        share_link_secret=SECRET + "-share-links",
         es_url="https://es.internal:9200", es_username="elastic", es_password="pw", es_ca_certs=pem,
         kafka_security_protocol="SASL_SSL", kafka_sasl_mechanism="SCRAM-SHA-512", kafka_sasl_username="collateral",
         kafka_sasl_password="pw", kafka_ssl_cafile=pem, s3_endpoint="", s3_access_key="", s3_secret_key="",

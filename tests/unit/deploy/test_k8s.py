@@ -437,7 +437,7 @@ def test_every_document_validates_against_kubernetes_and_crd_schemas(name):
 @pytest.mark.parametrize("name", BUILDS)
 def test_every_deployment_is_hardened_and_has_a_disruption_budget(name):
     docs = build(name)
-    assert len(_collateral(docs)) == 7
+    assert len(_collateral(docs)) == 8  # content, usage, feedback, 4 consumers, portal
     assert hardening_problems(docs) == []
     assert pdb_problems(docs) == []
 
@@ -452,7 +452,7 @@ def test_no_secret_value_is_in_the_manifests(name):
 @pytest.mark.parametrize("name", BUILDS)
 def test_every_process_passes_production_mode_over_encrypted_connections(name, tmp_path):
     environments = process_environments(build(name), tmp_path)
-    assert len(environments) == 7
+    assert len(environments) == 8
     assert plaintext_url_problems(environments) == []
     assert production_problems(environments) == []
 
@@ -585,9 +585,9 @@ def test_rules_catch_secret_values_and_plaintext_elasticsearch(tmp_path):
     config_map["data"]["COLLATERAL_ES_URL"] = "http://collateral-es-http.collateral.svc:9200"
     assert secret_value_problems(docs) == ["Secret/collateral-secrets: holds values; secrets are created outside the manifests"]
     environments = process_environments(docs, tmp_path)
-    assert len(plaintext_url_problems(environments)) == 7
+    assert len(plaintext_url_problems(environments)) == 8
     refused = production_problems(environments)
-    assert len(refused) == 7 and all("COLLATERAL_ES_URL" in p for p in refused), refused
+    assert len(refused) == 8 and all("COLLATERAL_ES_URL" in p for p in refused), refused
 
 
 def test_rules_catch_schema_errors_in_built_in_and_custom_resources():

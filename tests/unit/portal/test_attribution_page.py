@@ -37,7 +37,7 @@ def test_attribution_page_shows_the_markov_as_of_time_and_a_chart(client, backen
     login_as(client, "marketer")
     html = client.get("/reports/attribution").get_data(as_text=True)
     assert "Markov model as of 2026-11-29 17:00 UTC" in html and "last-365d" in html
-    chart = html.split('<svg class="chart"')[1].split("</svg>")[0]
+    chart = html.split('<svg class="chart chart-wide"')[1].split("</svg>")[0]
     assert "Deck, Markov: 700" in chart and "Case study, Last touch: 900" in chart
     header = html.split('id="attribution-table"')[1].split("</thead>")[0]
     assert '<th class="num">Markov</th>' in header and '<th class="num">Sourced</th><th class="num">Influenced</th>' in header
@@ -52,5 +52,5 @@ def test_attribution_page_says_when_no_markov_result_matches(client, backends):
     login_as(client, "marketer")
     html = client.get("/reports/attribution?industry=retail").get_data(as_text=True)
     assert "Markov model: not precomputed for these filters" in html
-    chart = html.split('<svg class="chart"')[1].split("</svg>")[0]
+    chart = html.split('<svg class="chart chart-wide"')[1].split("</svg>")[0]
     assert ", Markov:" not in chart and "Deck, Linear: 400" in chart

@@ -66,6 +66,13 @@ class ImportOutcome(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     IMPORT_OUTCOME_FILE_UPDATED: _ClassVar[ImportOutcome]
     IMPORT_OUTCOME_UNCHANGED: _ClassVar[ImportOutcome]
     IMPORT_OUTCOME_FAILED: _ClassVar[ImportOutcome]
+
+class ExpiryWindow(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    EXPIRY_WINDOW_UNSPECIFIED: _ClassVar[ExpiryWindow]
+    EXPIRY_WINDOW_EXPIRING_SOON: _ClassVar[ExpiryWindow]
+    EXPIRY_WINDOW_EXPIRED: _ClassVar[ExpiryWindow]
+    EXPIRY_WINDOW_NO_EXPIRY: _ClassVar[ExpiryWindow]
 ASSET_TYPE_UNSPECIFIED: AssetType
 ASSET_TYPE_DECK: AssetType
 ASSET_TYPE_CASE_STUDY: AssetType
@@ -103,6 +110,10 @@ IMPORT_OUTCOME_UPDATED: ImportOutcome
 IMPORT_OUTCOME_FILE_UPDATED: ImportOutcome
 IMPORT_OUTCOME_UNCHANGED: ImportOutcome
 IMPORT_OUTCOME_FAILED: ImportOutcome
+EXPIRY_WINDOW_UNSPECIFIED: ExpiryWindow
+EXPIRY_WINDOW_EXPIRING_SOON: ExpiryWindow
+EXPIRY_WINDOW_EXPIRED: ExpiryWindow
+EXPIRY_WINDOW_NO_EXPIRY: ExpiryWindow
 
 class FileVersion(_message.Message):
     __slots__ = ("version", "s3_key", "size_bytes", "content_type", "sha256", "uploaded_at", "uploaded_by", "page_count", "extraction_status", "extraction_error", "file_name", "preview_status", "preview_error")
@@ -153,7 +164,7 @@ class AssetSignals(_message.Message):
     def __init__(self, usage_score: _Optional[float] = ..., win_rate_lower: _Optional[float] = ..., deals_closed: _Optional[int] = ..., win_rate: _Optional[float] = ..., views_30d: _Optional[int] = ..., downloads_30d: _Optional[int] = ..., shares_30d: _Optional[int] = ...) -> None: ...
 
 class Asset(_message.Message):
-    __slots__ = ("asset_id", "title", "description", "type", "tags", "products", "buying_stages", "personas", "industries", "regions", "language", "owner", "status", "expires_at", "create_time", "update_time", "publish_time", "version", "files", "signals", "external_id")
+    __slots__ = ("asset_id", "title", "description", "type", "tags", "products", "buying_stages", "personas", "industries", "regions", "language", "owner", "status", "expires_at", "create_time", "update_time", "publish_time", "version", "files", "signals", "external_id", "pinned_stages")
     ASSET_ID_FIELD_NUMBER: _ClassVar[int]
     TITLE_FIELD_NUMBER: _ClassVar[int]
     DESCRIPTION_FIELD_NUMBER: _ClassVar[int]
@@ -175,6 +186,7 @@ class Asset(_message.Message):
     FILES_FIELD_NUMBER: _ClassVar[int]
     SIGNALS_FIELD_NUMBER: _ClassVar[int]
     EXTERNAL_ID_FIELD_NUMBER: _ClassVar[int]
+    PINNED_STAGES_FIELD_NUMBER: _ClassVar[int]
     asset_id: str
     title: str
     description: str
@@ -196,7 +208,8 @@ class Asset(_message.Message):
     files: _containers.RepeatedCompositeFieldContainer[FileVersion]
     signals: AssetSignals
     external_id: str
-    def __init__(self, asset_id: _Optional[str] = ..., title: _Optional[str] = ..., description: _Optional[str] = ..., type: _Optional[_Union[AssetType, str]] = ..., tags: _Optional[_Iterable[str]] = ..., products: _Optional[_Iterable[str]] = ..., buying_stages: _Optional[_Iterable[_Union[_common_pb2.BuyingStage, str]]] = ..., personas: _Optional[_Iterable[str]] = ..., industries: _Optional[_Iterable[str]] = ..., regions: _Optional[_Iterable[str]] = ..., language: _Optional[str] = ..., owner: _Optional[str] = ..., status: _Optional[_Union[AssetStatus, str]] = ..., expires_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., create_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., update_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., publish_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., version: _Optional[int] = ..., files: _Optional[_Iterable[_Union[FileVersion, _Mapping]]] = ..., signals: _Optional[_Union[AssetSignals, _Mapping]] = ..., external_id: _Optional[str] = ...) -> None: ...
+    pinned_stages: _containers.RepeatedScalarFieldContainer[_common_pb2.BuyingStage]
+    def __init__(self, asset_id: _Optional[str] = ..., title: _Optional[str] = ..., description: _Optional[str] = ..., type: _Optional[_Union[AssetType, str]] = ..., tags: _Optional[_Iterable[str]] = ..., products: _Optional[_Iterable[str]] = ..., buying_stages: _Optional[_Iterable[_Union[_common_pb2.BuyingStage, str]]] = ..., personas: _Optional[_Iterable[str]] = ..., industries: _Optional[_Iterable[str]] = ..., regions: _Optional[_Iterable[str]] = ..., language: _Optional[str] = ..., owner: _Optional[str] = ..., status: _Optional[_Union[AssetStatus, str]] = ..., expires_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., create_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., update_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., publish_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., version: _Optional[int] = ..., files: _Optional[_Iterable[_Union[FileVersion, _Mapping]]] = ..., signals: _Optional[_Union[AssetSignals, _Mapping]] = ..., external_id: _Optional[str] = ..., pinned_stages: _Optional[_Iterable[_Union[_common_pb2.BuyingStage, str]]] = ...) -> None: ...
 
 class CreateAssetRequest(_message.Message):
     __slots__ = ("asset_id", "asset", "file_content", "file_name", "content_type", "sha256")
@@ -484,7 +497,7 @@ class RenderPageResponse(_message.Message):
     def __init__(self, png: _Optional[bytes] = ..., page_count: _Optional[int] = ..., file_version: _Optional[int] = ...) -> None: ...
 
 class SearchFilters(_message.Message):
-    __slots__ = ("types", "buying_stages", "industries", "regions", "products", "personas", "languages", "tags", "owners", "statuses", "include_expired")
+    __slots__ = ("types", "buying_stages", "industries", "regions", "products", "personas", "languages", "tags", "owners", "statuses", "include_expired", "expiry")
     TYPES_FIELD_NUMBER: _ClassVar[int]
     BUYING_STAGES_FIELD_NUMBER: _ClassVar[int]
     INDUSTRIES_FIELD_NUMBER: _ClassVar[int]
@@ -496,6 +509,7 @@ class SearchFilters(_message.Message):
     OWNERS_FIELD_NUMBER: _ClassVar[int]
     STATUSES_FIELD_NUMBER: _ClassVar[int]
     INCLUDE_EXPIRED_FIELD_NUMBER: _ClassVar[int]
+    EXPIRY_FIELD_NUMBER: _ClassVar[int]
     types: _containers.RepeatedScalarFieldContainer[AssetType]
     buying_stages: _containers.RepeatedScalarFieldContainer[_common_pb2.BuyingStage]
     industries: _containers.RepeatedScalarFieldContainer[str]
@@ -507,7 +521,8 @@ class SearchFilters(_message.Message):
     owners: _containers.RepeatedScalarFieldContainer[str]
     statuses: _containers.RepeatedScalarFieldContainer[AssetStatus]
     include_expired: bool
-    def __init__(self, types: _Optional[_Iterable[_Union[AssetType, str]]] = ..., buying_stages: _Optional[_Iterable[_Union[_common_pb2.BuyingStage, str]]] = ..., industries: _Optional[_Iterable[str]] = ..., regions: _Optional[_Iterable[str]] = ..., products: _Optional[_Iterable[str]] = ..., personas: _Optional[_Iterable[str]] = ..., languages: _Optional[_Iterable[str]] = ..., tags: _Optional[_Iterable[str]] = ..., owners: _Optional[_Iterable[str]] = ..., statuses: _Optional[_Iterable[_Union[AssetStatus, str]]] = ..., include_expired: _Optional[bool] = ...) -> None: ...
+    expiry: ExpiryWindow
+    def __init__(self, types: _Optional[_Iterable[_Union[AssetType, str]]] = ..., buying_stages: _Optional[_Iterable[_Union[_common_pb2.BuyingStage, str]]] = ..., industries: _Optional[_Iterable[str]] = ..., regions: _Optional[_Iterable[str]] = ..., products: _Optional[_Iterable[str]] = ..., personas: _Optional[_Iterable[str]] = ..., languages: _Optional[_Iterable[str]] = ..., tags: _Optional[_Iterable[str]] = ..., owners: _Optional[_Iterable[str]] = ..., statuses: _Optional[_Iterable[_Union[AssetStatus, str]]] = ..., include_expired: _Optional[bool] = ..., expiry: _Optional[_Union[ExpiryWindow, str]] = ...) -> None: ...
 
 class SearchAssetsRequest(_message.Message):
     __slots__ = ("query", "filters", "sort", "page_size", "page_token")

@@ -36,6 +36,13 @@ class AttributionModel(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     ATTRIBUTION_MODEL_U_SHAPED: _ClassVar[AttributionModel]
     ATTRIBUTION_MODEL_W_SHAPED: _ClassVar[AttributionModel]
     ATTRIBUTION_MODEL_MARKOV: _ClassVar[AttributionModel]
+
+class GapStatus(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    GAP_STATUS_UNSPECIFIED: _ClassVar[GapStatus]
+    GAP_STATUS_NEW: _ClassVar[GapStatus]
+    GAP_STATUS_PLANNED: _ClassVar[GapStatus]
+    GAP_STATUS_ANSWERED: _ClassVar[GapStatus]
 DEAL_STAGE_UNSPECIFIED: DealStage
 DEAL_STAGE_OPEN: DealStage
 DEAL_STAGE_WON: DealStage
@@ -53,9 +60,13 @@ ATTRIBUTION_MODEL_TIME_DECAY: AttributionModel
 ATTRIBUTION_MODEL_U_SHAPED: AttributionModel
 ATTRIBUTION_MODEL_W_SHAPED: AttributionModel
 ATTRIBUTION_MODEL_MARKOV: AttributionModel
+GAP_STATUS_UNSPECIFIED: GapStatus
+GAP_STATUS_NEW: GapStatus
+GAP_STATUS_PLANNED: GapStatus
+GAP_STATUS_ANSWERED: GapStatus
 
 class DealOutcome(_message.Message):
-    __slots__ = ("event_id", "opportunity_id", "account_id", "owner_rep_id", "stage", "amount", "currency", "created_at", "closed_at", "updated_at", "lost_reason", "industry", "region", "product_line", "deal_size_band", "team")
+    __slots__ = ("event_id", "opportunity_id", "account_id", "owner_rep_id", "stage", "amount", "currency", "created_at", "closed_at", "updated_at", "lost_reason", "industry", "region", "product_line", "deal_size_band", "team", "opportunity_name", "account_name")
     EVENT_ID_FIELD_NUMBER: _ClassVar[int]
     OPPORTUNITY_ID_FIELD_NUMBER: _ClassVar[int]
     ACCOUNT_ID_FIELD_NUMBER: _ClassVar[int]
@@ -72,6 +83,8 @@ class DealOutcome(_message.Message):
     PRODUCT_LINE_FIELD_NUMBER: _ClassVar[int]
     DEAL_SIZE_BAND_FIELD_NUMBER: _ClassVar[int]
     TEAM_FIELD_NUMBER: _ClassVar[int]
+    OPPORTUNITY_NAME_FIELD_NUMBER: _ClassVar[int]
+    ACCOUNT_NAME_FIELD_NUMBER: _ClassVar[int]
     event_id: str
     opportunity_id: str
     account_id: str
@@ -88,7 +101,9 @@ class DealOutcome(_message.Message):
     product_line: str
     deal_size_band: str
     team: str
-    def __init__(self, event_id: _Optional[str] = ..., opportunity_id: _Optional[str] = ..., account_id: _Optional[str] = ..., owner_rep_id: _Optional[str] = ..., stage: _Optional[_Union[DealStage, str]] = ..., amount: _Optional[float] = ..., currency: _Optional[str] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., closed_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., updated_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., lost_reason: _Optional[str] = ..., industry: _Optional[str] = ..., region: _Optional[str] = ..., product_line: _Optional[str] = ..., deal_size_band: _Optional[str] = ..., team: _Optional[str] = ...) -> None: ...
+    opportunity_name: str
+    account_name: str
+    def __init__(self, event_id: _Optional[str] = ..., opportunity_id: _Optional[str] = ..., account_id: _Optional[str] = ..., owner_rep_id: _Optional[str] = ..., stage: _Optional[_Union[DealStage, str]] = ..., amount: _Optional[float] = ..., currency: _Optional[str] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., closed_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., updated_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., lost_reason: _Optional[str] = ..., industry: _Optional[str] = ..., region: _Optional[str] = ..., product_line: _Optional[str] = ..., deal_size_band: _Optional[str] = ..., team: _Optional[str] = ..., opportunity_name: _Optional[str] = ..., account_name: _Optional[str] = ...) -> None: ...
 
 class RecordDealOutcomesRequest(_message.Message):
     __slots__ = ("outcomes",)
@@ -469,7 +484,7 @@ class ListContentRequestsResponse(_message.Message):
     def __init__(self, requests: _Optional[_Iterable[_Union[ContentRequest, _Mapping]]] = ..., next_page_token: _Optional[str] = ...) -> None: ...
 
 class ContentGap(_message.Message):
-    __slots__ = ("topic", "example", "zero_result_searches", "searching_reps", "requests", "lost_deals", "lost_revenue", "score")
+    __slots__ = ("topic", "example", "zero_result_searches", "searching_reps", "requests", "lost_deals", "lost_revenue", "score", "topic_id", "name", "phrasings", "status", "answer", "weekly", "poor_result_searches")
     TOPIC_FIELD_NUMBER: _ClassVar[int]
     EXAMPLE_FIELD_NUMBER: _ClassVar[int]
     ZERO_RESULT_SEARCHES_FIELD_NUMBER: _ClassVar[int]
@@ -478,6 +493,13 @@ class ContentGap(_message.Message):
     LOST_DEALS_FIELD_NUMBER: _ClassVar[int]
     LOST_REVENUE_FIELD_NUMBER: _ClassVar[int]
     SCORE_FIELD_NUMBER: _ClassVar[int]
+    TOPIC_ID_FIELD_NUMBER: _ClassVar[int]
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    PHRASINGS_FIELD_NUMBER: _ClassVar[int]
+    STATUS_FIELD_NUMBER: _ClassVar[int]
+    ANSWER_FIELD_NUMBER: _ClassVar[int]
+    WEEKLY_FIELD_NUMBER: _ClassVar[int]
+    POOR_RESULT_SEARCHES_FIELD_NUMBER: _ClassVar[int]
     topic: str
     example: str
     zero_result_searches: int
@@ -486,7 +508,114 @@ class ContentGap(_message.Message):
     lost_deals: int
     lost_revenue: float
     score: float
-    def __init__(self, topic: _Optional[str] = ..., example: _Optional[str] = ..., zero_result_searches: _Optional[int] = ..., searching_reps: _Optional[int] = ..., requests: _Optional[int] = ..., lost_deals: _Optional[int] = ..., lost_revenue: _Optional[float] = ..., score: _Optional[float] = ...) -> None: ...
+    topic_id: str
+    name: str
+    phrasings: int
+    status: GapStatus
+    answer: GapAnswer
+    weekly: _containers.RepeatedCompositeFieldContainer[WeekCount]
+    poor_result_searches: int
+    def __init__(self, topic: _Optional[str] = ..., example: _Optional[str] = ..., zero_result_searches: _Optional[int] = ..., searching_reps: _Optional[int] = ..., requests: _Optional[int] = ..., lost_deals: _Optional[int] = ..., lost_revenue: _Optional[float] = ..., score: _Optional[float] = ..., topic_id: _Optional[str] = ..., name: _Optional[str] = ..., phrasings: _Optional[int] = ..., status: _Optional[_Union[GapStatus, str]] = ..., answer: _Optional[_Union[GapAnswer, _Mapping]] = ..., weekly: _Optional[_Iterable[_Union[WeekCount, _Mapping]]] = ..., poor_result_searches: _Optional[int] = ...) -> None: ...
+
+class WeekCount(_message.Message):
+    __slots__ = ("week_start", "count")
+    WEEK_START_FIELD_NUMBER: _ClassVar[int]
+    COUNT_FIELD_NUMBER: _ClassVar[int]
+    week_start: _timestamp_pb2.Timestamp
+    count: int
+    def __init__(self, week_start: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., count: _Optional[int] = ...) -> None: ...
+
+class GapAnswer(_message.Message):
+    __slots__ = ("asset_id", "asset_title", "published_at", "searches_before", "searches_after", "before_per_week", "after_per_week", "weeks")
+    ASSET_ID_FIELD_NUMBER: _ClassVar[int]
+    ASSET_TITLE_FIELD_NUMBER: _ClassVar[int]
+    PUBLISHED_AT_FIELD_NUMBER: _ClassVar[int]
+    SEARCHES_BEFORE_FIELD_NUMBER: _ClassVar[int]
+    SEARCHES_AFTER_FIELD_NUMBER: _ClassVar[int]
+    BEFORE_PER_WEEK_FIELD_NUMBER: _ClassVar[int]
+    AFTER_PER_WEEK_FIELD_NUMBER: _ClassVar[int]
+    WEEKS_FIELD_NUMBER: _ClassVar[int]
+    asset_id: str
+    asset_title: str
+    published_at: _timestamp_pb2.Timestamp
+    searches_before: int
+    searches_after: int
+    before_per_week: float
+    after_per_week: float
+    weeks: _containers.RepeatedCompositeFieldContainer[WeekCount]
+    def __init__(self, asset_id: _Optional[str] = ..., asset_title: _Optional[str] = ..., published_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., searches_before: _Optional[int] = ..., searches_after: _Optional[int] = ..., before_per_week: _Optional[float] = ..., after_per_week: _Optional[float] = ..., weeks: _Optional[_Iterable[_Union[WeekCount, _Mapping]]] = ...) -> None: ...
+
+class GapSearch(_message.Message):
+    __slots__ = ("query", "rep_id", "occurred_at", "result_count")
+    QUERY_FIELD_NUMBER: _ClassVar[int]
+    REP_ID_FIELD_NUMBER: _ClassVar[int]
+    OCCURRED_AT_FIELD_NUMBER: _ClassVar[int]
+    RESULT_COUNT_FIELD_NUMBER: _ClassVar[int]
+    query: str
+    rep_id: str
+    occurred_at: _timestamp_pb2.Timestamp
+    result_count: int
+    def __init__(self, query: _Optional[str] = ..., rep_id: _Optional[str] = ..., occurred_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., result_count: _Optional[int] = ...) -> None: ...
+
+class GapLostDeal(_message.Message):
+    __slots__ = ("opportunity_id", "opportunity_name", "account_name", "amount", "currency", "lost_reason", "closed_at")
+    OPPORTUNITY_ID_FIELD_NUMBER: _ClassVar[int]
+    OPPORTUNITY_NAME_FIELD_NUMBER: _ClassVar[int]
+    ACCOUNT_NAME_FIELD_NUMBER: _ClassVar[int]
+    AMOUNT_FIELD_NUMBER: _ClassVar[int]
+    CURRENCY_FIELD_NUMBER: _ClassVar[int]
+    LOST_REASON_FIELD_NUMBER: _ClassVar[int]
+    CLOSED_AT_FIELD_NUMBER: _ClassVar[int]
+    opportunity_id: str
+    opportunity_name: str
+    account_name: str
+    amount: float
+    currency: str
+    lost_reason: str
+    closed_at: _timestamp_pb2.Timestamp
+    def __init__(self, opportunity_id: _Optional[str] = ..., opportunity_name: _Optional[str] = ..., account_name: _Optional[str] = ..., amount: _Optional[float] = ..., currency: _Optional[str] = ..., lost_reason: _Optional[str] = ..., closed_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+
+class GetGapTopicRequest(_message.Message):
+    __slots__ = ("topic_id", "time_range", "evidence_limit")
+    TOPIC_ID_FIELD_NUMBER: _ClassVar[int]
+    TIME_RANGE_FIELD_NUMBER: _ClassVar[int]
+    EVIDENCE_LIMIT_FIELD_NUMBER: _ClassVar[int]
+    topic_id: str
+    time_range: _common_pb2.TimeRange
+    evidence_limit: int
+    def __init__(self, topic_id: _Optional[str] = ..., time_range: _Optional[_Union[_common_pb2.TimeRange, _Mapping]] = ..., evidence_limit: _Optional[int] = ...) -> None: ...
+
+class GetGapTopicResponse(_message.Message):
+    __slots__ = ("topic", "searches", "requests", "lost_deals", "phrasings")
+    TOPIC_FIELD_NUMBER: _ClassVar[int]
+    SEARCHES_FIELD_NUMBER: _ClassVar[int]
+    REQUESTS_FIELD_NUMBER: _ClassVar[int]
+    LOST_DEALS_FIELD_NUMBER: _ClassVar[int]
+    PHRASINGS_FIELD_NUMBER: _ClassVar[int]
+    topic: ContentGap
+    searches: _containers.RepeatedCompositeFieldContainer[GapSearch]
+    requests: _containers.RepeatedCompositeFieldContainer[ContentRequest]
+    lost_deals: _containers.RepeatedCompositeFieldContainer[GapLostDeal]
+    phrasings: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, topic: _Optional[_Union[ContentGap, _Mapping]] = ..., searches: _Optional[_Iterable[_Union[GapSearch, _Mapping]]] = ..., requests: _Optional[_Iterable[_Union[ContentRequest, _Mapping]]] = ..., lost_deals: _Optional[_Iterable[_Union[GapLostDeal, _Mapping]]] = ..., phrasings: _Optional[_Iterable[str]] = ...) -> None: ...
+
+class SetGapStatusRequest(_message.Message):
+    __slots__ = ("topic_id", "status", "asset_id", "time_range")
+    TOPIC_ID_FIELD_NUMBER: _ClassVar[int]
+    STATUS_FIELD_NUMBER: _ClassVar[int]
+    ASSET_ID_FIELD_NUMBER: _ClassVar[int]
+    TIME_RANGE_FIELD_NUMBER: _ClassVar[int]
+    topic_id: str
+    status: GapStatus
+    asset_id: str
+    time_range: _common_pb2.TimeRange
+    def __init__(self, topic_id: _Optional[str] = ..., status: _Optional[_Union[GapStatus, str]] = ..., asset_id: _Optional[str] = ..., time_range: _Optional[_Union[_common_pb2.TimeRange, _Mapping]] = ...) -> None: ...
+
+class SetGapStatusResponse(_message.Message):
+    __slots__ = ("topic",)
+    TOPIC_FIELD_NUMBER: _ClassVar[int]
+    topic: ContentGap
+    def __init__(self, topic: _Optional[_Union[ContentGap, _Mapping]] = ...) -> None: ...
 
 class GetContentGapsRequest(_message.Message):
     __slots__ = ("time_range", "limit")
@@ -501,3 +630,81 @@ class GetContentGapsResponse(_message.Message):
     GAPS_FIELD_NUMBER: _ClassVar[int]
     gaps: _containers.RepeatedCompositeFieldContainer[ContentGap]
     def __init__(self, gaps: _Optional[_Iterable[_Union[ContentGap, _Mapping]]] = ...) -> None: ...
+
+class Opportunity(_message.Message):
+    __slots__ = ("opportunity_id", "opportunity_name", "account_id", "account_name", "amount", "currency", "stage", "created_at", "owner_rep_id")
+    OPPORTUNITY_ID_FIELD_NUMBER: _ClassVar[int]
+    OPPORTUNITY_NAME_FIELD_NUMBER: _ClassVar[int]
+    ACCOUNT_ID_FIELD_NUMBER: _ClassVar[int]
+    ACCOUNT_NAME_FIELD_NUMBER: _ClassVar[int]
+    AMOUNT_FIELD_NUMBER: _ClassVar[int]
+    CURRENCY_FIELD_NUMBER: _ClassVar[int]
+    STAGE_FIELD_NUMBER: _ClassVar[int]
+    CREATED_AT_FIELD_NUMBER: _ClassVar[int]
+    OWNER_REP_ID_FIELD_NUMBER: _ClassVar[int]
+    opportunity_id: str
+    opportunity_name: str
+    account_id: str
+    account_name: str
+    amount: float
+    currency: str
+    stage: DealStage
+    created_at: _timestamp_pb2.Timestamp
+    owner_rep_id: str
+    def __init__(self, opportunity_id: _Optional[str] = ..., opportunity_name: _Optional[str] = ..., account_id: _Optional[str] = ..., account_name: _Optional[str] = ..., amount: _Optional[float] = ..., currency: _Optional[str] = ..., stage: _Optional[_Union[DealStage, str]] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., owner_rep_id: _Optional[str] = ...) -> None: ...
+
+class ListOpportunitiesRequest(_message.Message):
+    __slots__ = ("query", "stages", "rep_id", "page_size", "page_token")
+    QUERY_FIELD_NUMBER: _ClassVar[int]
+    STAGES_FIELD_NUMBER: _ClassVar[int]
+    REP_ID_FIELD_NUMBER: _ClassVar[int]
+    PAGE_SIZE_FIELD_NUMBER: _ClassVar[int]
+    PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    query: str
+    stages: _containers.RepeatedScalarFieldContainer[DealStage]
+    rep_id: str
+    page_size: int
+    page_token: str
+    def __init__(self, query: _Optional[str] = ..., stages: _Optional[_Iterable[_Union[DealStage, str]]] = ..., rep_id: _Optional[str] = ..., page_size: _Optional[int] = ..., page_token: _Optional[str] = ...) -> None: ...
+
+class ListOpportunitiesResponse(_message.Message):
+    __slots__ = ("opportunities", "next_page_token")
+    OPPORTUNITIES_FIELD_NUMBER: _ClassVar[int]
+    NEXT_PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    opportunities: _containers.RepeatedCompositeFieldContainer[Opportunity]
+    next_page_token: str
+    def __init__(self, opportunities: _Optional[_Iterable[_Union[Opportunity, _Mapping]]] = ..., next_page_token: _Optional[str] = ...) -> None: ...
+
+class GetOpportunitiesRequest(_message.Message):
+    __slots__ = ("opportunity_ids",)
+    OPPORTUNITY_IDS_FIELD_NUMBER: _ClassVar[int]
+    opportunity_ids: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, opportunity_ids: _Optional[_Iterable[str]] = ...) -> None: ...
+
+class GetOpportunitiesResponse(_message.Message):
+    __slots__ = ("opportunities",)
+    OPPORTUNITIES_FIELD_NUMBER: _ClassVar[int]
+    opportunities: _containers.RepeatedCompositeFieldContainer[Opportunity]
+    def __init__(self, opportunities: _Optional[_Iterable[_Union[Opportunity, _Mapping]]] = ...) -> None: ...
+
+class CrmAccount(_message.Message):
+    __slots__ = ("account_id", "account_name", "name_updated_at")
+    ACCOUNT_ID_FIELD_NUMBER: _ClassVar[int]
+    ACCOUNT_NAME_FIELD_NUMBER: _ClassVar[int]
+    NAME_UPDATED_AT_FIELD_NUMBER: _ClassVar[int]
+    account_id: str
+    account_name: str
+    name_updated_at: _timestamp_pb2.Timestamp
+    def __init__(self, account_id: _Optional[str] = ..., account_name: _Optional[str] = ..., name_updated_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+
+class GetAccountsRequest(_message.Message):
+    __slots__ = ("account_ids",)
+    ACCOUNT_IDS_FIELD_NUMBER: _ClassVar[int]
+    account_ids: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, account_ids: _Optional[_Iterable[str]] = ...) -> None: ...
+
+class GetAccountsResponse(_message.Message):
+    __slots__ = ("accounts",)
+    ACCOUNTS_FIELD_NUMBER: _ClassVar[int]
+    accounts: _containers.RepeatedCompositeFieldContainer[CrmAccount]
+    def __init__(self, accounts: _Optional[_Iterable[_Union[CrmAccount, _Mapping]]] = ...) -> None: ...

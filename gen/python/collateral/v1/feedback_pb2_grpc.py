@@ -88,6 +88,31 @@ class FeedbackServiceStub:
                 request_serializer=collateral_dot_v1_dot_feedback__pb2.GetContentGapsRequest.SerializeToString,
                 response_deserializer=collateral_dot_v1_dot_feedback__pb2.GetContentGapsResponse.FromString,
                 _registered_method=True)
+        self.GetGapTopic = channel.unary_unary(
+                '/collateral.v1.FeedbackService/GetGapTopic',
+                request_serializer=collateral_dot_v1_dot_feedback__pb2.GetGapTopicRequest.SerializeToString,
+                response_deserializer=collateral_dot_v1_dot_feedback__pb2.GetGapTopicResponse.FromString,
+                _registered_method=True)
+        self.SetGapStatus = channel.unary_unary(
+                '/collateral.v1.FeedbackService/SetGapStatus',
+                request_serializer=collateral_dot_v1_dot_feedback__pb2.SetGapStatusRequest.SerializeToString,
+                response_deserializer=collateral_dot_v1_dot_feedback__pb2.SetGapStatusResponse.FromString,
+                _registered_method=True)
+        self.ListOpportunities = channel.unary_unary(
+                '/collateral.v1.FeedbackService/ListOpportunities',
+                request_serializer=collateral_dot_v1_dot_feedback__pb2.ListOpportunitiesRequest.SerializeToString,
+                response_deserializer=collateral_dot_v1_dot_feedback__pb2.ListOpportunitiesResponse.FromString,
+                _registered_method=True)
+        self.GetOpportunities = channel.unary_unary(
+                '/collateral.v1.FeedbackService/GetOpportunities',
+                request_serializer=collateral_dot_v1_dot_feedback__pb2.GetOpportunitiesRequest.SerializeToString,
+                response_deserializer=collateral_dot_v1_dot_feedback__pb2.GetOpportunitiesResponse.FromString,
+                _registered_method=True)
+        self.GetAccounts = channel.unary_unary(
+                '/collateral.v1.FeedbackService/GetAccounts',
+                request_serializer=collateral_dot_v1_dot_feedback__pb2.GetAccountsRequest.SerializeToString,
+                response_deserializer=collateral_dot_v1_dot_feedback__pb2.GetAccountsResponse.FromString,
+                _registered_method=True)
 
 
 class FeedbackServiceServicer:
@@ -167,6 +192,46 @@ class FeedbackServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def GetGapTopic(self, request, context):
+        """GetGapTopic is one content-gap topic with the evidence behind it (searches, requests, lost deals).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def SetGapStatus(self, request, context):
+        """SetGapStatus records a marketer's status for a content-gap topic (new, planned, answered by an asset).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListOpportunities(self, request, context):
+        """ListOpportunities pages through the caller's own opportunities (open ones unless asked
+        otherwise), newest first, optionally matching a search on opportunity and account names.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetOpportunities(self, request, context):
+        """GetOpportunities looks opportunities up by id (names for lists of share links); ids the
+        caller may not see or the CRM has not sent are left out.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetAccounts(self, request, context):
+        """GetAccounts looks CRM accounts up by id for lists that show account names: an account's
+        name is the account_name of its most recently updated deal that has one. Reps see the
+        accounts of their own deals (named by those deals); marketers and admins see all. Ids
+        the caller may not see, unknown ids and accounts without a name are left out.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_FeedbackServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -219,6 +284,31 @@ def add_FeedbackServiceServicer_to_server(servicer, server):
                     servicer.GetContentGaps,
                     request_deserializer=collateral_dot_v1_dot_feedback__pb2.GetContentGapsRequest.FromString,
                     response_serializer=collateral_dot_v1_dot_feedback__pb2.GetContentGapsResponse.SerializeToString,
+            ),
+            'GetGapTopic': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetGapTopic,
+                    request_deserializer=collateral_dot_v1_dot_feedback__pb2.GetGapTopicRequest.FromString,
+                    response_serializer=collateral_dot_v1_dot_feedback__pb2.GetGapTopicResponse.SerializeToString,
+            ),
+            'SetGapStatus': grpc.unary_unary_rpc_method_handler(
+                    servicer.SetGapStatus,
+                    request_deserializer=collateral_dot_v1_dot_feedback__pb2.SetGapStatusRequest.FromString,
+                    response_serializer=collateral_dot_v1_dot_feedback__pb2.SetGapStatusResponse.SerializeToString,
+            ),
+            'ListOpportunities': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListOpportunities,
+                    request_deserializer=collateral_dot_v1_dot_feedback__pb2.ListOpportunitiesRequest.FromString,
+                    response_serializer=collateral_dot_v1_dot_feedback__pb2.ListOpportunitiesResponse.SerializeToString,
+            ),
+            'GetOpportunities': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetOpportunities,
+                    request_deserializer=collateral_dot_v1_dot_feedback__pb2.GetOpportunitiesRequest.FromString,
+                    response_serializer=collateral_dot_v1_dot_feedback__pb2.GetOpportunitiesResponse.SerializeToString,
+            ),
+            'GetAccounts': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetAccounts,
+                    request_deserializer=collateral_dot_v1_dot_feedback__pb2.GetAccountsRequest.FromString,
+                    response_serializer=collateral_dot_v1_dot_feedback__pb2.GetAccountsResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -495,6 +585,141 @@ class FeedbackService:
             '/collateral.v1.FeedbackService/GetContentGaps',
             collateral_dot_v1_dot_feedback__pb2.GetContentGapsRequest.SerializeToString,
             collateral_dot_v1_dot_feedback__pb2.GetContentGapsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetGapTopic(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/collateral.v1.FeedbackService/GetGapTopic',
+            collateral_dot_v1_dot_feedback__pb2.GetGapTopicRequest.SerializeToString,
+            collateral_dot_v1_dot_feedback__pb2.GetGapTopicResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def SetGapStatus(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/collateral.v1.FeedbackService/SetGapStatus',
+            collateral_dot_v1_dot_feedback__pb2.SetGapStatusRequest.SerializeToString,
+            collateral_dot_v1_dot_feedback__pb2.SetGapStatusResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListOpportunities(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/collateral.v1.FeedbackService/ListOpportunities',
+            collateral_dot_v1_dot_feedback__pb2.ListOpportunitiesRequest.SerializeToString,
+            collateral_dot_v1_dot_feedback__pb2.ListOpportunitiesResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetOpportunities(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/collateral.v1.FeedbackService/GetOpportunities',
+            collateral_dot_v1_dot_feedback__pb2.GetOpportunitiesRequest.SerializeToString,
+            collateral_dot_v1_dot_feedback__pb2.GetOpportunitiesResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetAccounts(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/collateral.v1.FeedbackService/GetAccounts',
+            collateral_dot_v1_dot_feedback__pb2.GetAccountsRequest.SerializeToString,
+            collateral_dot_v1_dot_feedback__pb2.GetAccountsResponse.FromString,
             options,
             channel_credentials,
             insecure,

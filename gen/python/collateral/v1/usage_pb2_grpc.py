@@ -63,6 +63,11 @@ class UsageServiceStub:
                 request_serializer=collateral_dot_v1_dot_usage__pb2.ListShareLinksRequest.SerializeToString,
                 response_deserializer=collateral_dot_v1_dot_usage__pb2.ListShareLinksResponse.FromString,
                 _registered_method=True)
+        self.RevealShareLink = channel.unary_unary(
+                '/collateral.v1.UsageService/RevealShareLink',
+                request_serializer=collateral_dot_v1_dot_usage__pb2.RevealShareLinkRequest.SerializeToString,
+                response_deserializer=collateral_dot_v1_dot_usage__pb2.RevealShareLinkResponse.FromString,
+                _registered_method=True)
         self.GetAssetUsage = channel.unary_unary(
                 '/collateral.v1.UsageService/GetAssetUsage',
                 request_serializer=collateral_dot_v1_dot_usage__pb2.GetAssetUsageRequest.SerializeToString,
@@ -77,6 +82,66 @@ class UsageServiceStub:
                 '/collateral.v1.UsageService/ListUnusedAssets',
                 request_serializer=collateral_dot_v1_dot_usage__pb2.ListUnusedAssetsRequest.SerializeToString,
                 response_deserializer=collateral_dot_v1_dot_usage__pb2.ListUnusedAssetsResponse.FromString,
+                _registered_method=True)
+        self.GetAdoptionOverview = channel.unary_unary(
+                '/collateral.v1.UsageService/GetAdoptionOverview',
+                request_serializer=collateral_dot_v1_dot_usage__pb2.GetAdoptionOverviewRequest.SerializeToString,
+                response_deserializer=collateral_dot_v1_dot_usage__pb2.GetAdoptionOverviewResponse.FromString,
+                _registered_method=True)
+        self.ListHotAccounts = channel.unary_unary(
+                '/collateral.v1.UsageService/ListHotAccounts',
+                request_serializer=collateral_dot_v1_dot_usage__pb2.ListHotAccountsRequest.SerializeToString,
+                response_deserializer=collateral_dot_v1_dot_usage__pb2.ListHotAccountsResponse.FromString,
+                _registered_method=True)
+        self.CreateRoom = channel.unary_unary(
+                '/collateral.v1.UsageService/CreateRoom',
+                request_serializer=collateral_dot_v1_dot_usage__pb2.CreateRoomRequest.SerializeToString,
+                response_deserializer=collateral_dot_v1_dot_usage__pb2.CreateRoomResponse.FromString,
+                _registered_method=True)
+        self.ResolveRoom = channel.unary_unary(
+                '/collateral.v1.UsageService/ResolveRoom',
+                request_serializer=collateral_dot_v1_dot_usage__pb2.ResolveRoomRequest.SerializeToString,
+                response_deserializer=collateral_dot_v1_dot_usage__pb2.ResolveRoomResponse.FromString,
+                _registered_method=True)
+        self.RevokeRoom = channel.unary_unary(
+                '/collateral.v1.UsageService/RevokeRoom',
+                request_serializer=collateral_dot_v1_dot_usage__pb2.RevokeRoomRequest.SerializeToString,
+                response_deserializer=collateral_dot_v1_dot_usage__pb2.RevokeRoomResponse.FromString,
+                _registered_method=True)
+        self.ListRooms = channel.unary_unary(
+                '/collateral.v1.UsageService/ListRooms',
+                request_serializer=collateral_dot_v1_dot_usage__pb2.ListRoomsRequest.SerializeToString,
+                response_deserializer=collateral_dot_v1_dot_usage__pb2.ListRoomsResponse.FromString,
+                _registered_method=True)
+        self.GetRoomEngagement = channel.unary_unary(
+                '/collateral.v1.UsageService/GetRoomEngagement',
+                request_serializer=collateral_dot_v1_dot_usage__pb2.GetRoomEngagementRequest.SerializeToString,
+                response_deserializer=collateral_dot_v1_dot_usage__pb2.GetRoomEngagementResponse.FromString,
+                _registered_method=True)
+        self.RevealRoomLink = channel.unary_unary(
+                '/collateral.v1.UsageService/RevealRoomLink',
+                request_serializer=collateral_dot_v1_dot_usage__pb2.RevealRoomLinkRequest.SerializeToString,
+                response_deserializer=collateral_dot_v1_dot_usage__pb2.RevealRoomLinkResponse.FromString,
+                _registered_method=True)
+        self.GetNotificationSettings = channel.unary_unary(
+                '/collateral.v1.UsageService/GetNotificationSettings',
+                request_serializer=collateral_dot_v1_dot_usage__pb2.GetNotificationSettingsRequest.SerializeToString,
+                response_deserializer=collateral_dot_v1_dot_usage__pb2.NotificationSettings.FromString,
+                _registered_method=True)
+        self.UpdateNotificationSettings = channel.unary_unary(
+                '/collateral.v1.UsageService/UpdateNotificationSettings',
+                request_serializer=collateral_dot_v1_dot_usage__pb2.UpdateNotificationSettingsRequest.SerializeToString,
+                response_deserializer=collateral_dot_v1_dot_usage__pb2.NotificationSettings.FromString,
+                _registered_method=True)
+        self.ListNotifications = channel.unary_unary(
+                '/collateral.v1.UsageService/ListNotifications',
+                request_serializer=collateral_dot_v1_dot_usage__pb2.ListNotificationsRequest.SerializeToString,
+                response_deserializer=collateral_dot_v1_dot_usage__pb2.ListNotificationsResponse.FromString,
+                _registered_method=True)
+        self.MarkNotificationsRead = channel.unary_unary(
+                '/collateral.v1.UsageService/MarkNotificationsRead',
+                request_serializer=collateral_dot_v1_dot_usage__pb2.MarkNotificationsReadRequest.SerializeToString,
+                response_deserializer=collateral_dot_v1_dot_usage__pb2.MarkNotificationsReadResponse.FromString,
                 _registered_method=True)
 
 
@@ -122,6 +187,13 @@ class UsageServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def RevealShareLink(self, request, context):
+        """RevealShareLink returns an active link's URL again, for its owner or an admin (recorded in the audit log).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
     def GetAssetUsage(self, request, context):
         """GetAssetUsage reports one asset's usage over a time range, bucketed by day or week.
         """
@@ -138,6 +210,93 @@ class UsageServiceServicer:
 
     def ListUnusedAssets(self, request, context):
         """ListUnusedAssets pages through published assets that were not used in a window, each with a reason.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetAdoptionOverview(self, request, context):
+        """GetAdoptionOverview reports catalog adoption (share of published assets used by reps and by customers,
+        per week), active reps per team and region, and the assets whose usage rose or fell most, each against
+        the previous period of equal length.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListHotAccounts(self, request, context):
+        """ListHotAccounts ranks the accounts whose customers read a rep's shared content in a recent window, by engaged time.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def CreateRoom(self, request, context):
+        """CreateRoom creates a deal room: one tracked, expiring link to several assets with a title and a note,
+        and records a share event per asset.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ResolveRoom(self, request, context):
+        """ResolveRoom turns a room token into the room (the portal calls it when a customer opens a room).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def RevokeRoom(self, request, context):
+        """RevokeRoom stops a deal room from working (its owner or an admin).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListRooms(self, request, context):
+        """ListRooms pages through deal rooms (a rep's own; admins see all) with their open statistics.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetRoomEngagement(self, request, context):
+        """GetRoomEngagement reports how customers used one room: per asset and per page (bots excluded).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def RevealRoomLink(self, request, context):
+        """RevealRoomLink returns an active room's link again, for "Copy link" (its owner or an admin).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetNotificationSettings(self, request, context):
+        """GetNotificationSettings returns how a rep is told about customer opens (one's own; admins anyone's).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def UpdateNotificationSettings(self, request, context):
+        """UpdateNotificationSettings replaces a rep's notification channels (one's own; admins anyone's).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListNotifications(self, request, context):
+        """ListNotifications pages through the caller's portal notifications, newest first, with the unread count.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def MarkNotificationsRead(self, request, context):
+        """MarkNotificationsRead marks some (ids) or all of the caller's notifications read.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -171,6 +330,11 @@ def add_UsageServiceServicer_to_server(servicer, server):
                     request_deserializer=collateral_dot_v1_dot_usage__pb2.ListShareLinksRequest.FromString,
                     response_serializer=collateral_dot_v1_dot_usage__pb2.ListShareLinksResponse.SerializeToString,
             ),
+            'RevealShareLink': grpc.unary_unary_rpc_method_handler(
+                    servicer.RevealShareLink,
+                    request_deserializer=collateral_dot_v1_dot_usage__pb2.RevealShareLinkRequest.FromString,
+                    response_serializer=collateral_dot_v1_dot_usage__pb2.RevealShareLinkResponse.SerializeToString,
+            ),
             'GetAssetUsage': grpc.unary_unary_rpc_method_handler(
                     servicer.GetAssetUsage,
                     request_deserializer=collateral_dot_v1_dot_usage__pb2.GetAssetUsageRequest.FromString,
@@ -185,6 +349,66 @@ def add_UsageServiceServicer_to_server(servicer, server):
                     servicer.ListUnusedAssets,
                     request_deserializer=collateral_dot_v1_dot_usage__pb2.ListUnusedAssetsRequest.FromString,
                     response_serializer=collateral_dot_v1_dot_usage__pb2.ListUnusedAssetsResponse.SerializeToString,
+            ),
+            'GetAdoptionOverview': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetAdoptionOverview,
+                    request_deserializer=collateral_dot_v1_dot_usage__pb2.GetAdoptionOverviewRequest.FromString,
+                    response_serializer=collateral_dot_v1_dot_usage__pb2.GetAdoptionOverviewResponse.SerializeToString,
+            ),
+            'ListHotAccounts': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListHotAccounts,
+                    request_deserializer=collateral_dot_v1_dot_usage__pb2.ListHotAccountsRequest.FromString,
+                    response_serializer=collateral_dot_v1_dot_usage__pb2.ListHotAccountsResponse.SerializeToString,
+            ),
+            'CreateRoom': grpc.unary_unary_rpc_method_handler(
+                    servicer.CreateRoom,
+                    request_deserializer=collateral_dot_v1_dot_usage__pb2.CreateRoomRequest.FromString,
+                    response_serializer=collateral_dot_v1_dot_usage__pb2.CreateRoomResponse.SerializeToString,
+            ),
+            'ResolveRoom': grpc.unary_unary_rpc_method_handler(
+                    servicer.ResolveRoom,
+                    request_deserializer=collateral_dot_v1_dot_usage__pb2.ResolveRoomRequest.FromString,
+                    response_serializer=collateral_dot_v1_dot_usage__pb2.ResolveRoomResponse.SerializeToString,
+            ),
+            'RevokeRoom': grpc.unary_unary_rpc_method_handler(
+                    servicer.RevokeRoom,
+                    request_deserializer=collateral_dot_v1_dot_usage__pb2.RevokeRoomRequest.FromString,
+                    response_serializer=collateral_dot_v1_dot_usage__pb2.RevokeRoomResponse.SerializeToString,
+            ),
+            'ListRooms': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListRooms,
+                    request_deserializer=collateral_dot_v1_dot_usage__pb2.ListRoomsRequest.FromString,
+                    response_serializer=collateral_dot_v1_dot_usage__pb2.ListRoomsResponse.SerializeToString,
+            ),
+            'GetRoomEngagement': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetRoomEngagement,
+                    request_deserializer=collateral_dot_v1_dot_usage__pb2.GetRoomEngagementRequest.FromString,
+                    response_serializer=collateral_dot_v1_dot_usage__pb2.GetRoomEngagementResponse.SerializeToString,
+            ),
+            'RevealRoomLink': grpc.unary_unary_rpc_method_handler(
+                    servicer.RevealRoomLink,
+                    request_deserializer=collateral_dot_v1_dot_usage__pb2.RevealRoomLinkRequest.FromString,
+                    response_serializer=collateral_dot_v1_dot_usage__pb2.RevealRoomLinkResponse.SerializeToString,
+            ),
+            'GetNotificationSettings': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetNotificationSettings,
+                    request_deserializer=collateral_dot_v1_dot_usage__pb2.GetNotificationSettingsRequest.FromString,
+                    response_serializer=collateral_dot_v1_dot_usage__pb2.NotificationSettings.SerializeToString,
+            ),
+            'UpdateNotificationSettings': grpc.unary_unary_rpc_method_handler(
+                    servicer.UpdateNotificationSettings,
+                    request_deserializer=collateral_dot_v1_dot_usage__pb2.UpdateNotificationSettingsRequest.FromString,
+                    response_serializer=collateral_dot_v1_dot_usage__pb2.NotificationSettings.SerializeToString,
+            ),
+            'ListNotifications': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListNotifications,
+                    request_deserializer=collateral_dot_v1_dot_usage__pb2.ListNotificationsRequest.FromString,
+                    response_serializer=collateral_dot_v1_dot_usage__pb2.ListNotificationsResponse.SerializeToString,
+            ),
+            'MarkNotificationsRead': grpc.unary_unary_rpc_method_handler(
+                    servicer.MarkNotificationsRead,
+                    request_deserializer=collateral_dot_v1_dot_usage__pb2.MarkNotificationsReadRequest.FromString,
+                    response_serializer=collateral_dot_v1_dot_usage__pb2.MarkNotificationsReadResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -337,6 +561,33 @@ class UsageService:
             _registered_method=True)
 
     @staticmethod
+    def RevealShareLink(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/collateral.v1.UsageService/RevealShareLink',
+            collateral_dot_v1_dot_usage__pb2.RevealShareLinkRequest.SerializeToString,
+            collateral_dot_v1_dot_usage__pb2.RevealShareLinkResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
     def GetAssetUsage(request,
             target,
             options=(),
@@ -407,6 +658,330 @@ class UsageService:
             '/collateral.v1.UsageService/ListUnusedAssets',
             collateral_dot_v1_dot_usage__pb2.ListUnusedAssetsRequest.SerializeToString,
             collateral_dot_v1_dot_usage__pb2.ListUnusedAssetsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetAdoptionOverview(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/collateral.v1.UsageService/GetAdoptionOverview',
+            collateral_dot_v1_dot_usage__pb2.GetAdoptionOverviewRequest.SerializeToString,
+            collateral_dot_v1_dot_usage__pb2.GetAdoptionOverviewResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListHotAccounts(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/collateral.v1.UsageService/ListHotAccounts',
+            collateral_dot_v1_dot_usage__pb2.ListHotAccountsRequest.SerializeToString,
+            collateral_dot_v1_dot_usage__pb2.ListHotAccountsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def CreateRoom(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/collateral.v1.UsageService/CreateRoom',
+            collateral_dot_v1_dot_usage__pb2.CreateRoomRequest.SerializeToString,
+            collateral_dot_v1_dot_usage__pb2.CreateRoomResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ResolveRoom(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/collateral.v1.UsageService/ResolveRoom',
+            collateral_dot_v1_dot_usage__pb2.ResolveRoomRequest.SerializeToString,
+            collateral_dot_v1_dot_usage__pb2.ResolveRoomResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def RevokeRoom(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/collateral.v1.UsageService/RevokeRoom',
+            collateral_dot_v1_dot_usage__pb2.RevokeRoomRequest.SerializeToString,
+            collateral_dot_v1_dot_usage__pb2.RevokeRoomResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListRooms(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/collateral.v1.UsageService/ListRooms',
+            collateral_dot_v1_dot_usage__pb2.ListRoomsRequest.SerializeToString,
+            collateral_dot_v1_dot_usage__pb2.ListRoomsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetRoomEngagement(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/collateral.v1.UsageService/GetRoomEngagement',
+            collateral_dot_v1_dot_usage__pb2.GetRoomEngagementRequest.SerializeToString,
+            collateral_dot_v1_dot_usage__pb2.GetRoomEngagementResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def RevealRoomLink(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/collateral.v1.UsageService/RevealRoomLink',
+            collateral_dot_v1_dot_usage__pb2.RevealRoomLinkRequest.SerializeToString,
+            collateral_dot_v1_dot_usage__pb2.RevealRoomLinkResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetNotificationSettings(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/collateral.v1.UsageService/GetNotificationSettings',
+            collateral_dot_v1_dot_usage__pb2.GetNotificationSettingsRequest.SerializeToString,
+            collateral_dot_v1_dot_usage__pb2.NotificationSettings.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def UpdateNotificationSettings(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/collateral.v1.UsageService/UpdateNotificationSettings',
+            collateral_dot_v1_dot_usage__pb2.UpdateNotificationSettingsRequest.SerializeToString,
+            collateral_dot_v1_dot_usage__pb2.NotificationSettings.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListNotifications(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/collateral.v1.UsageService/ListNotifications',
+            collateral_dot_v1_dot_usage__pb2.ListNotificationsRequest.SerializeToString,
+            collateral_dot_v1_dot_usage__pb2.ListNotificationsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def MarkNotificationsRead(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/collateral.v1.UsageService/MarkNotificationsRead',
+            collateral_dot_v1_dot_usage__pb2.MarkNotificationsReadRequest.SerializeToString,
+            collateral_dot_v1_dot_usage__pb2.MarkNotificationsReadResponse.FromString,
             options,
             channel_credentials,
             insecure,
