@@ -67,7 +67,8 @@ class NotificationApi:
         return nm.Preferences.of(rep_id, found["_source"])
 
     def get_settings(self, request: usage_pb2.GetNotificationSettingsRequest, timeout_s: float) -> Any:
-        return settings_message(self.load(self.target_rep(request.rep_id, "rep_id"), timeout_s))
+        return usage_pb2.GetNotificationSettingsResponse(
+            settings=settings_message(self.load(self.target_rep(request.rep_id, "rep_id"), timeout_s)))
 
     def update_settings(self, request: usage_pb2.UpdateNotificationSettingsRequest, timeout_s: float) -> Any:
         given = request.settings
@@ -85,7 +86,7 @@ class NotificationApi:
             "webhook_delivery": DELIVERY_NAMES[given.webhook_delivery]}, self.settings.production, times.now_iso())
         self.es.options(request_timeout=timeout_s).index(index=self.names.settings, id=rep_id,
                                                          document=prefs.document(), refresh="wait_for")
-        return settings_message(prefs)
+        return usage_pb2.UpdateNotificationSettingsResponse(settings=settings_message(prefs))
 
     def stored_settings(self, rep_id: str) -> dict[str, Any] | None:
         """The stored preferences document (the audit log's before and after)."""

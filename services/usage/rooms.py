@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from typing import Any, Callable, Mapping
 
-from elasticsearch import ApiError, Elasticsearch, NotFoundError
+from elasticsearch import Elasticsearch, NotFoundError
 from google.protobuf.timestamp_pb2 import Timestamp
 
 from collateral.v1 import usage_pb2
@@ -194,19 +194,8 @@ class RoomStore:
         return found
 
     def revoke(self, room_id: str, principal: auth.Principal, timeout_s: float) -> dict[str, Any]:
-        doc_id, doc, seq_no, primary_term = self.owned(room_id, principal, timeout_s)
-        if doc.get("revoked_at"):
-            return doc  # idempotent
-        doc = dict(doc, revoked_at=model.iso(datetime.now(timezone.utc)), revoked_by=principal.subject)
-        try:
-            self.es.options(request_timeout=timeout_s).index(
-                index=self.names.rooms, id=doc_id, document=doc, if_seq_no=seq_no, if_primary_term=primary_term,
-                refresh="wait_for")
-        except ApiError as exc:
-            if exc.meta.status == 409:
-                raise errors.Unavailable("room changed concurrently; retry") from None
-            raise
-        return doc
+        return shares.mark_revoked(self.es, self.names.rooms, self.owned(room_id, principal, timeout_s), principal,
+                                   timeout_s, "room")
 
     def reveal(self, room_id: str, principal: auth.Principal, secret: str, now: datetime,
                timeout_s: float) -> tuple[dict[str, Any], str]:

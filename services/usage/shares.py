@@ -45,6 +45,27 @@ CTA_VALUES = {name: value for value, name in CTA_NAMES.items()}
 REPLY_ADDRESS_RE = re.compile(r"^[A-Za-z0-9._%+'-]{1,64}@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+$")
 
 
+def mark_revoked(es: Elasticsearch, index: str, found: tuple[str, dict[str, Any], int, int],
+                 principal: auth.Principal, timeout_s: float, what: str) -> dict[str, Any]:
+    """Revoke a share link's or room's document (found with its seq_no and primary term); idempotent.
+
+    The write is conditional on the version read, so a concurrent change is UNAVAILABLE
+    (the client retries) instead of one change silently undoing the other.
+    """
+    doc_id, doc, seq_no, primary_term = found
+    if doc.get("revoked_at"):
+        return doc
+    doc = dict(doc, revoked_at=model.iso(datetime.now(timezone.utc)), revoked_by=principal.subject)
+    try:
+        es.options(request_timeout=timeout_s).index(index=index, id=doc_id, document=doc, if_seq_no=seq_no,
+                                                    if_primary_term=primary_term, refresh="wait_for")
+    except ApiError as exc:
+        if exc.meta.status == 409:
+            raise errors.Unavailable(f"{what} changed concurrently; retry") from None
+        raise
+    return doc
+
+
 def token_hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
@@ -179,21 +200,9 @@ class ShareStore:
         found = self.get_by_share_id(share_id, timeout_s)
         if found is None:
             raise errors.NotFound(f"share link {share_id} not found")
-        doc_id, doc, seq_no, primary_term = found
-        if doc["rep_id"] != principal.subject and principal.role not in (auth.Role.MARKETER, auth.Role.ADMIN):
+        if found[1]["rep_id"] != principal.subject and principal.role not in (auth.Role.MARKETER, auth.Role.ADMIN):
             raise errors.PermissionDenied("only the rep who created a share link or a curator may revoke it")
-        if doc.get("revoked_at"):
-            return doc  # idempotent
-        doc = dict(doc, revoked_at=model.iso(datetime.now(timezone.utc)), revoked_by=principal.subject)
-        try:
-            self.es.options(request_timeout=timeout_s).index(
-                index=self.names.shares, id=doc_id, document=doc, if_seq_no=seq_no, if_primary_term=primary_term,
-                refresh="wait_for")
-        except ApiError as exc:
-            if exc.meta.status == 409:
-                raise errors.Unavailable("share link changed concurrently; retry") from None
-            raise
-        return doc
+        return mark_revoked(self.es, self.names.shares, found, principal, timeout_s, "share link")
 
     def reveal(self, share_id: str, principal: auth.Principal, secret: str, now: datetime,
                timeout_s: float) -> tuple[dict[str, Any], str]:

@@ -93,7 +93,7 @@ def save_settings() -> Any:
 def current_settings() -> usage_pb2.NotificationSettings | None:
     """The signed-in user's settings for the account page; None when the usage service cannot answer."""
     try:
-        return rpc("usage", "GetNotificationSettings", usage_pb2.GetNotificationSettingsRequest(), timeout=3.0)
+        return rpc("usage", "GetNotificationSettings", usage_pb2.GetNotificationSettingsRequest(), timeout=3.0).settings
     except grpc.RpcError as exc:
         log.info("notification settings unavailable", extra={"code": exc.code().name})
         return None

@@ -89,12 +89,17 @@ class LinkGone(Exception):
 
 def resolve(token: str) -> Any:
     """The active share link of `token`; 404 when unknown, LinkGone when expired or revoked."""
+    return resolve_token("ResolveShareLink", token, usage_pb2.ResolveShareLinkRequest(token=token)).share
+
+
+def resolve_token(method: str, token: str, request: Any) -> Any:
+    """A customer token (share link or deal room) resolved as the portal: 404 when the token is
+    malformed or unknown, LinkGone (the 410 page) when what it opens was revoked or expired."""
     if not TOKEN_RE.match(token):
         metrics.PORTAL_SHARE_VISITS.labels("not_found").inc()
         abort(404)
     try:
-        return rpc_as("usage", "ResolveShareLink", usage_pb2.ResolveShareLinkRequest(token=token),
-                      PORTAL_SUBJECT, "service").share
+        return rpc_as("usage", method, request, PORTAL_SUBJECT, "service")
     except grpc.RpcError as exc:
         if exc.code() in (grpc.StatusCode.NOT_FOUND, grpc.StatusCode.INVALID_ARGUMENT):
             metrics.PORTAL_SHARE_VISITS.labels("not_found").inc()

@@ -214,21 +214,7 @@ def resolve(token: str) -> Any:
 
 def _resolve(token: str, passcode: str = "") -> Any:
     """ResolveRoom as the portal; with `passcode`, the service also says whether it opens the room."""
-    if not public.TOKEN_RE.match(token):
-        metrics.PORTAL_SHARE_VISITS.labels("not_found").inc()
-        abort(404)
-    try:
-        return rpc_as("usage", "ResolveRoom", usage_pb2.ResolveRoomRequest(token=token, passcode=passcode),
-                      public.PORTAL_SUBJECT, "service")
-    except grpc.RpcError as exc:
-        if exc.code() in (grpc.StatusCode.NOT_FOUND, grpc.StatusCode.INVALID_ARGUMENT):
-            metrics.PORTAL_SHARE_VISITS.labels("not_found").inc()
-            abort(404)
-        if exc.code() == grpc.StatusCode.FAILED_PRECONDITION:
-            state = "revoked" if "revoked" in (exc.details() or "") else "expired"
-            metrics.PORTAL_SHARE_VISITS.labels(state).inc()
-            raise public.LinkGone(state) from None
-        raise
+    return public.resolve_token("ResolveRoom", token, usage_pb2.ResolveRoomRequest(token=token, passcode=passcode))
 
 
 def requirements(room: Any) -> access_gate.Requirements:

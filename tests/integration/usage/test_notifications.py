@@ -150,7 +150,7 @@ def share(stub, call_as, usage_env, raw_producer, es, names, rep: str, asset: st
 def prefer(stub, call_as, rep: str, **fields: Any) -> usage_pb2.NotificationSettings:
     settings = usage_pb2.NotificationSettings(portal_enabled=True, **fields)
     return stub.UpdateNotificationSettings(usage_pb2.UpdateNotificationSettingsRequest(settings=settings),
-                                           metadata=call_as("rep", rep))
+                                           metadata=call_as("rep", rep)).settings
 
 
 def open_link(stub, call_as, link: usage_pb2.ShareLink, minutes: float, ua: str = CHROME, event_id: str = "") -> str:
@@ -438,7 +438,7 @@ def test_a_crash_around_the_send_never_loses_and_never_silently_duplicates(
 
 def test_settings_default_to_the_portal_and_are_validated_with_field_paths(stub, call_as, uid):
     rep = f"rep-{uid}@example.com"
-    got = stub.GetNotificationSettings(usage_pb2.GetNotificationSettingsRequest(), metadata=call_as("rep", rep))
+    got = stub.GetNotificationSettings(usage_pb2.GetNotificationSettingsRequest(), metadata=call_as("rep", rep)).settings
     assert (got.rep_id, got.portal_enabled, got.email_enabled, got.webhook_enabled) == (rep, True, False, False)
     assert not got.HasField("updated_at")
     for fields, path in (({"email_enabled": True, "email": "nope"}, "settings.email"),
@@ -454,7 +454,7 @@ def test_settings_default_to_the_portal_and_are_validated_with_field_paths(stub,
                      webhook_url="http://127.0.0.1:9/hook", webhook_delivery=T.NOTIFICATION_DELIVERY_DAILY_DIGEST)
     assert updated.email_enabled and updated.webhook_delivery == T.NOTIFICATION_DELIVERY_DAILY_DIGEST
     assert stub.GetNotificationSettings(usage_pb2.GetNotificationSettingsRequest(),
-                                        metadata=call_as("rep", rep)).webhook_url == "http://127.0.0.1:9/hook"
+                                        metadata=call_as("rep", rep)).settings.webhook_url == "http://127.0.0.1:9/hook"
 
 
 def test_reps_manage_only_their_own_settings_and_admins_anyones(stub, call_as, uid):
@@ -469,7 +469,7 @@ def test_reps_manage_only_their_own_settings_and_admins_anyones(stub, call_as, u
     stub.UpdateNotificationSettings(usage_pb2.UpdateNotificationSettingsRequest(
         settings=usage_pb2.NotificationSettings(rep_id=other, portal_enabled=False)), metadata=call_as("admin"))
     got = stub.GetNotificationSettings(usage_pb2.GetNotificationSettingsRequest(rep_id=other),
-                                       metadata=call_as("admin"))
+                                       metadata=call_as("admin")).settings
     assert got.rep_id == other and not got.portal_enabled
 
 

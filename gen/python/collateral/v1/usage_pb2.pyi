@@ -829,6 +829,18 @@ class UpdateNotificationSettingsRequest(_message.Message):
     settings: NotificationSettings
     def __init__(self, settings: _Optional[_Union[NotificationSettings, _Mapping]] = ...) -> None: ...
 
+class GetNotificationSettingsResponse(_message.Message):
+    __slots__ = ("settings",)
+    SETTINGS_FIELD_NUMBER: _ClassVar[int]
+    settings: NotificationSettings
+    def __init__(self, settings: _Optional[_Union[NotificationSettings, _Mapping]] = ...) -> None: ...
+
+class UpdateNotificationSettingsResponse(_message.Message):
+    __slots__ = ("settings",)
+    SETTINGS_FIELD_NUMBER: _ClassVar[int]
+    settings: NotificationSettings
+    def __init__(self, settings: _Optional[_Union[NotificationSettings, _Mapping]] = ...) -> None: ...
+
 class Notification(_message.Message):
     __slots__ = ("notification_id", "kind", "share_id", "room_id", "asset_id", "opportunity_id", "account_id", "opened_at", "created_at", "read", "rep_id", "summary")
     NOTIFICATION_ID_FIELD_NUMBER: _ClassVar[int]

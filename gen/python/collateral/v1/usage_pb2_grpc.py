@@ -126,12 +126,12 @@ class UsageServiceStub:
         self.GetNotificationSettings = channel.unary_unary(
                 '/collateral.v1.UsageService/GetNotificationSettings',
                 request_serializer=collateral_dot_v1_dot_usage__pb2.GetNotificationSettingsRequest.SerializeToString,
-                response_deserializer=collateral_dot_v1_dot_usage__pb2.NotificationSettings.FromString,
+                response_deserializer=collateral_dot_v1_dot_usage__pb2.GetNotificationSettingsResponse.FromString,
                 _registered_method=True)
         self.UpdateNotificationSettings = channel.unary_unary(
                 '/collateral.v1.UsageService/UpdateNotificationSettings',
                 request_serializer=collateral_dot_v1_dot_usage__pb2.UpdateNotificationSettingsRequest.SerializeToString,
-                response_deserializer=collateral_dot_v1_dot_usage__pb2.NotificationSettings.FromString,
+                response_deserializer=collateral_dot_v1_dot_usage__pb2.UpdateNotificationSettingsResponse.FromString,
                 _registered_method=True)
         self.ListNotifications = channel.unary_unary(
                 '/collateral.v1.UsageService/ListNotifications',
@@ -393,12 +393,12 @@ def add_UsageServiceServicer_to_server(servicer, server):
             'GetNotificationSettings': grpc.unary_unary_rpc_method_handler(
                     servicer.GetNotificationSettings,
                     request_deserializer=collateral_dot_v1_dot_usage__pb2.GetNotificationSettingsRequest.FromString,
-                    response_serializer=collateral_dot_v1_dot_usage__pb2.NotificationSettings.SerializeToString,
+                    response_serializer=collateral_dot_v1_dot_usage__pb2.GetNotificationSettingsResponse.SerializeToString,
             ),
             'UpdateNotificationSettings': grpc.unary_unary_rpc_method_handler(
                     servicer.UpdateNotificationSettings,
                     request_deserializer=collateral_dot_v1_dot_usage__pb2.UpdateNotificationSettingsRequest.FromString,
-                    response_serializer=collateral_dot_v1_dot_usage__pb2.NotificationSettings.SerializeToString,
+                    response_serializer=collateral_dot_v1_dot_usage__pb2.UpdateNotificationSettingsResponse.SerializeToString,
             ),
             'ListNotifications': grpc.unary_unary_rpc_method_handler(
                     servicer.ListNotifications,
@@ -900,7 +900,7 @@ class UsageService:
             target,
             '/collateral.v1.UsageService/GetNotificationSettings',
             collateral_dot_v1_dot_usage__pb2.GetNotificationSettingsRequest.SerializeToString,
-            collateral_dot_v1_dot_usage__pb2.NotificationSettings.FromString,
+            collateral_dot_v1_dot_usage__pb2.GetNotificationSettingsResponse.FromString,
             options,
             channel_credentials,
             insecure,
@@ -927,7 +927,7 @@ class UsageService:
             target,
             '/collateral.v1.UsageService/UpdateNotificationSettings',
             collateral_dot_v1_dot_usage__pb2.UpdateNotificationSettingsRequest.SerializeToString,
-            collateral_dot_v1_dot_usage__pb2.NotificationSettings.FromString,
+            collateral_dot_v1_dot_usage__pb2.UpdateNotificationSettingsResponse.FromString,
             options,
             channel_credentials,
             insecure,
