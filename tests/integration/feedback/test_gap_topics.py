@@ -23,6 +23,13 @@ NOW = datetime.now(timezone.utc).replace(microsecond=0)
 PUBLISHED = NOW - timedelta(days=21)
 
 
+def unique_words() -> str:
+    """Three random words that keep a test's topics its own: other tests in this namespace search for
+    "pricing deck" or "case study" too, and clustering joins phrasings that share half their terms."""
+    rng = random.Random(uuid.uuid4().int)
+    return " ".join("".join(rng.choices(string.ascii_lowercase, k=8)) for _ in range(3))
+
+
 def iso(d: datetime) -> str:
     return d.isoformat(timespec="seconds").replace("+00:00", "Z")
 
@@ -63,7 +70,7 @@ def catalog_event(asset_id: str) -> dict:
 @pytest.fixture(scope="module")
 def seeded(feedback, call_as, feedback_settings, feedback_consumer):
     """One pricing-deck topic in several phrasings (a word of its own keeps it apart from other tests' gaps)."""
-    word = "".join(random.Random(uuid.uuid4().int).choices(string.ascii_lowercase, k=10))
+    word = unique_words()
     produce(feedback_settings, topics.SEARCHES, [
         search("r1", f"Pricing deck {word}", PUBLISHED - timedelta(days=30)),
         search("r2", f"price decks {word}", PUBLISHED - timedelta(days=20)),
@@ -165,7 +172,7 @@ def test_searches_with_0_1_2_and_5_results_count_as_zero_poor_poor_and_none(feed
                                                                             feedback_consumer):
     """With COLLATERAL_FEEDBACK_POOR_RESULT_MAX at its default (2), through Kafka and the router."""
     assert feedback_settings.feedback_poor_result_max == 2
-    word = uuid.uuid4().hex[:12]
+    word = unique_words()
     produce(feedback_settings, topics.SEARCHES, [
         search("p0", f"battle card {word}", NOW - timedelta(days=4), results=0),
         search("p1", f"battle card {word}", NOW - timedelta(days=3), results=1),
@@ -192,7 +199,7 @@ def test_misses_stored_without_a_result_count_are_zero_result(feedback, call_as,
                                                                feedback_consumer):
     """Misses stored before result counts were kept have none: they still count as zero-result searches."""
     feedback_consumer.wait_idle()  # the router has created the index
-    word = uuid.uuid4().hex[:12]
+    word = unique_words()
     feedback_es.index(index=feedback_names.misses, id=f"old-{word}", refresh=True, document={
         "event_id": f"old-{word}", "rep_id": "old-rep", "query": f"case study {word}", "topic": f"case study {word}",
         "filters": {}, "occurred_at": iso(NOW - timedelta(days=2))})
