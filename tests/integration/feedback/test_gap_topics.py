@@ -41,7 +41,10 @@ def ts(d: datetime) -> Timestamp:
 
 
 def window() -> common_pb2.TimeRange:
-    return common_pb2.TimeRange(start=ts(NOW - timedelta(days=120)), end=ts(NOW + timedelta(minutes=5)))
+    """Ends after the call: requests are stamped when submitted, which in a long run can be well after NOW
+    (NOW is taken when the module is collected)."""
+    return common_pb2.TimeRange(start=ts(NOW - timedelta(days=120)),
+                                end=ts(datetime.now(timezone.utc) + timedelta(minutes=5)))
 
 
 def search(rep: str, query: str, when: datetime, results: int = 0) -> tuple[str, dict]:
