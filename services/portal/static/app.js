@@ -45,25 +45,75 @@
     el.addEventListener("focus", function () { el.select(); });
   });
 
-  // Type-ahead on the search box: a listbox of full asset titles (one per title), driven by
-  // ArrowUp/ArrowDown/Enter/Escape with aria-activedescendant, as a combobox should be.
-  var q = document.getElementById("q");
-  var list = document.getElementById("suggestions");
-  if (q && list) {
-    var timer = null, active = -1, items = [], seq = 0;
+  // One ARIA listbox of options under a text input (the search type-ahead, the opportunity
+  // pickers): options rendered as text, the active one named by aria-activedescendant,
+  // ArrowDown/ArrowUp moving (from the input, Down goes to the first option and Up to the last;
+  // both wrap), Enter choosing the active option, Escape closing, a click choosing.
+  function listbox(input, list, idPrefix, onChoose) {
+    var active = -1, items = [];
     var setActive = function (i) {
       active = i;
       list.querySelectorAll("li").forEach(function (li, j) {
         li.setAttribute("aria-selected", j === i ? "true" : "false");
         if (j === i && li.scrollIntoView) li.scrollIntoView({ block: "nearest" });
       });
-      if (i >= 0) q.setAttribute("aria-activedescendant", "sugg-" + i);
-      else q.removeAttribute("aria-activedescendant");
+      if (i >= 0) input.setAttribute("aria-activedescendant", idPrefix + i);
+      else input.removeAttribute("aria-activedescendant");
     };
-    var close = function () {
-      list.hidden = true; list.innerHTML = ""; items = []; setActive(-1);
-      q.setAttribute("aria-expanded", "false");
+    var box = {
+      close: function () {
+        list.hidden = true; list.innerHTML = ""; items = []; setActive(-1);
+        input.setAttribute("aria-expanded", "false");
+      },
+      render: function (options, labelOf, titleOf) {
+        list.innerHTML = "";
+        items = options;
+        items.forEach(function (o, i) {
+          var li = document.createElement("li");
+          li.setAttribute("role", "option");
+          li.setAttribute("aria-selected", "false");
+          li.id = idPrefix + i;
+          li.title = titleOf(o);
+          li.textContent = labelOf(o);  // text, never HTML
+          li.addEventListener("mousedown", function (ev) { ev.preventDefault(); onChoose(items[i]); });
+          li.addEventListener("mousemove", function () { if (active !== i) setActive(i); });
+          list.appendChild(li);
+        });
+        setActive(-1);
+        list.hidden = items.length === 0;
+        input.setAttribute("aria-expanded", items.length ? "true" : "false");
+      },
+      keydown: function (ev) {
+        if (ev.key === "Escape") {
+          if (!list.hidden) { ev.preventDefault(); box.close(); }
+          return;
+        }
+        if (list.hidden || !items.length) return;
+        if (ev.key === "ArrowDown" || ev.key === "ArrowUp") {
+          ev.preventDefault();
+          var step = ev.key === "ArrowDown" ? 1 : -1;
+          setActive(active < 0 ? (step > 0 ? 0 : items.length - 1) : (active + step + items.length) % items.length);
+        } else if (ev.key === "Enter" && active >= 0) {
+          ev.preventDefault(); onChoose(items[active]);
+        }
+      }
     };
+    return box;
+  }
+
+  // Type-ahead on the search box: a listbox of full asset titles (one per title), driven by
+  // ArrowUp/ArrowDown/Enter/Escape with aria-activedescendant, as a combobox should be.
+  var q = document.getElementById("q");
+  var list = document.getElementById("suggestions");
+  if (q && list) {
+    var timer = null, seq = 0;
+    var titleOf = function (s) { return s.title || s.text; };
+    var suggestions = listbox(q, list, "sugg-", function (s) {
+      q.value = titleOf(s);
+      suggestions.close();
+      q.form.submit();
+    });
+    var close = suggestions.close;
     var unique = function (suggestions) {  // the service collapses duplicates; stay safe anyway
       var seen = {};
       return suggestions.filter(function (s) {
@@ -73,30 +123,8 @@
         return true;
       });
     };
-    var render = function (suggestions) {
-      list.innerHTML = "";
-      items = unique(suggestions);
-      items.forEach(function (s, i) {
-        var li = document.createElement("li");
-        var title = s.title || s.text;
-        li.setAttribute("role", "option");
-        li.setAttribute("aria-selected", "false");
-        li.id = "sugg-" + i;
-        li.title = title;  // the whole title on hover, whatever the width
-        li.textContent = title;  // text, never HTML; the full title, wrapped by CSS
-        li.addEventListener("mousedown", function (ev) { ev.preventDefault(); choose(i); });
-        li.addEventListener("mousemove", function () { if (active !== i) setActive(i); });
-        list.appendChild(li);
-      });
-      setActive(-1);
-      list.hidden = items.length === 0;
-      q.setAttribute("aria-expanded", items.length ? "true" : "false");
-    };
-    var choose = function (i) {
-      q.value = items[i].title || items[i].text;
-      close();
-      q.form.submit();
-    };
+    // the whole title, as text, wrapped by CSS, and on hover whatever the width
+    var render = function (found) { suggestions.render(unique(found), titleOf, titleOf); };
     q.addEventListener("input", function () {
       clearTimeout(timer);
       var value = q.value.trim();
@@ -109,21 +137,7 @@
           .catch(close);
       }, 150);
     });
-    q.addEventListener("keydown", function (ev) {
-      if (ev.key === "Escape") {
-        if (!list.hidden) { ev.preventDefault(); close(); }
-        return;
-      }
-      if (list.hidden || !items.length) return;
-      if (ev.key === "ArrowDown" || ev.key === "ArrowUp") {
-        ev.preventDefault();
-        var step = ev.key === "ArrowDown" ? 1 : -1;
-        // from the input, Down goes to the first and Up to the last suggestion; both wrap
-        setActive(active < 0 ? (step > 0 ? 0 : items.length - 1) : (active + step + items.length) % items.length);
-      } else if (ev.key === "Enter" && active >= 0) {
-        ev.preventDefault(); choose(active);
-      }
-    });
+    q.addEventListener("keydown", suggestions.keydown);
     q.addEventListener("blur", function () { setTimeout(close, 150); });
   }
 
@@ -135,28 +149,13 @@
     var hidden = box.querySelector("[data-picker-id]");
     var list = box.querySelector("[role=listbox]");
     var name = input.getAttribute("name");
-    var timer = null, active = -1, items = [], seq = 0;
-    var optionId = function (i) { return list.id + "-" + i; };
-    var setActive = function (i) {
-      active = i;
-      list.querySelectorAll("li").forEach(function (li, j) {
-        li.setAttribute("aria-selected", j === i ? "true" : "false");
-        if (j === i && li.scrollIntoView) li.scrollIntoView({ block: "nearest" });
-      });
-      if (i >= 0) input.setAttribute("aria-activedescendant", optionId(i));
-      else input.removeAttribute("aria-activedescendant");
-    };
-    var close = function () {
-      list.hidden = true; list.innerHTML = ""; items = []; setActive(-1);
-      input.setAttribute("aria-expanded", "false");
-    };
+    var timer = null, seq = 0;
     var typed = function () {  // the text box is the value again, as typed
       hidden.removeAttribute("name"); hidden.value = "";
       input.setAttribute("name", name);
       delete box.dataset.picked;
     };
-    var choose = function (i) {
-      var o = items[i];
+    var choose = function (o) {
       input.value = o.label;
       input.removeAttribute("name");
       hidden.setAttribute("name", name); hidden.value = o.opportunity_id;
@@ -164,25 +163,12 @@
       var accountName = box.getAttribute("data-account-field");
       var account = accountName && input.form ? input.form.querySelector("[name='" + accountName + "']") : null;
       if (account && !account.value) account.value = o.account_id;
-      close();
+      options.close();
     };
-    var render = function (options) {
-      list.innerHTML = "";
-      items = options;
-      items.forEach(function (o, i) {
-        var li = document.createElement("li");
-        li.setAttribute("role", "option");
-        li.setAttribute("aria-selected", "false");
-        li.id = optionId(i);
-        li.title = o.opportunity_id;
-        li.textContent = o.label;  // text, never HTML
-        li.addEventListener("mousedown", function (ev) { ev.preventDefault(); choose(i); });
-        li.addEventListener("mousemove", function () { if (active !== i) setActive(i); });
-        list.appendChild(li);
-      });
-      setActive(-1);
-      list.hidden = items.length === 0;
-      input.setAttribute("aria-expanded", items.length ? "true" : "false");
+    var options = listbox(input, list, list.id + "-", choose);
+    var close = options.close;
+    var render = function (found) {
+      options.render(found, function (o) { return o.label; }, function (o) { return o.opportunity_id; });
     };
     var fetchOptions = function () {
       clearTimeout(timer);
@@ -202,21 +188,10 @@
     input.addEventListener("input", function () { if (box.dataset.picked) typed(); fetchOptions(); });
     input.addEventListener("focus", function () { if (!box.dataset.picked) fetchOptions(); });
     input.addEventListener("keydown", function (ev) {
-      if (ev.key === "Escape") {
-        if (!list.hidden) { ev.preventDefault(); close(); }
-        return;
-      }
       if ((ev.key === "ArrowDown" || ev.key === "ArrowUp") && list.hidden) {
         ev.preventDefault(); fetchOptions(); return;
       }
-      if (list.hidden || !items.length) return;
-      if (ev.key === "ArrowDown" || ev.key === "ArrowUp") {
-        ev.preventDefault();
-        var step = ev.key === "ArrowDown" ? 1 : -1;
-        setActive(active < 0 ? (step > 0 ? 0 : items.length - 1) : (active + step + items.length) % items.length);
-      } else if (ev.key === "Enter" && active >= 0) {
-        ev.preventDefault(); choose(active);
-      }
+      options.keydown(ev);
     });
     input.addEventListener("blur", function () { setTimeout(close, 150); });
   });
