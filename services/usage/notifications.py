@@ -195,7 +195,8 @@ class NotificationProcessor:
         prefs = self._preferences({doc["rep_id"] for doc in docs.values()})
         for doc in docs.values():
             doc["portal"] = prefs[doc["rep_id"]].portal_enabled
-        created, existing = notify_store.create_all(self.es, self.names.notifications, docs)
+        # Searchable before any email or post goes out: a rep who follows one to the portal finds it listed.
+        created, existing = notify_store.create_all(self.es, self.names.notifications, docs, refresh="wait_for")
         for nid in created:
             metrics.USAGE_NOTIFICATIONS_RAISED.labels(docs[nid]["kind"]).inc()
         self._create_deliveries(docs, prefs)

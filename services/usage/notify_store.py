@@ -86,13 +86,14 @@ def get_many(es: Elasticsearch, index: str, ids: Iterable[str]) -> dict[str, dic
     return {d["_id"]: d["_source"] for d in response["docs"] if d.get("found")}
 
 
-def create_all(es: Elasticsearch, index: str, docs: dict[str, dict[str, Any]]) -> tuple[list[str], int]:
+def create_all(es: Elasticsearch, index: str, docs: dict[str, dict[str, Any]],
+               refresh: bool | str = False) -> tuple[list[str], int]:
     """op_type=create each document; (ids created now, how many were already there). A replay creates nothing."""
     if not docs:
         return [], 0
     ids = list(docs)
     ops = [{"action": {"create": {"_index": index, "_id": doc_id}}, "source": docs[doc_id]} for doc_id in ids]
-    outcome = es_util.bulk(es, ops)
+    outcome = es_util.bulk(es, ops, refresh=refresh)
     if outcome.rejected:
         raise RuntimeError(f"notification documents rejected: {outcome.rejected[0][1]}")
     return [ids[i] for i in outcome.written], len(outcome.conflicts)
