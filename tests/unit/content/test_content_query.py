@@ -60,7 +60,7 @@ def test_queries_are_exact_unless_typo_tolerant():
 
 
 def test_signals_rescore_the_top_window_without_scripts():
-    body = store.build_search("x", {}, False, "relevance", 10)
+    body = store.build_search("", {}, False, "relevance", 10)
     rescore = body["rescore"]
     assert rescore["window_size"] == store.RESCORE_WINDOW and rescore["query"]["score_mode"] == "multiply"
     fs = rescore["query"]["rescore_query"]["function_score"]
@@ -134,3 +134,79 @@ def test_search_requests_never_read_now_so_counts_and_facets_stay_cacheable():
               store.build_search("pricing", {}, curator=False, sort="relevance", size=20)]
     for body in bodies:
         assert '"now' not in json.dumps(body)
+
+
+# ---- facets from one field -----------------------------------------------------------------
+
+def test_indexed_documents_carry_every_facet_value_in_one_field():
+    doc = store.indexable({"type": "deck", "industries": ["healthcare", "retail"], "regions": [], "owner": "m@x",
+                           "status": "published", "language": "", "tags": ["roi"], "title": "T"})
+    assert doc[store.FACET_VALUES_FIELD] == ["type=deck", "industry=healthcare", "industry=retail", "tag=roi",
+                                             "owner=m@x", "status=published"]
+
+
+def test_one_field_counts_every_unfiltered_facet_in_one_aggregation():
+    body = store.build_counts("roi", {}, curator=False, one_field=True)
+    assert list(body["aggs"]) == [store.FACET_VALUES_FIELD]
+    shared = body["aggs"][store.FACET_VALUES_FIELD]
+    assert "filter" not in shared  # nothing to filter: a match_all filter would cost a pass
+    assert shared["meta"]["facets"] == [f for f in store.FACETS if f != "status"]  # status: curators only
+    assert shared["terms"] == {"field": store.FACET_VALUES_FIELD, "size": store.FACET_SIZE * len(store.FACETS)}
+
+
+def test_one_field_keeps_multi_select_for_the_facets_a_search_filters_by():
+    filters = {"type": ["deck"], "industry": ["healthcare"], "expiry": ["expired"]}
+    body = store.build_counts("deck", filters, curator=True, one_field=True)
+    shared = body["aggs"][store.FACET_VALUES_FIELD]
+    assert "type" not in shared["meta"]["facets"] and "industry" not in shared["meta"]["facets"]
+    assert len(shared["filter"]["bool"]["filter"]) == 3  # the others apply every filter
+    own = body["aggs"]["type"]["filter"]["bool"]["filter"]
+    assert {"terms": {"industries": ["healthcare"]}} in own and {"terms": {"type": ["deck"]}} not in own
+    assert set(body["aggs"]) == {store.FACET_VALUES_FIELD, "type", "industry"}
+
+
+def test_facet_counts_read_both_shapes_in_facet_order():
+    aggregations = {
+        store.FACET_VALUES_FIELD: {"meta": {"facets": ["region", "tag", "language"]}, "sum_other_doc_count": 0,
+                                   "buckets": [{"key": "tag=roi", "doc_count": 9}, {"key": "region=emea", "doc_count": 5},
+                                               {"key": "status=draft", "doc_count": 3},
+                                               {"key": "tag=a=b", "doc_count": 2}]},
+        "type": {"doc_count": 7, "values": {"buckets": [{"key": "deck", "doc_count": 7}]}},
+    }
+    assert store.facet_counts(aggregations) == [
+        ("type", [("deck", 7)]), ("region", [("emea", 5)]), ("language", []), ("tag", [("roi", 9), ("a=b", 2)])]
+    assert store.facets_complete(aggregations)
+    aggregations[store.FACET_VALUES_FIELD]["sum_other_doc_count"] = 1
+    assert not store.facets_complete(aggregations)
+    assert store.facets_complete({"type": aggregations["type"]})
+
+
+def test_the_body_is_highlighted_by_elasticsearch_with_the_words_and_their_singulars():
+    body = store.build_search("Case studies", {}, False, "relevance", 10)
+    assert list(body["highlight"]["fields"]) == ["body"]
+    assert body["highlight"]["highlight_query"] == {"match": {"body": "case studies study"}}
+
+
+def test_the_main_query_finds_candidates_cheaply_and_the_full_text_query_ranks_the_window():
+    """Best field only (tie_breaker 0) and no phrase bonus let Elasticsearch skip documents;
+    the rescore scores the window with the full query, so the ranking does not change."""
+    body = store.build_search("case study healthcare", {"buying_stage": ["decision"]}, False, "relevance", 10)
+    candidates = body["query"]["bool"]["must"][0]
+    assert '"tie_breaker": 0.2' not in json.dumps(candidates) and '"phrase"' not in json.dumps(candidates)
+    rescore = body["rescore"]
+    assert rescore["window_size"] == store.RESCORE_WINDOW and rescore["query"]["query_weight"] == 0
+    factor = rescore["query"]["rescore_query"]["function_score"]
+    assert factor["boost_mode"] == "multiply" and factor["max_boost"] == 1 + store.MAX_SIGNAL_BOOST
+    full = factor["query"]
+    assert full["bool"]["must"] == [store.text_query("case study healthcare")]
+    assert full["bool"]["should"] == [store.pin_boost({"buying_stage": ["decision"]})]  # pins stay first
+    # Same matches: only the `must` words decide what matches, in both forms.
+    assert store.text_query("case study healthcare", candidates=True)["bool"]["must"] == [
+        {"bool": {**clause["bool"], "should": [store.word_query(w, False, 0.0) for w in ("case", "study", "healthcare")]}}
+        for clause in store.text_query("case study healthcare")["bool"]["must"]]
+    # Field sorts keep the full query (its score breaks ties); no query, nothing to rescore.
+    assert "rescore" not in store.build_search("case", {}, False, "newest", 10)
+    assert store.build_search("case", {}, False, "newest", 10)["query"]["bool"]["must"] == [store.text_query("case")]
+    assert "rescore" not in store.build_search("", {}, False, "relevance", 10, signals=False)
+    text_only = store.build_search("case", {}, False, "relevance", 10, signals=False)["rescore"]["query"]
+    assert text_only["rescore_query"] == store.text_query("case")

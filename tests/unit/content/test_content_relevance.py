@@ -72,8 +72,10 @@ def test_exact_words_outscore_typo_matches_and_short_words_are_exact():
 def test_signals_are_a_bounded_factor():
     body = store.build_search("deck", {}, False, "relevance", 10)
     fs = body["rescore"]["query"]["rescore_query"]["function_score"]
-    assert fs["max_boost"] == pytest.approx(1 + store.MAX_SIGNAL_BOOST) and fs["boost_mode"] == "replace"
-    assert fs["query"] == {"match_all": {}}  # the factor alone, multiplied into the text score by the rescore
+    assert fs["max_boost"] == pytest.approx(1 + store.MAX_SIGNAL_BOOST) and fs["boost_mode"] == "multiply"
+    assert fs["query"] == store.text_query("deck")  # the full text score times the factor
+    alone = store.build_search("", {}, False, "relevance", 10)["rescore"]["query"]["rescore_query"]["function_score"]
+    assert alone["query"] == {"match_all": {}} and alone["boost_mode"] == "replace"
     assert "function_score" not in json.dumps(store.build_search("deck", {}, False, "relevance", 10, signals=False))
 
 

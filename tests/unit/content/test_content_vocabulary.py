@@ -135,5 +135,5 @@ def test_terms_sort_by_order_then_label():
 
 def test_facets_ask_for_every_value_of_a_vocabulary():
     body = store.build_counts("", {}, False)
-    sizes = {name: agg["aggs"]["values"]["terms"]["size"] for name, agg in body["aggs"].items()}
+    sizes = {name: agg.get("aggs", {}).get("values", agg)["terms"]["size"] for name, agg in body["aggs"].items()}
     assert min(sizes.values()) >= 200 > 8
