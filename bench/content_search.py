@@ -22,6 +22,9 @@
    in batches of --import-batch (ImportAssets, one refresh at the end): `import: X.X assets/s`;
    then, as the reference in the same run, as many other PDFs row by row through the
    single-asset RPCs (every write waits for a refresh). --import-only skips 1-3.
+5. Relevance of the same search code on the judged set (`services.content.relevance`, its
+   own scratch index): `nDCG@10 with signals: X.XXX` and `nDCG@10 text only: X.XXX`, so a
+   speed change that costs ranking shows in the same output (--no-relevance skips it).
 The namespace's index is deleted at the end (unless --keep); --reuse NAMESPACE searches a
 kept one instead of loading a new dataset (pass the same --assets and --vocabulary).
 """
@@ -49,7 +52,7 @@ sys.path[:0] = [str(ROOT), str(ROOT / "gen" / "python")]
 from collateral.v1 import content_pb2, content_pb2_grpc  # noqa: E402
 from services.common import auth, config, grpc_server  # noqa: E402
 from services.common import es as es_common  # noqa: E402
-from services.content import importer, model, store  # noqa: E402
+from services.content import importer, model, relevance, store  # noqa: E402
 
 WORDS = ("pricing roi security compliance onboarding migration analytics forecast pipeline renewal expansion "
          "integration cloud platform healthcare retail banking insurance manufacturing logistics energy telecom "
@@ -315,6 +318,7 @@ def main() -> None:
     parser.add_argument("--import-only", action="store_true", help="measure only the import rates (step 4)")
     parser.add_argument("--vocabulary", choices=["zipf", "small"], default="zipf",
                         help="text of the synthetic assets (see words())")
+    parser.add_argument("--no-relevance", action="store_true", help="skip the nDCG@10 of the judged set (step 5)")
     parser.add_argument("--record", action="store_true", help="append the results to bench/RESULTS.md")
     parser.add_argument("--keep", action="store_true", help="keep the benchmark index (its namespace is printed)")
     parser.add_argument("--reuse", metavar="NAMESPACE", help="search the index kept by an earlier --keep run")
@@ -424,6 +428,13 @@ def main() -> None:
             f"- machine load average (1 min) before/after the import phase: {import_load[0]:.1f} / "
             f"{import_load[1]:.1f} on {os.cpu_count()} cores",
         ]
+    if not (args.no_relevance or args.import_only):
+        reports = relevance.measure(relevance.scratch_settings(settings), relevance.load_set(relevance.DEFAULT_SET),
+                                    rankings=("service", "text only"))
+        lines += [f"nDCG@10 with signals: {reports['service'].ndcg:.3f}",
+                  f"nDCG@10 text only: {reports['text only'].ndcg:.3f}",
+                  f"- judged set: {relevance.DEFAULT_SET.relative_to(ROOT)}, zero-result rate "
+                  f"{reports['service'].zero_result_rate:.1%}"]
     print("\n".join(lines))
     if args.record:
         when = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
