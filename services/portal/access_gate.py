@@ -60,6 +60,11 @@ class Requirements:
     def is_open(self) -> bool:
         return not (self.passcode or self.email)
 
+    @property
+    def noun(self) -> str:
+        """What the customer is opening, in the gate's words and its code email."""
+        return "deal room" if self.key.startswith("room:") else "document"
+
 
 # ---- the marks in the customer's session ---------------------------------------------
 
@@ -228,7 +233,7 @@ def _email_step(req: Requirements, sender: str) -> Page | None:
     code = new_code()
     challenge_id = code_store().create(req.key, email, code)
     try:
-        mail.send(settings, code_mail(email, code, sender))
+        mail.send(settings, code_mail(email, code, sender, req.noun))
     except mail.MailDisabled:
         metrics.PORTAL_SHARE_GATE.labels("email", "unavailable").inc()
         return Page("email", "Email verification is not available right now. Ask the sender for another link.",
@@ -275,10 +280,10 @@ def _code_step(req: Requirements) -> Page | None:
                 email=str(mark.get("pending_email", "")), attempts_left=left, status=403)
 
 
-def code_mail(email: str, code: str, sender: str) -> mail.Mail:
+def code_mail(email: str, code: str, sender: str, noun: str = "document") -> mail.Mail:
     who = f" {sender} shared with you" if sender else " shared with you"
     minutes = CODE_TTL_S // 60
-    text = (f"Your code to open the document{who} is {code}.\n\n"
+    text = (f"Your code to open the {noun}{who} is {code}.\n\n"
             f"It is valid for {minutes} minutes. If you did not ask for it, ignore this email.\n")
     return mail.Mail(to=email, subject=f"Your code: {code}", text=text)
 

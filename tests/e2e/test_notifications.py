@@ -42,6 +42,21 @@ def test_a_customer_open_lights_the_reps_bell_without_a_reload(system, catalog, 
     assert rep.locator("#notify-bell").get_attribute("aria-label") == "Notifications: 1 unread"
     screenshot(rep, "notifications-bell", full_page=False)
 
+    # On a phone the menu is folded, and the bell beside it carries the same count.
+    phone = new_page(width=390, height=844, mobile=True)
+    sign_in(phone, REP[0])
+    phone.goto("/search")
+    mobile_bell = phone.locator(".topbar .bell-mobile")
+    wait_until(lambda: mobile_bell.locator(".bell-count").is_visible()
+               and mobile_bell.locator(".bell-count").inner_text() == "1", what="the count on the phone's bell")
+    assert not phone.locator(".topbar .nav").is_visible() and mobile_bell.get_attribute("aria-label") == \
+        "Notifications: 1 unread"
+    assert phone.evaluate("() => document.documentElement.scrollWidth") <= 390
+    screenshot(phone, "notifications-bell-phone", full_page=False)
+    mobile_bell.click()
+    phone.wait_for_load_state()
+    assert phone.locator("#notification-list .notify-item.unread").count() == 1
+
     rep.click("#notify-bell")
     rep.wait_for_load_state()
     item = rep.locator("#notification-list .notify-item.unread")

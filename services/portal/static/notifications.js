@@ -4,20 +4,19 @@
   "use strict";
   var bell = document.getElementById("notify-bell");
   if (!bell) return;
-  var badge = document.getElementById("notify-count");
   var url = bell.getAttribute("data-unread-url");
   var EVERY_MS = 15000;
+  // The bell in the menu and, on a phone, the one beside the folded menu.
+  var bells = Array.prototype.slice.call(document.querySelectorAll("[data-bell]"));
 
   function show(count) {
-    if (typeof count !== "number" || count <= 0) {
-      badge.hidden = true;
-      badge.textContent = "";
-      bell.setAttribute("aria-label", "Notifications");
-      return;
-    }
-    badge.textContent = count > 99 ? "99+" : String(count);
-    badge.hidden = false;
-    bell.setAttribute("aria-label", "Notifications: " + count + " unread");
+    var unread = typeof count === "number" && count > 0;
+    bells.forEach(function (b) {
+      var badge = b.querySelector("[data-bell-count]");
+      badge.hidden = !unread;
+      badge.textContent = unread ? (count > 99 ? "99+" : String(count)) : "";
+      b.setAttribute("aria-label", unread ? "Notifications: " + count + " unread" : "Notifications");
+    });
   }
 
   function refresh() {

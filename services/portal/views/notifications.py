@@ -14,7 +14,7 @@ import grpc
 from flask import Blueprint, abort, flash, g, jsonify, redirect, render_template, request, url_for
 
 from collateral.v1 import usage_pb2
-from services.portal import helpers
+from services.portal import helpers, opportunities
 from services.portal.security import login_required, rpc
 
 log = logging.getLogger(__name__)
@@ -32,8 +32,11 @@ def notifications() -> Any:
     reply = rpc("usage", "ListNotifications", usage_pb2.ListNotificationsRequest(
         page_size=helpers.int_arg("page_size", 25, 1, 100), page_token=request.args.get("page_token", "")[:2000],
         unread_only=request.args.get("unread") == "1"))
-    return render_template("notifications.html", items=reply.notifications, unread=reply.unread_count,
+    items = list(reply.notifications)
+    return render_template("notifications.html", items=items, unread=reply.unread_count,
                            next_token=reply.next_page_token, unread_only=request.args.get("unread") == "1",
+                           deal_names=opportunities.deal_names((n.opportunity_id for n in items),
+                                                               (n.account_id for n in items)),
                            usage_pb2=usage_pb2)
 
 

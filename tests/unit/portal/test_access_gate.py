@@ -64,3 +64,13 @@ def test_nothing_of_a_protected_link_is_served_before_the_gate(client, backends)
     assert client.get(f"/s/{token}/pages/1.png").status_code == 403
     assert client.post(f"/s/{token}/beacon", json={"visit": "a" * 32, "kind": "open"}).status_code == 403
     assert not any(method in ("GetAsset", "RenderPage", "RecordEvents") for _, method, *_ in backends.calls)
+
+
+def test_a_room_gate_names_a_deal_room_and_a_link_gate_a_document(client, backends):
+    room = usage_pb2.DealRoom(room_id="room_p", rep_id="rep@example.com", asset_ids=["a-1"], passcode_required=True,
+                              title="Q4 plan")
+    backends.handlers[("usage", "ResolveRoom")] = lambda req: usage_pb2.ResolveRoomResponse(room=room)
+    page = client.get(f"/r/{'t' * 43}/1").get_data(as_text=True)
+    assert "shared a deal room with you" in page and "Protected deal room" in page and "a document" not in page
+    assert Requirements(key="room:room_p").noun == "deal room" and PASSCODE.noun == "document"
+    assert "open the deal room shared with you" in gate.code_mail("c@acme.test", "123456", "", "deal room").text

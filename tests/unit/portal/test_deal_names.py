@@ -193,3 +193,33 @@ def test_a_new_share_link_shows_the_names_of_its_deal(client, backends, named):
                                                  "account_id": "acct-9"}).get_data(as_text=True)
     assert f"<dd><span class=\"deal-name opp-name\" {OPP_TIP}</dd>" in html
     assert '<dd><span class="mono" title="Account id (no name from the CRM yet)">acct-9</span></dd>' in html
+
+
+# ---- notifications -------------------------------------------------------------------------------
+
+def _notifications(req: usage_pb2.ListNotificationsRequest) -> usage_pb2.ListNotificationsResponse:
+    return usage_pb2.ListNotificationsResponse(unread_count=2, notifications=[
+        usage_pb2.Notification(notification_id="n1", kind=usage_pb2.NOTIFICATION_KIND_FIRST_OPEN, share_id="shr_1",
+                               asset_id="a-1", opportunity_id="opp-1", account_id="acct-1",
+                               summary="Account acct-1 opened \u201cPricing\u201d for the first time"),
+        usage_pb2.Notification(notification_id="n2", kind=usage_pb2.NOTIFICATION_KIND_REOPEN, room_id="room_9",
+                               asset_id="a-2", account_id="acct-9", summary="Account acct-9 opened deal room"),
+    ])
+
+
+def test_notifications_name_the_account_and_opportunity_and_link_to_the_room(client, named):
+    named.handlers[("usage", "ListNotifications")] = _notifications
+    login_as(client, "rep")
+    page = client.get("/notifications").get_data(as_text=True)
+    assert ACCOUNT_TIP in page and OPP_TIP in page
+    assert 'title="Account id (no name from the CRM yet)">acct-9</span>' in page
+    assert 'href="/rooms/room_9"' in page and 'href="/shares" title="Link shr_1"' in page
+    assert lookups(named) == [("GetOpportunities", ["opp-1"]), ("GetAccounts", ["acct-1", "acct-9"])]
+
+
+def test_notifications_show_ids_when_the_feedback_service_is_down(client, feedback_down):
+    feedback_down.handlers[("usage", "ListNotifications")] = _notifications
+    login_as(client, "rep")
+    response = client.get("/notifications")
+    assert response.status_code == 200 and 'title="Opportunity id (no name from the CRM yet)">opp-1</span>' in \
+        response.get_data(as_text=True)
