@@ -646,9 +646,10 @@ def text_rescore(query: str, fuzzy: bool, pinned: dict[str, Any] | None, signals
     """Score the best RESCORE_WINDOW candidates with the full text query (plus the pin bonus),
     times the signal factor when `signals`, replacing the candidates' cheaper score.
 
-    Half the cost of scoring every match with the full query at 100k assets (measured): a
-    word's other fields (`tie_breaker`) and the phrase bonus keep Elasticsearch from skipping
-    documents, while the candidate score (best field only) allows it. The ranking is the
+    At 100k assets the relevance-sorted hits request took 4.1 ms this way against 4.7 ms with
+    the full query on every match (measured): a word's other fields (`tie_breaker`) and the
+    phrase bonus keep Elasticsearch from skipping documents, the candidate score (best field
+    only) lets it skip. The ranking is the
     full query's as long as its best results are among the window's candidates, which the
     judged relevance set checks (nDCG@10 unchanged to the third decimal).
     """
