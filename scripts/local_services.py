@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import random
 import signal
 import socket
 import subprocess
@@ -51,10 +52,41 @@ PROCESSES = (
 METRICS_PORTS = {"content": 9464, "usage": 9465, "feedback": 9466, "portal": 9470}
 
 
+_handed_out: set[int] = set()
+
+
+def _ephemeral_range() -> tuple[int, int]:
+    """The kernel's range for outgoing connections' local ports (Linux default when unreadable)."""
+    try:
+        low, high = Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()
+        return int(low), int(high)
+    except (OSError, ValueError):
+        return 32768, 60999
+
+
 def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+    """A port nothing listens on now, for a process started a few seconds later.
+
+    Never from the kernel's ephemeral range: a port picked there (bind to 0) can become the
+    local end of any outgoing connection (to Kafka, Elasticsearch...) before the process
+    binds it, and then its bind fails with EADDRINUSE. Ports below that range are only ever
+    taken by an explicit bind, and a port is handed out once per process.
+    """
+    low, high = _ephemeral_range()
+    first, last = (20000, low - 1) if low > 21000 else (high + 1, 65535)
+    rng = random.SystemRandom()
+    for _ in range(200):
+        port = rng.randint(first, last)
+        if port in _handed_out:
+            continue
+        with socket.socket() as probe:
+            try:
+                probe.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+        _handed_out.add(port)
+        return port
+    raise RuntimeError(f"no free port in {first}-{last} after 200 tries")
 
 
 class Supervisor:

@@ -309,6 +309,14 @@ class CommitStep:
             # the idempotent writes absorb the replay. Not a reason to crash the process.
             log.warning("offset commit refused after a rebalance; the batch will be redelivered", extra={"error": str(exc)})
             return False
+        except KafkaError as exc:
+            # Kafka unreachable past the commit's timeout. The batch is written; the next commit
+            # (a later position of the same partitions) covers it, and if none comes the next
+            # owner re-reads it. Crashing here would only trade the same replay for a restart.
+            metrics.CONSUMER_COMMIT_FAILURES.labels(self.name).inc()
+            log.warning("offset commit failed (Kafka unavailable); a later commit covers the batch",
+                        extra={"error": repr(exc)})
+            return False
         metrics.CONSUMER_LAST_COMMIT.labels(self.name).set(time.time())
         return True
 

@@ -67,6 +67,11 @@ CONSUMER_EVENT_TIME_LAG = Gauge(
 CONSUMER_LAST_COMMIT = Gauge(
     "collateral_consumer_last_commit_timestamp_seconds", "Unix time of the last offset commit.", ["consumer"]
 )
+CONSUMER_COMMIT_FAILURES = Counter(
+    "collateral_consumer_commit_failures",
+    "Offset commits that failed because Kafka was unreachable (the batch was written; a later commit covers it).",
+    ["consumer"],
+)
 CONSUMER_RETRIES = Counter(
     "collateral_consumer_downstream_retries", "Batches retried because a downstream store was unavailable.", ["consumer"]
 )

@@ -38,9 +38,13 @@ def servers(audit_env: config.Settings) -> Iterator[dict[str, grpc_server.Runnin
         server.stop(grace=1.0)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def usage_consumer(audit_env: config.Settings) -> Iterator[ConsumerLoop]:
-    """The usage consumer, so the usage service's catalog view learns the published assets."""
+    """The usage consumer, so the usage service's catalog view learns the published assets.
+
+    Stopped with this package's tests: left running, it would live through the fault tests'
+    Kafka and Elasticsearch outages of a whole-suite run with nobody watching it.
+    """
     loop = ConsumerLoop(UsageProcessor(audit_env), audit_env)
     thread = threading.Thread(target=loop.run, name="audit-usage-consumer", daemon=True)
     thread.start()

@@ -12,7 +12,6 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import socket
 import subprocess
 import tempfile
 import urllib.parse
@@ -22,6 +21,7 @@ from typing import Any, Iterator
 
 import pytest
 
+from scripts.local_services import free_port
 from tests.conftest import skip_or_fail, wait_until
 
 pytestmark = pytest.mark.fault
@@ -63,12 +63,7 @@ scrape_configs:
 
 def free_ports(count: int) -> list[str]:
     """Ports nothing listens on now: a fixed choice could be any other stack's on a shared machine."""
-    sockets = [socket.create_server(("127.0.0.1", 0)) for _ in range(count)]
-    try:
-        return [str(s.getsockname()[1]) for s in sockets]
-    finally:
-        for s in sockets:
-            s.close()
+    return [str(free_port()) for _ in range(count)]
 
 
 class OwnStack:

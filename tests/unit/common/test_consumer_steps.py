@@ -5,9 +5,10 @@ from __future__ import annotations
 from typing import Any, Sequence
 
 import pytest
+from kafka.errors import KafkaTimeoutError, KafkaConnectionError
 from kafka.structs import TopicPartition
 
-from services.common import errors
+from services.common import errors, metrics
 from services.common.consumer import (CommitStep, DeadLetterPolicy, FilterStep, InvalidEvent, Message, ParseStep, gathered,
                                       TooManyDeadLetters, WriteResult, merged)
 
@@ -73,6 +74,28 @@ def test_commit_offsets_are_the_next_offset_per_owned_partition() -> None:
     owned = {TopicPartition("t", 0), TopicPartition("u", 2)}
     offsets = CommitStep.offsets(messages, owned)
     assert {tp: o.offset for tp, o in offsets.items()} == {TopicPartition("t", 0): 10, TopicPartition("u", 2): 5}
+
+
+class UnreachableCommits:
+    """A consumer whose commits time out, as kafka-python's do when the broker stays down."""
+
+    def __init__(self, error: Exception) -> None:
+        self.error = error
+
+    def assignment(self) -> set[TopicPartition]:
+        return {TopicPartition("t", 0)}
+
+    def commit(self, offsets: Any) -> None:
+        raise self.error
+
+
+@pytest.mark.parametrize("error", [KafkaTimeoutError("commit timed out"), KafkaConnectionError()])
+def test_a_commit_kafka_cannot_take_is_reported_not_raised(error: Exception) -> None:
+    """The batch is written; raising would stop the consumer for a replay the next commit avoids."""
+    failures = metrics.CONSUMER_COMMIT_FAILURES.labels("unit-commit")
+    before = failures._value.get()
+    assert CommitStep("unit-commit")(UnreachableCommits(error), [msg(3)]) is False
+    assert failures._value.get() == before + 1
 
 
 def test_halves_merge_into_one_result() -> None:
