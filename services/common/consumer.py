@@ -98,6 +98,11 @@ class Message:
         return datetime.now(times.UTC)
 
     @property
+    def appended_at_iso(self) -> str:
+        """`appended_at` in the canonical stored form (cheap: called for every event)."""
+        return times.format_epoch_ms(self.timestamp_ms) if self.timestamp_ms > 0 else times.now_iso()
+
+    @property
     def source(self) -> str:
         """topic/partition/offset, as logs and the `dlq.source` header name a message."""
         return f"{self.topic}/{self.partition}/{self.offset}"

@@ -215,6 +215,9 @@ class BulkOutcome:
     rejected: list[tuple[int, str]] = field(default_factory=list)  # permanent per-item failures (bad document)
 
 
+_BULK_ITEM_FIELDS = "items.*.status,items.*.error"
+
+
 @timed("bulk")
 def bulk(es: Elasticsearch, operations: Sequence[Mapping[str, Any]], refresh: bool | str = False,
          timeout_s: float | None = None) -> BulkOutcome:
@@ -232,7 +235,10 @@ def bulk(es: Elasticsearch, operations: Sequence[Mapping[str, Any]], refresh: bo
         return BulkOutcome()
     try:
         target = es.options(request_timeout=timeout_s) if timeout_s else es
-        response = target.bulk(operations=body, refresh=refresh)
+        # Only what the outcome needs: the full per-item answer (index, id, version, shards,
+        # sequence numbers) is most of the response, encoded by Elasticsearch and decoded here
+        # for every document of every batch.
+        response = target.bulk(operations=body, refresh=refresh, filter_path=_BULK_ITEM_FIELDS)
     except Exception as exc:  # noqa: BLE001 - classified below
         if is_unavailable(exc):
             raise errors.Unavailable(f"Elasticsearch unavailable: {exc}") from exc

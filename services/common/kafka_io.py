@@ -1,8 +1,9 @@
 """Kafka producers and topic administration shared by every service.
 
-Producers use `acks=all` with idempotence (kafka-python 3.x defaults, set explicitly
-here so nobody weakens them by accident), and `send_and_wait` returns only once the
-broker has acknowledged every record: an ingest RPC that returns OK has been stored.
+The producer (librdkafka, see `Producer`) is idempotent with `acks=all`, set explicitly
+here so nobody weakens it by accident, and `send_and_wait` returns only once the broker
+has acknowledged every record: an ingest RPC that returns OK has been stored. Consumers
+and the admin client are kafka-python's.
 
 Waiting for Kafka is bounded by `produce_budget`: `COLLATERAL_KAFKA_PRODUCE_TIMEOUT_S`
 (or what the caller asks for) and, inside a gRPC call, at most half of the call's
@@ -19,10 +20,12 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections import Counter
 from dataclasses import dataclass
 from typing import Any, Callable, Iterable, Sequence, TypeVar
 
-from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer
+from confluent_kafka import KafkaException as RdKafkaException, Producer as RdProducer
+from kafka import KafkaAdminClient, KafkaConsumer
 from kafka.admin import NewTopic
 from kafka.errors import KafkaError, TopicAlreadyExistsError
 from kafka.net.compat import KafkaNetClient
@@ -206,6 +209,7 @@ def retry_until_available(settings: config.Settings, step: Callable[[], T], what
 
 PROBE_TIMEOUT_S = 2.0  # health probes connect within this
 DEADLINE_SHARE = 0.5  # of a gRPC call's remaining deadline that waiting for Kafka may use
+BATCH_BYTES = 1024 * 1024  # per-partition producer batch; below message.max.bytes (2 MiB)
 
 
 def produce_budget(timeout_s: float) -> float:
@@ -240,19 +244,28 @@ def partition_of(key: str, partitions: int) -> int:
 
 
 class Producer:
-    """A thread-safe producer that waits for acknowledgements, within a bounded time."""
+    """A thread-safe producer that waits for acknowledgements, within a bounded time.
+
+    Built on librdkafka (confluent-kafka), not kafka-python: the consumers publish a record
+    per event they store (usage.classified.v1), and kafka-python spent 60-80 µs of Python per
+    record on it, the largest single cost of the usage consumer; librdkafka queues a record in
+    about 3 µs and batches, compresses and retries in its own threads. Consumers and the
+    admin client stay on kafka-python. Partitioning is murmur2 like the Java client and
+    `partition_of`, so keyed records land where the co-partitioned joins expect them.
+    """
 
     def __init__(self, settings: config.Settings, client_id: str) -> None:
         self._settings = settings
         self._client_id = client_id
-        self._producer: KafkaProducer | None = None
+        self._producer: RdProducer | None = None
         self._lock = threading.Lock()
+        self._last_error = ""  # librdkafka reports connection failures here, not to the caller
 
-    def _get(self, budget_s: float) -> KafkaProducer:
+    def _get(self, budget_s: float) -> RdProducer:
         """The shared client, connecting first if needed, within `budget_s` seconds.
 
-        Connecting (bootstrap) blocks; a call that cannot even get the lock in time,
-        because another call is connecting to an unreachable cluster, gives up too.
+        Connecting (a metadata round trip) blocks; a call that cannot even get the lock in
+        time, because another call is connecting to an unreachable cluster, gives up too.
         """
         if not self._lock.acquire(timeout=budget_s):
             raise errors.Unavailable(f"Kafka unavailable: not connected within {budget_s:.1f}s")
@@ -263,47 +276,32 @@ class Producer:
         finally:
             self._lock.release()
 
-    def _connect(self, budget_s: float) -> KafkaProducer:
-        """A connected client; a failed attempt closes its network client (sockets, selector)
-        instead of leaking it, since calls retry the connection while Kafka is down.
+    def _connect(self, budget_s: float) -> RdProducer:
+        """A client that has completed one metadata request (so credentials and TLS are known good).
 
-        Brokers that refuse connections outright are detected first with a plain TCP
-        connect: that answers at once, and spares the client library's bootstrap loop,
-        which leaves the socket of each refused attempt open until garbage collection.
+        Brokers that refuse connections outright are detected first with a plain TCP connect,
+        which answers at once; a failed client is closed, since calls retry while Kafka is down.
         """
         if not brokers_reachable(self._settings, min(PROBE_TIMEOUT_S, budget_s)):
             metrics.DEPENDENCY_ERRORS.labels("kafka", "connect").inc()
             raise errors.Unavailable(f"Kafka unavailable: no broker of {self._settings.kafka_bootstrap} "
                                      "accepts connections")
-        clients: list[KafkaNetClient] = []
-
-        def network_client(**configs: object) -> KafkaNetClient:
-            clients.append(KafkaNetClient(**configs))
-            return clients[-1]
-
+        self._last_error = ""
+        producer = RdProducer(producer_config(self._settings, self._client_id, self._on_error))
         try:
-            return KafkaProducer(
-                kafka_client=network_client,
-                bootstrap_servers=self._settings.kafka_bootstrap.split(","),
-                client_id=self._client_id,
-                acks="all",
-                enable_idempotence=True,
-                linger_ms=5,
-                max_request_size=2 * 1024 * 1024,
-                request_timeout_ms=15000,
-                retry_backoff_ms=200,
-                # send() waits this long at most for topic metadata or buffer space.
-                max_block_ms=int(self._settings.kafka_produce_timeout_s * 1000),
-                bootstrap_timeout_ms=max(50, int(budget_s * 1000)),
-                **security_options(self._settings),
-            )
-        except KafkaError as exc:
-            for client in clients:
-                client.close()
+            producer.list_topics(timeout=max(0.05, budget_s))
+        except RdKafkaException as exc:
+            producer.poll(0)  # serves the client-level errors queued meanwhile (the real reason)
+            producer.close()
             metrics.DEPENDENCY_ERRORS.labels("kafka", "connect").inc()
-            reason = connect_failure(self._settings, exc)
+            reason = connect_failure(self._settings, self._last_error or exc)
             _log_connect_failure(self._settings, reason)
             raise errors.Unavailable(f"Kafka unavailable: {reason}") from None
+        return producer
+
+    def _on_error(self, error: Any) -> None:
+        """librdkafka's client-level errors (a refused handshake, all brokers down): kept for the reason."""
+        self._last_error = str(error.str() if hasattr(error, "str") else error)
 
     def send_and_wait(self, records: Sequence[Record], timeout_s: float | None = None) -> None:
         """Produce `records` and block until all are acknowledged, or raise Unavailable.
@@ -318,38 +316,63 @@ class Producer:
         started = time.perf_counter()
         try:
             producer = self._get(budget)
-            pending = [
-                (r.topic, producer.send(r.topic, key=None if r.key is None else r.key.encode(), value=r.value,
-                                        headers=list(r.headers), partition=r.partition))
-                for r in records
-            ]
-            for topic, future in pending:
-                future.get(timeout=max(0.01, deadline - time.monotonic()))
-                metrics.EVENTS_PRODUCED.labels(topic).inc()
-        except KafkaError as exc:
+            deliveries = _Deliveries(len(records))
+            for r in records:
+                self._produce(producer, r, deliveries.report, deadline)
+            while not deliveries.done.is_set():
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    raise _NotAcknowledged(f"{deliveries.pending} of {len(records)} records not acknowledged")
+                producer.poll(min(left, 0.05))  # serves delivery reports, whichever call they belong to
+            if deliveries.failure is not None:
+                raise _NotAcknowledged(deliveries.failure)
+            for topic, count in Counter(r.topic for r in records).items():
+                metrics.EVENTS_PRODUCED.labels(topic).inc(count)
+        except (_NotAcknowledged, RdKafkaException) as exc:
             metrics.DEPENDENCY_ERRORS.labels("kafka", "produce").inc()
+            cause = f"{exc}; {self._last_error}" if self._last_error else str(exc)
             raise errors.Unavailable(
-                f"Kafka did not acknowledge the records within {budget:.1f}s ({exc}); "
+                f"Kafka did not acknowledge the records within {budget:.1f}s ({cause}); "
                 "some may still be written later") from None
         finally:
             metrics.DEPENDENCY_DURATION.labels("kafka", "produce").observe(time.perf_counter() - started)
+
+    @staticmethod
+    def _produce(producer: RdProducer, record: Record, on_delivery: Callable[[Any, Any], None],
+                 deadline: float) -> None:
+        """Queue one record, waiting (serving delivery reports) while the local queue is full."""
+        options: dict[str, Any] = {"key": record.key, "value": record.value, "on_delivery": on_delivery}
+        if record.headers:
+            options["headers"] = list(record.headers)
+        if record.partition is not None:
+            options["partition"] = record.partition
+        while True:
+            try:
+                producer.produce(record.topic, **options)
+                return
+            except BufferError:
+                if time.monotonic() >= deadline:
+                    raise _NotAcknowledged("the local produce queue stayed full") from None
+                producer.poll(0.05)
 
     def partition_count(self, topic: str, timeout_s: float | None = None) -> int:
         """How many partitions `topic` has (from the cluster's metadata), or raise Unavailable."""
         budget = produce_budget(self._settings.kafka_produce_timeout_s if timeout_s is None else timeout_s)
         try:
-            return len(self._get(budget).partitions_for(topic))
-        except KafkaError as exc:
+            described = self._get(budget).list_topics(topic, timeout=budget).topics.get(topic)
+        except RdKafkaException as exc:
             metrics.DEPENDENCY_ERRORS.labels("kafka", "metadata").inc()
             raise errors.Unavailable(f"Kafka did not describe {topic} ({exc})") from None
+        if described is None or described.error is not None or not described.partitions:
+            metrics.DEPENDENCY_ERRORS.labels("kafka", "metadata").inc()
+            raise errors.Unavailable(f"Kafka did not describe {topic} "
+                                     f"({described.error if described is not None else 'no such topic'})")
+        return len(described.partitions)
 
     def connected(self) -> bool:
-        """Health probe. kafka-python 3 closes its bootstrap connection once it has
-        metadata, so `bootstrap_connected()` is usually False on a healthy producer; fall
-        back to reaching a bootstrap broker over TCP."""
+        """Health probe: a client exists (it completed a metadata request) and a broker accepts connections."""
         try:
-            if self._get(PROBE_TIMEOUT_S).bootstrap_connected():
-                return True
+            self._get(PROBE_TIMEOUT_S)
         except errors.Unavailable:
             return False
         return brokers_reachable(self._settings)
@@ -357,9 +380,66 @@ class Producer:
     def close(self, timeout_s: float = 10.0) -> None:
         with self._lock:
             if self._producer is not None:
-                self._producer.flush(timeout=timeout_s)
-                self._producer.close(timeout=timeout_s)
+                self._producer.flush(timeout_s)
+                self._producer.close()
                 self._producer = None
+
+
+class _NotAcknowledged(Exception):
+    """Records not acknowledged in time, or refused by the broker."""
+
+
+class _Deliveries:
+    """Delivery reports of one `send_and_wait` call; reports may be served by any thread's poll."""
+
+    def __init__(self, expected: int) -> None:
+        self.pending = expected
+        self.failure: str | None = None
+        self.done = threading.Event()
+        self._lock = threading.Lock()
+
+    def report(self, error: Any, message: Any) -> None:
+        with self._lock:
+            if error is not None and self.failure is None:
+                self.failure = f"{message.topic()}: {error.str()}"
+            self.pending -= 1
+            if self.pending == 0:
+                self.done.set()
+
+
+# security_options' names (kafka-python's) as librdkafka spells them.
+_LIBRDKAFKA_NAMES = {"security_protocol": "security.protocol", "sasl_mechanism": "sasl.mechanisms",
+                     "sasl_plain_username": "sasl.username", "sasl_plain_password": "sasl.password",
+                     "ssl_cafile": "ssl.ca.location", "ssl_certfile": "ssl.certificate.location",
+                     "ssl_keyfile": "ssl.key.location"}
+
+
+def producer_config(settings: config.Settings, client_id: str,
+                    on_error: Callable[[Any], None] | None = None) -> dict[str, Any]:
+    """librdkafka's configuration of the producer; its security part is `security_options`, renamed."""
+    options: dict[str, Any] = {
+        "bootstrap.servers": settings.kafka_bootstrap,
+        "client.id": client_id,
+        "enable.idempotence": True,  # acks=all, ordered retries without duplicates
+        "partitioner": "murmur2_random",  # the Java client's (and partition_of's) partitions for keys
+        "linger.ms": 5,
+        "batch.size": BATCH_BYTES,
+        "message.max.bytes": 2 * 1024 * 1024,
+        "queue.buffering.max.messages": 1_000_000,
+        # A record still unacknowledged after this fails; callers have given up long before.
+        "message.timeout.ms": int(max(60.0, 4 * settings.kafka_produce_timeout_s) * 1000),
+        "socket.connection.setup.timeout.ms": 10_000,
+        "logger": log,
+        "log_level": 3,  # errors only: connection failures are reported through on_error
+    }
+    if on_error is not None:
+        options["error_cb"] = on_error
+    for name, value in security_options(settings).items():
+        if name == "ssl_check_hostname":
+            options["ssl.endpoint.identification.algorithm"] = "https" if value else "none"
+        else:
+            options[_LIBRDKAFKA_NAMES[name]] = value
+    return options
 
 
 class TopicsProbe:

@@ -105,7 +105,7 @@ class RouterProcessor:
     def parse(self, message: Message) -> Any:
         if message.topic == self.deals_topic:
             doc = model.validate_deal(jsonbytes.parse_json_object(message, deal.MAX_BYTES))
-            doc.setdefault("received_at", model.iso(message.appended_at))
+            doc.setdefault("received_at", message.appended_at_iso)
             return DealItem(doc)
         if message.topic == self.usage_topic:
             event, occurred_s = classified.parse(jsonbytes.parse_json_object(message, classified.MAX_BYTES))

@@ -102,7 +102,7 @@ class UsageProcessor:
         event = usage_event.parse(jsonbytes.parse_json_object(message, usage_event.MAX_EVENT_BYTES))
         if "received_at" not in event:
             # Written straight to the topic: the broker's append time is when we received it.
-            event["received_at"] = times.format_iso(message.appended_at)
+            event["received_at"] = message.appended_at_iso
         return UsageItem(event)  # type: ignore[arg-type]
 
     # ---- write (an Elasticsearch outage raised here is recognised by the loop's write step) ----

@@ -128,3 +128,9 @@ def test_fast_path_decides_like_the_careful_parser_on_any_bytes(value: bytes) ->
     if not value or b"\x00" in value[:4]:
         return  # refused before either parser runs
     assert outcome(lambda v: jsonbytes.loads_object(v, 1 << 20), value) == outcome(careful, value)
+
+
+@given(st.integers(min_value=1, max_value=253402300799999))  # 1970 to the end of year 9999
+def test_formatting_a_record_timestamp_matches_the_canonical_form(ms: int) -> None:
+    exact = datetime(1970, 1, 1, tzinfo=timezone.utc) + timedelta(milliseconds=ms)  # no float on the way
+    assert times.format_epoch_ms(ms) == times.format_iso(exact)

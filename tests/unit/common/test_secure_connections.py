@@ -86,6 +86,26 @@ def test_kafka_client_certificate_options(pem):
         "ssl_keyfile": pem}
 
 
+def security_part(options: dict) -> dict:
+    return {k: v for k, v in options.items() if k.startswith(("security.", "sasl.", "ssl."))}
+
+
+def test_the_producer_gets_the_same_security_settings_in_librdkafka_names(pem):
+    sasl = config.load(environ={}, kafka_sasl_mechanism="SCRAM-SHA-256", kafka_ssl_cafile=pem,
+                       kafka_ssl_check_hostname=False, **SASL)
+    assert security_part(kafka_io.producer_config(sasl, "c")) == {
+        "security.protocol": "SASL_SSL", "sasl.mechanisms": "SCRAM-SHA-256", "sasl.username": "u",
+        "sasl.password": "p", "ssl.endpoint.identification.algorithm": "none", "ssl.ca.location": pem}
+    mutual = config.load(environ={}, kafka_security_protocol="SSL", kafka_ssl_cafile=pem, kafka_ssl_certfile=pem,
+                         kafka_ssl_keyfile=pem)
+    assert security_part(kafka_io.producer_config(mutual, "c")) == {
+        "security.protocol": "SSL", "ssl.endpoint.identification.algorithm": "https", "ssl.ca.location": pem,
+        "ssl.certificate.location": pem, "ssl.key.location": pem}
+    plain = kafka_io.producer_config(config.load(environ={}), "c")
+    assert security_part(plain) == {"security.protocol": "PLAINTEXT"}
+    assert plain["enable.idempotence"] is True and plain["partitioner"] == "murmur2_random"
+
+
 def test_sasl_without_tls_is_not_reported_encrypted():
     settings = config.load(environ={}, **dict(SASL, kafka_security_protocol="SASL_PLAINTEXT"))
     assert settings.kafka_uses_sasl and not settings.kafka_is_encrypted
@@ -120,7 +140,7 @@ def test_s3_without_static_keys_uses_the_standard_credential_chain(monkeypatch, 
 
 
 CONSTRUCTORS = re.compile(r"\b(KafkaConsumer|KafkaProducer|KafkaAdminClient|Elasticsearch|AsyncElasticsearch)\("
-                          r"|\bboto3\.(client|resource|Session)\(|\bbotocore\.session")
+                          r"|\bboto3\.(client|resource|Session)\(|\bbotocore\.session|\bconfluent_kafka\b")
 HELPERS = {"services/common/kafka_io.py", "services/common/es.py", "services/common/s3.py"}
 
 
