@@ -11,9 +11,10 @@ A leading UTF-8 byte order mark is tolerated and ignored (RFC 8259 allows parser
 
 Decoding is on every consumer's hot path, so it runs through orjson (strict UTF-8, no
 NaN, no lone surrogates, overflowing floats refused). Where orjson's answer could differ
-from the rules above - it turns integers beyond 64 bits into floats, so any run of 19
-digits sends the document the careful way - and whenever orjson refuses, the standard
-library parser with checking hooks decides and names the reason.
+from the rules above - it keeps integers up to 2**64 - 1 and turns longer ones into
+floats, so a number of that size sends the document the careful way - and whenever
+orjson refuses, the standard library parser with checking hooks decides and names the
+reason.
 """
 
 from __future__ import annotations
@@ -32,7 +33,7 @@ MAX_JSON_DEPTH = 64
 
 _UTF8_BOM = b"\xef\xbb\xbf"
 _INT64 = (-(2**63), 2**63 - 1)
-_LONG_DIGITS = re.compile(rb"\d{19}")
+_TWO_63 = float(2**63)
 # A JSON string (an unterminated one runs to the end, so the pattern never fails and never
 # rescans: linear time whatever the input) and the characters that open or close nesting.
 _STRING_OR_BRACKET = re.compile(r'"(?:[^"\\]|\\.?)*+(?:"|\Z)|[\[\]{}]', re.DOTALL)
@@ -53,15 +54,40 @@ def loads_object(value: bytes | None, max_bytes: int) -> dict[str, Any]:
         raise InvalidEvent("bad_encoding", "looks like UTF-16 or UTF-32 (NUL in the first bytes); send UTF-8")
     if value.startswith(_UTF8_BOM):
         value = value[len(_UTF8_BOM):]
-    if value.count(b"[") + value.count(b"{") <= MAX_JSON_DEPTH and not _LONG_DIGITS.search(value):
+    if value.count(b"[") + value.count(b"{") <= MAX_JSON_DEPTH:
         try:
             parsed = orjson.loads(value)
         except orjson.JSONDecodeError:
             pass  # the careful parser below names the reason
         else:
-            if type(parsed) is dict:
+            if type(parsed) is dict and not _maybe_beyond_64_bits(parsed):
                 return parsed
     return _careful(value)
+
+
+def _maybe_beyond_64_bits(document: dict[str, Any]) -> bool:
+    """True when orjson's numbers could hide an integer literal outside 64 bits.
+
+    orjson keeps integers up to 2**64 - 1 and turns longer ones into floats, so an integer
+    outside int64, or a float of that magnitude (which may have been such a literal), sends
+    the bytes to the careful parser, which decides from the literal. A pass over the parsed
+    values costs a fraction of scanning the bytes for long digit runs.
+    """
+    low, high = _INT64
+    containers: list[Any] = [document]
+    while containers:
+        container = containers.pop()
+        for item in container.values() if type(container) is dict else container:
+            kind = type(item)
+            if kind is int:
+                if not low <= item <= high:
+                    return True
+            elif kind is float:
+                if not -_TWO_63 < item < _TWO_63:
+                    return True
+            elif kind is dict or kind is list:
+                containers.append(item)
+    return False
 
 
 def _careful(value: bytes) -> dict[str, Any]:
