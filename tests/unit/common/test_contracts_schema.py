@@ -135,6 +135,7 @@ def test_compiled_schema_decides_like_jsonschema(name: str, data: st.DataObject)
     errors = list(reference(name).iter_errors(document))
     found = schema.violation(name, document)
     assert (found is None) == (not errors), (document, found, [e.message for e in errors])
+    assert schema.conforms(name)(document) == (not errors)  # the generated fast path decides alone too
     if found is not None:  # the field it names is one jsonschema blames too (or the missing/unknown key under it)
         blamed = {".".join(str(p) for p in e.absolute_path) for e in errors}
         field = found[0]
@@ -186,3 +187,4 @@ def test_every_field_against_every_look_alike_value(name: str, data: st.DataObje
         for twin in [v for values in TWINS.values() for v in values] + ["x" * 129, -1, 0, 2, 1e13 + 1]:
             document = dict(base, **{key: twin})
             assert (schema.violation(name, document) is None) == reference(name).is_valid(document), (key, twin)
+            assert schema.conforms(name)(document) == reference(name).is_valid(document), (key, twin)
