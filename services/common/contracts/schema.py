@@ -357,23 +357,14 @@ class _Generator:
         if keyword == "required":
             names = " and ".join(f"{json.dumps(n)} in x" for n in node["required"])
             return [f"{guard('object')}not ({names})"]
-        if keyword == "maxProperties":
-            return [f"{guard('object')}len(x) > {node['maxProperties']!r}"]
+        if keyword in _LIMITS:
+            kind, test = _LIMITS[keyword]
+            return [f"{guard(kind)}{test} {self.constant(node[keyword])}"]
         if keyword == "items":
             item = self.function(node["items"])
             return [f"{guard('array')}not all({item}(i) for i in x)"]
-        if keyword == "maxItems":
-            return [f"{guard('array')}len(x) > {node['maxItems']!r}"]
-        if keyword == "minLength":
-            return [f"{guard('string')}len(x) < {node['minLength']!r}"]
-        if keyword == "maxLength":
-            return [f"{guard('string')}len(x) > {node['maxLength']!r}"]
         if keyword == "pattern":
             return [f"{guard('string')}not {self.constant(re.compile(node['pattern']).search)}(x)"]
-        if keyword == "minimum":
-            return [f"{guard('number')}x < {self.constant(node['minimum'])}"]
-        if keyword == "maximum":
-            return [f"{guard('number')}x > {self.constant(node['maximum'])}"]
         if keyword == "allOf":
             return [f"not {self.function(sub)}(x)" for sub in node["allOf"]]
         if keyword == "if" and "then" in node:
@@ -412,6 +403,10 @@ class _Generator:
         return namespace[entry]
 
 
+# Keywords that bound a size or a value: (the type they apply to, the failing comparison).
+_LIMITS = {"maxProperties": ("object", "len(x) >"), "maxItems": ("array", "len(x) >"),
+           "minLength": ("string", "len(x) <"), "maxLength": ("string", "len(x) >"),
+           "minimum": ("number", "x <"), "maximum": ("number", "x >")}
 _TYPE_SOURCE = {
     "object": "type(x) is dict", "array": "type(x) is list", "string": "type(x) is str",
     "boolean": "type(x) is bool", "null": "x is None", "number": "type(x) in (int, float)",
