@@ -141,7 +141,7 @@ def new_consumer(settings: config.Settings, *topic_names: str, **options: Any) -
         raise
 
 
-def connect_failure(settings: config.Settings, exc: BaseException) -> str:
+def connect_failure(settings: config.Settings, exc: BaseException | str) -> str:
     """Why a client could not reach Kafka, naming the security configuration in use (never a secret).
 
     A broker that rejects SASL credentials or a TLS handshake just closes the connection, and
@@ -328,6 +328,7 @@ class Producer:
                 raise _NotAcknowledged(deliveries.failure)
             for topic, count in Counter(r.topic for r in records).items():
                 metrics.EVENTS_PRODUCED.labels(topic).inc(count)
+            self._last_error = ""  # an error reported before this success no longer explains anything
         except (_NotAcknowledged, RdKafkaException) as exc:
             metrics.DEPENDENCY_ERRORS.labels("kafka", "produce").inc()
             cause = f"{exc}; {self._last_error}" if self._last_error else str(exc)
