@@ -301,7 +301,7 @@ class Producer:
 
     def _on_error(self, error: Any) -> None:
         """librdkafka's client-level errors (a refused handshake, all brokers down): kept for the reason."""
-        self._last_error = str(error.str() if hasattr(error, "str") else error)
+        self._last_error = error.str()  # a confluent_kafka.KafkaError
 
     def send_and_wait(self, records: Sequence[Record], timeout_s: float | None = None) -> None:
         """Produce `records` and block until all are acknowledged, or raise Unavailable.
