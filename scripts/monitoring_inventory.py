@@ -1,6 +1,8 @@
 """Which alert and which dashboard panel watch each metric family Collateral exports.
 
-Every family declared in services/common/metrics.py must be in an alert expression
+Every process serves /metrics from prometheus_client's default registry: the families declared in
+services/common/metrics.py, and those of the collectors the registry starts with (process_* from
+/proc, so on Linux only; python_gc_*, python_info). Each must be in an alert expression
 (deploy/prometheus/alerts.yml), in a dashboard panel (deploy/grafana/dashboards/*.json), or
 in deploy/prometheus/UNMONITORED.yml with the reason nobody watches it. The table of
 docs/operations.md ("Monitoring and alerts") is generated from the same data, so the reader
@@ -23,6 +25,7 @@ from pathlib import Path
 from typing import Any, Iterator
 
 import yaml
+from prometheus_client import REGISTRY, CollectorRegistry
 from prometheus_client.metrics import MetricWrapperBase
 
 from services.common import metrics
@@ -36,7 +39,8 @@ TABLE_START = "<!-- metrics:start -->"
 TABLE_END = "<!-- metrics:end -->"
 
 # What prometheus_client exports for each type (the _created samples aside: nobody queries them).
-SUFFIXES = {"counter": ("_total",), "gauge": ("",), "histogram": ("_bucket", "_sum", "_count"), "summary": ("_sum", "_count")}
+SUFFIXES = {"counter": ("_total",), "gauge": ("",), "histogram": ("_bucket", "_sum", "_count"), "summary": ("_sum", "_count"),
+            "gaugehistogram": ("_bucket", "_gsum", "_gcount"), "info": ("_info",), "stateset": ("",), "unknown": ("",)}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -59,13 +63,29 @@ class Watcher:
     exprs: tuple[str, ...]
 
 
-def families(module: Any = metrics) -> list[Family]:
+def declared(module: Any = metrics) -> list[Family]:
     """Every metric family declared as a module attribute of `module` (metrics.py declares them all)."""
     found = {}
     for value in vars(module).values():
         if isinstance(value, MetricWrapperBase):
             found[value._name] = Family(value._name, value._type, value._documentation)
     return sorted(found.values(), key=lambda f: f.name)
+
+
+def collected(registry: CollectorRegistry = REGISTRY, module: Any = metrics) -> list[Family]:
+    """The families `registry` exports besides those `module` declares: the default collectors'.
+
+    Read from the registry itself rather than listed here, so a collector that a new
+    prometheus_client version (or an imported library) adds shows up as unwatched.
+    """
+    ours = {f.name for f in declared(module)}
+    found = {m.name: Family(m.name, m.type, m.documentation) for m in registry.collect() if m.name not in ours}
+    return sorted(found.values(), key=lambda f: f.name)
+
+
+def families(module: Any = metrics, registry: CollectorRegistry = REGISTRY) -> list[Family]:
+    """Every family a Collateral process exports on /metrics."""
+    return sorted(declared(module) + collected(registry, module), key=lambda f: f.name)
 
 
 def alerts(path: Path = ALERTS) -> list[Watcher]:
@@ -111,7 +131,7 @@ def problems(fams: list[Family], watchers: list[Watcher], allowed: dict[str, str
     names = {f.name for f in fams}
     found = [f"{name} is in no alert, no dashboard panel and not in UNMONITORED.yml" for name, ws in covered.items()
              if not ws and name not in allowed]
-    found += [f"UNMONITORED.yml lists {name}, which metrics.py does not declare" for name in allowed if name not in names]
+    found += [f"UNMONITORED.yml lists {name}, which no process exports" for name in allowed if name not in names]
     found += [f"UNMONITORED.yml lists {name} without a reason" for name, why in allowed.items() if not str(why or "").strip()]
     found += [f"UNMONITORED.yml lists {name}, but it is watched by {covered[name][0].name}" for name in allowed
               if covered.get(name)]

@@ -1,7 +1,8 @@
 """Alerts, dashboards and their documentation cover what Collateral exports.
 
-- every metric family of services/common/metrics.py is in an alert, on a dashboard panel, or
-  in deploy/prometheus/UNMONITORED.yml with a reason; the table in docs/operations.md is current;
+- every metric family a process exports (services/common/metrics.py's and those of
+  prometheus_client's default collectors) is in an alert, on a dashboard panel, or in
+  deploy/prometheus/UNMONITORED.yml with a reason; the table in docs/operations.md is current;
 - every alert has severity, summary, description, a runbook entry and a promtool case in
   which it fires; promtool accepts the rules and their tests;
 - the dashboard is well-formed Grafana JSON and its ratio panels show 0, not "No data", on a
@@ -20,6 +21,8 @@ from typing import Any
 
 import pytest
 import yaml
+from prometheus_client import REGISTRY, CollectorRegistry
+from prometheus_client.core import GaugeMetricFamily
 
 from scripts import monitoring_inventory as inventory
 from tests.conftest import skip_or_fail
@@ -63,6 +66,26 @@ def test_families_are_declared_only_in_metrics_py() -> None:
     assert offenders == []
 
 
+def test_the_default_collectors_families_are_inventoried() -> None:
+    """/metrics is the default registry: its process, GC and platform collectors export beside metrics.py."""
+    names = {f.name for f in inventory.families()}
+    assert {"process_cpu_seconds", "process_open_fds", "process_max_fds", "process_resident_memory_bytes",
+            "python_gc_objects_collected", "python_info"} <= names
+    assert not [f.name for f in inventory.collected() if f.name.startswith("collateral_")]
+    samples = {s.name for m in REGISTRY.collect() for s in m.samples if not s.name.endswith("_created")}
+    assert samples - {name for f in inventory.families() for name in f.exported} == set()
+
+
+def test_a_collector_added_to_the_registry_is_inventoried() -> None:
+    class Threads:
+        def collect(self) -> Any:
+            yield GaugeMetricFamily("process_threads", "Threads of the process.", value=3)
+
+    registry = CollectorRegistry()
+    registry.register(Threads())
+    assert inventory.collected(registry) == [inventory.Family("process_threads", "gauge", "Threads of the process.")]
+
+
 def test_exported_names_follow_the_type() -> None:
     by_name = {f.name: f for f in inventory.families()}
     assert by_name["collateral_grpc_requests"].exported == ("collateral_grpc_requests_total",)
@@ -70,6 +93,7 @@ def test_exported_names_follow_the_type() -> None:
         "collateral_portal_request_duration_seconds_bucket", "collateral_portal_request_duration_seconds_sum",
         "collateral_portal_request_duration_seconds_count")
     assert by_name["collateral_consumer_paused"].exported == ("collateral_consumer_paused",)
+    assert by_name["process_cpu_seconds"].exported == ("process_cpu_seconds_total",)
 
 
 def test_a_name_only_matches_whole_series_names() -> None:
@@ -91,8 +115,8 @@ def test_the_check_reports_unwatched_families_and_wrong_excuses() -> None:
     found = inventory.problems([watched, unwatched, excused], watchers, {**allowed, "collateral_d": ""})
     assert found == [
         "collateral_b is in no alert, no dashboard panel and not in UNMONITORED.yml",
-        "UNMONITORED.yml lists collateral_gone, which metrics.py does not declare",
-        "UNMONITORED.yml lists collateral_d, which metrics.py does not declare",
+        "UNMONITORED.yml lists collateral_gone, which no process exports",
+        "UNMONITORED.yml lists collateral_d, which no process exports",
         "UNMONITORED.yml lists collateral_d without a reason",
         "UNMONITORED.yml lists collateral_a, but it is watched by AlertA",
     ]
@@ -211,3 +235,36 @@ def test_ratio_panels_show_zero_on_a_healthy_or_idle_system(title: str, tmp_path
     path.write_text(yaml.safe_dump(tests))
     done = subprocess.run([promtool(), "test", "rules", str(path)], capture_output=True, text=True, timeout=60)
     assert done.returncode == 0, f"{title} does not show 0:\n{done.stdout}{done.stderr}"
+
+
+# Prometheus and the exporters export process_* as well: these panels must show Collateral's processes only.
+PROCESS_SERIES = {"process_cpu_seconds_total": "0+30x20", "process_resident_memory_bytes": "200000000x20",
+                  "process_open_fds": "50x20", "process_max_fds": "1000x20"}
+PROCESS_TARGETS = {
+    '{job="content", instance="127.0.0.1:9464", app="collateral"}': '{job="content", instance="127.0.0.1:9464"}',
+    '{job="kubernetes-pods", instance="10.0.0.7:9467", app_kubernetes_io_part_of="collateral"}':
+        '{job="kubernetes-pods", instance="10.0.0.7:9467"}',
+    '{job="prometheus", instance="127.0.0.1:9090"}': None,
+    '{job="elasticsearch-exporter", instance="127.0.0.1:9114"}': None,
+}
+PROCESS_PANELS = {
+    ("Process CPU and resident memory by job/instance", "A"): 0.5,
+    ("Process CPU and resident memory by job/instance", "B"): 200000000,
+    ("Open file descriptors (share of limit)", "A"): 0.05,
+}
+
+
+@pytest.mark.parametrize(("title", "ref"), sorted(PROCESS_PANELS))
+def test_process_panels_show_each_collateral_process_and_nothing_else(title: str, ref: str, tmp_path: Path) -> None:
+    [panel] = [p for p in dashboard_panels() if p.get("title") == title]
+    [expr] = [t["expr"].replace("$__rate_interval", "2m") for t in panel["targets"] if t["refId"] == ref]
+    series = [{"series": name + labels, "values": values} for name, values in PROCESS_SERIES.items()
+              for labels in PROCESS_TARGETS]
+    expected = [{"labels": shown, "value": PROCESS_PANELS[title, ref]} for shown in PROCESS_TARGETS.values() if shown]
+    tests = {"evaluation_interval": "1m", "rule_files": [], "tests": [
+        {"interval": "1m", "input_series": series,
+         "promql_expr_test": [{"expr": expr, "eval_time": "10m", "exp_samples": expected}]}]}
+    path = tmp_path / "panel_test.yml"
+    path.write_text(yaml.safe_dump(tests))
+    done = subprocess.run([promtool(), "test", "rules", str(path)], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, f"{title} ({ref}):\n{done.stdout}{done.stderr}"
