@@ -29,8 +29,9 @@ class Settings:
     # the namespace, so two deployments (or two test runs) share one cluster safely.
     namespace: str = _setting("collateral", "Prefix of every Kafka topic, Elasticsearch index and consumer group.")
     production: bool = _setting(
-        False, "Production mode: every process refuses to start with a default secret, a plaintext connection "
-        "(Elasticsearch, Kafka, S3, gRPC) or portal cookies without Secure, listing every problem (docs/operations.md)."
+        False, "Production mode: every process refuses to start with a default secret, a plaintext or unverified "
+        "connection (Elasticsearch, Kafka, S3, gRPC) or portal cookies without Secure, listing every problem "
+        "(docs/operations.md)."
     )
 
     kafka_bootstrap: str = _setting("127.0.0.1:9092", "Kafka bootstrap servers, comma separated.")
@@ -58,7 +59,7 @@ class Settings:
     )
     kafka_ssl_keyfile: str = _setting("", "PEM private key of kafka_ssl_certfile.")
     kafka_ssl_check_hostname: bool = _setting(
-        True, "Check that a broker's certificate names the host connected to (SSL, SASL_SSL)."
+        True, "Check that a broker's certificate names the host connected to (SSL, SASL_SSL); production mode refuses it off."
     )
 
     es_url: str = _setting("http://127.0.0.1:9200", "Elasticsearch URL(s), comma separated.")
@@ -72,7 +73,7 @@ class Settings:
         "", "PEM bundle of the CAs that signed Elasticsearch's HTTP certificate (https URLs); empty trusts the system's CAs."
     )
     es_verify_certs: bool = _setting(
-        True, "Verify Elasticsearch's certificate and host name (https URLs). Never turn off in production."
+        True, "Verify Elasticsearch's certificate and host name (https URLs); production mode refuses it off."
     )
     es_request_timeout_s: float = _setting(10.0, "Default timeout of one Elasticsearch request, in seconds.")
     es_shards: int = _setting(1, "Primary shards of new indices.")
@@ -85,7 +86,9 @@ class Settings:
         "collateral", "S3 access key; empty (with s3_secret_key empty) uses the standard AWS credential chain: "
         "environment, profile, web identity (EKS), ECS or EC2 instance role."
     )
-    s3_secret_key: str = _setting("collateral-secret", "S3 secret key; empty with s3_access_key empty (credential chain).")
+    s3_secret_key: str = _setting(
+        "collateral-secret", "S3 secret key; empty with s3_access_key empty (credential chain). Production mode refuses the default."
+    )
     s3_ca_bundle: str = _setting(
         "", "PEM bundle of the CAs that signed the S3 endpoint's certificate (a private CA); empty trusts the system's CAs."
     )
@@ -538,7 +541,20 @@ def _secret_problems(settings: Settings) -> list[str]:
                             f"(e.g. `openssl rand -hex 32`), or {env_name(name)}{FILE_SUFFIX} naming a file holding it")
         elif len(value.encode()) < MIN_SECRET_BYTES:
             problems.append(f"{env_name(name)} is shorter than {MIN_SECRET_BYTES} bytes")
-    return problems
+    return problems + _s3_key_problems(settings)
+
+
+def _s3_key_problems(settings: Settings) -> list[str]:
+    """The published static S3 secret key; the access key is a name (it travels in every request), not a secret."""
+    if settings.s3_secret_key != _default("s3_secret_key"):
+        return []
+    return [f"{env_name('s3_secret_key')} is a default published with Collateral: set the S3 user's own secret key "
+            f"({env_name('s3_secret_key')}{FILE_SUFFIX} naming a file holding it), or leave "
+            f"{env_name('s3_access_key')} and {env_name('s3_secret_key')} empty for the AWS credential chain"]
+
+
+def _default(field_name: str) -> Any:
+    return Settings.__dataclass_fields__[field_name].default
 
 
 def _connection_problems(settings: Settings) -> list[str]:
@@ -550,9 +566,25 @@ def _connection_problems(settings: Settings) -> list[str]:
                         "Kafka traffic would be plaintext, use SSL or SASL_SSL")
     if not settings.s3_is_encrypted:
         problems.append(f"{env_name('s3_endpoint')} is not https:// ({settings.s3_endpoint}): use https:// (empty for AWS)")
+    problems += _verification_problems(settings)
     if settings.smtp_host and settings.smtp_security == "none":
         problems.append(f"{env_name('smtp_security')} is none: email (one-time codes included) would cross the network "
                         "in plaintext, use starttls or ssl")
+    return problems
+
+
+def _verification_problems(settings: Settings) -> list[str]:
+    """Encryption without checking whom it is with: anyone on the path can present a certificate and read along.
+
+    S3 and gRPC clients have no such switch (they always verify; a private CA is configured instead).
+    """
+    problems = []
+    if not settings.es_verify_certs:
+        problems.append(f"{env_name('es_verify_certs')} is off: Elasticsearch's certificate and host name would not "
+                        f"be checked, set {env_name('es_ca_certs')} to the CA that signed it instead")
+    if not settings.kafka_ssl_check_hostname:
+        problems.append(f"{env_name('kafka_ssl_check_hostname')} is off: a certificate of any host would pass for the "
+                        "brokers', use broker certificates that name the hosts clients connect to")
     return problems
 
 

@@ -51,6 +51,10 @@ def test_development_defaults_are_not_refused_outside_production_mode():
     ({"auth_secret": "too-short"}, "COLLATERAL_AUTH_SECRET is shorter than 32 bytes"),
     ({"portal_secret_key": "dev-only-portal-secret"}, "COLLATERAL_PORTAL_SECRET_KEY is a default"),
     ({"portal_secret_key": "short-but-random"}, "COLLATERAL_PORTAL_SECRET_KEY is shorter than 32 bytes"),
+    ({"share_link_secret": "dev-only-share-link-secret-0123456789abcdef"}, "COLLATERAL_SHARE_LINK_SECRET is a default"),
+    ({"share_link_secret": "short-but-random"}, "COLLATERAL_SHARE_LINK_SECRET is shorter than 32 bytes"),
+    ({"s3_access_key": "collateral", "s3_secret_key": "collateral-secret"}, "COLLATERAL_S3_SECRET_KEY is a default"),
+    ({"s3_access_key": "ops-user", "s3_secret_key": "collateral-secret"}, "COLLATERAL_S3_SECRET_KEY is a default"),
     ({"es_url": "http://es.internal:9200", "es_ca_certs": ""}, "COLLATERAL_ES_URL is not https://"),
     ({"es_url": "https://a:9200,http://b:9200", "es_ca_certs": ""}, "COLLATERAL_ES_URL is not https://"),
     ({"kafka_security_protocol": "PLAINTEXT", "kafka_sasl_mechanism": "", "kafka_sasl_username": "",
@@ -58,6 +62,8 @@ def test_development_defaults_are_not_refused_outside_production_mode():
     ({"kafka_security_protocol": "SASL_PLAINTEXT", "kafka_ssl_cafile": ""},
      "COLLATERAL_KAFKA_SECURITY_PROTOCOL is SASL_PLAINTEXT"),
     ({"s3_endpoint": "http://minio:9000"}, "COLLATERAL_S3_ENDPOINT is not https://"),
+    ({"es_verify_certs": False}, "COLLATERAL_ES_VERIFY_CERTS is off"),
+    ({"kafka_ssl_check_hostname": False}, "COLLATERAL_KAFKA_SSL_CHECK_HOSTNAME is off"),
     ({"grpc_tls_cert": "", "grpc_tls_key": ""}, "gRPC servers would listen in plaintext"),
     ({"grpc_tls_key": ""}, "gRPC servers would listen in plaintext"),
     ({"grpc_tls_client_cert": "/tls/client.crt"}, "COLLATERAL_GRPC_TLS_CLIENT_CERT and COLLATERAL_GRPC_TLS_CLIENT_KEY"),
@@ -72,6 +78,13 @@ def test_each_insecure_setting_is_refused(secured: config.Settings, changes: dic
     with pytest.raises(config.InsecureProduction) as refused:
         config.refuse_insecure_production(insecure)
     assert refused.value.code != 0 and variable in str(refused.value)
+
+
+def test_static_s3_keys_of_ones_own_pass(secured: config.Settings):
+    """Only the published secret key is refused: the default access key is a user name, not a secret."""
+    for access_key in ("collateral", "AKIAEXAMPLEOPS"):
+        own = dataclasses.replace(secured, s3_access_key=access_key, s3_secret_key=SECRET + "-s3")
+        assert config.production_problems(own) == []
 
 
 def test_cookie_secure_setting_satisfies_the_cookie_check_behind_plain_http(secured: config.Settings):
@@ -91,7 +104,7 @@ def test_every_problem_is_listed_at_once_when_loading_the_environment():
     message = str(refused.value)
     for expected in ("COLLATERAL_AUTH_SECRET", "COLLATERAL_PORTAL_SECRET_KEY", "COLLATERAL_ES_URL",
                      "COLLATERAL_KAFKA_SECURITY_PROTOCOL", "COLLATERAL_S3_ENDPOINT", "COLLATERAL_GRPC_TLS_CERT",
-                     "portal cookies"):
+                     "portal cookies", "COLLATERAL_SHARE_LINK_SECRET", "COLLATERAL_S3_SECRET_KEY"):
         assert expected in message, message
     assert refused.value.code == message and isinstance(refused.value, SystemExit)  # exit status 1, message on stderr
 
