@@ -39,6 +39,6 @@ def parse(raw: Mapping[str, Any]) -> CatalogSnapshot:
     doc = {k: raw[k] for k in FIELDS if raw.get(k) is not None}
     for name in TIME_FIELDS:
         if name in doc:
-            doc[name] = times.format_iso(times.parse(doc[name], name))
+            doc[name] = times.parse_to_canonical(doc[name], name)[1]
     doc["event_type"] = raw["event_type"]
     return CatalogSnapshot(raw["asset_id"], int(raw["version"]), doc)

@@ -35,10 +35,10 @@ class ClassifiedEvent(TypedDict, total=False):
 def parse(raw: Mapping[str, Any], now: datetime | None = None) -> tuple[ClassifiedEvent, float]:
     """The join document of one classified event and its event time in epoch seconds."""
     schema.validate(SCHEMA, raw)
-    occurred = times.parse(raw["occurred_at"], "occurred_at")
+    occurred, occurred_at = times.parse_to_canonical(raw["occurred_at"], "occurred_at")
     times.check_not_future(occurred, "occurred_at", now)
     doc: ClassifiedEvent = {"event_id": raw["event_id"], "type": raw["type"], "asset_id": raw["asset_id"],
-                            "rep_id": raw["rep_id"], "occurred_at": times.format_iso(occurred)}
+                            "rep_id": raw["rep_id"], "occurred_at": occurred_at}
     for name in _OPTIONAL:
         value = str(raw.get(name) or "").strip()
         if value:

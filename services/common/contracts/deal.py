@@ -81,7 +81,7 @@ def parse(raw: Mapping[str, Any], topic_of: Any, now: datetime | None = None) ->
     for name in NAME_FIELDS:
         doc[name] = _display_name(raw.get(name))  # type: ignore[literal-required]
     if "received_at" in raw:
-        doc["received_at"] = times.format_iso(times.parse(raw["received_at"], "received_at"))
+        doc["received_at"] = times.parse_to_canonical(raw["received_at"], "received_at")[1]
     return doc
 
 

@@ -53,12 +53,12 @@ def parse(raw: Mapping[str, Any], now: datetime | None = None, refuse_future: bo
     is a gap whenever it was searched, so the router keeps those.
     """
     schema.validate(SCHEMA, raw)
-    occurred = times.parse(raw["occurred_at"], "occurred_at")
+    occurred, occurred_at = times.parse_to_canonical(raw["occurred_at"], "occurred_at")
     times.check(raw, ("received_at",))
     if refuse_future:
         times.check_not_future(occurred, "occurred_at", now)
     return Search(
-        event_id=raw["event_id"], rep_id=raw["rep_id"], occurred_at=times.format_iso(occurred),
+        event_id=raw["event_id"], rep_id=raw["rep_id"], occurred_at=occurred_at,
         query=raw["query"][:MAX_QUERY_CHARS], result_count=raw["result_count"],
         shown_asset_ids=[a for a in raw["shown_asset_ids"] if isinstance(a, str) and a][:MAX_SHOWN],
         filters={k: [str(v) for v in values][:MAX_FILTER_VALUES] for k, values in raw["filters"].items()},

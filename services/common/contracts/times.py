@@ -44,6 +44,20 @@ def parse(value: Any, field: str) -> datetime:
         raise schema_error(field, f"timestamp out of range in UTC: {value[:40]!r}") from None
 
 
+# The canonical stored form (`format_iso`): what every producer of this system and most trackers send.
+_CANONICAL = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z")
+
+
+def parse_to_canonical(value: Any, field: str) -> tuple[datetime, str]:
+    """`parse`, and the time in the canonical form: `value` itself when it already is canonical.
+
+    Formatting costs as much as parsing, on every event of every batch; a canonical text (a
+    valid one: `parse` checked the date) formats back to itself.
+    """
+    when = parse(value, field)
+    return when, value if _CANONICAL.fullmatch(value) else format_iso(when)
+
+
 def _refuse(value: Any, field: str) -> datetime:
     if isinstance(value, str) and _looks_zoneless(value):
         raise schema_error(field, f"timestamp needs a zone offset or Z: {value[:40]!r}")

@@ -64,10 +64,9 @@ def parse(raw: Any, now: datetime | None = None) -> UsageEvent:
         # carry it (the JSON step refuses), but a protobuf double from RecordEvents can.
         raise schema_error("seconds", f"must be a finite number, got {seconds!r}")
     event: UsageEvent = dict(raw)  # type: ignore[assignment]
-    occurred = times.parse(raw["occurred_at"], "occurred_at")
+    occurred, event["occurred_at"] = times.parse_to_canonical(raw["occurred_at"], "occurred_at")
     times.check_not_future(occurred, "occurred_at", now)
-    event["occurred_at"] = times.format_iso(occurred)
     if "received_at" in raw:
-        event["received_at"] = times.format_iso(times.parse(raw["received_at"], "received_at"))
+        event["received_at"] = times.parse_to_canonical(raw["received_at"], "received_at")[1]
     event.pop("is_bot", None)  # type: ignore[misc]
     return event

@@ -134,3 +134,26 @@ def test_fast_path_decides_like_the_careful_parser_on_any_bytes(value: bytes) ->
 def test_formatting_a_record_timestamp_matches_the_canonical_form(ms: int) -> None:
     exact = datetime(1970, 1, 1, tzinfo=timezone.utc) + timedelta(milliseconds=ms)  # no float on the way
     assert times.format_epoch_ms(ms) == times.format_iso(exact)
+
+
+@given(st.datetimes(min_value=datetime(1, 1, 2), max_value=datetime(9999, 12, 30), timezones=st.just(timezone.utc)),
+       st.sampled_from(["Z", "z", "+00:00", "+05:30", "-08:00"]), st.integers(min_value=0, max_value=9))
+@settings(max_examples=3000)
+def test_the_canonical_text_is_what_formatting_the_parsed_time_gives(when: datetime, zone: str, digits: int) -> None:
+    """The fast path (a canonical text kept as it is) never differs from parsing and formatting."""
+    offset = {"Z": timedelta(0), "z": timedelta(0)}.get(zone)
+    if offset is None:
+        offset = timedelta(hours=int(zone[1:3]), minutes=int(zone[4:6])) * (1 if zone[0] == "+" else -1)
+    local = when + offset
+    if not datetime(1, 1, 1) <= local.replace(tzinfo=None) <= datetime(9999, 12, 31):
+        return
+    fraction = f".{local.microsecond:06d}{'0' * 3}"[:digits + 1] if digits else ""
+    value = local.strftime("%Y-%m-%dT%H:%M:%S").rjust(19, "0") + fraction + zone
+    parsed, canonical = times.parse_to_canonical(value, "t")
+    assert parsed == times.parse(value, "t")
+    assert canonical == times.format_iso(parsed)
+
+
+def test_a_canonical_looking_text_of_an_impossible_date_is_still_refused() -> None:
+    with pytest.raises(InvalidEvent, match="not a valid time"):
+        times.parse_to_canonical("2026-02-30T10:00:00.000Z", "occurred_at")
