@@ -202,6 +202,10 @@ class Settings:
     consumer_session_timeout_s: float = _setting(30.0, "Kafka consumer session timeout: how soon a crashed consumer's partitions move to another.")
     consumer_max_backoff_s: float = _setting(30.0, "Longest pause between retries while a downstream store is down.")
     dlq_max_consecutive: int = _setting(1000, "Consecutive dead-lettered messages after which a consumer stops (bad deploy guard).")
+    consumer_gc_threshold: int = _setting(
+        100_000, "Allocations between the garbage collector's youngest-generation passes in consumer processes "
+        "(CPython's 700 makes every batch pay for hundreds of passes); 0 keeps the interpreter's default."
+    )
     consumer_liveness_timeout_s: float = _setting(
         120.0, "Seconds a consumer loop may go without progress (a poll returned, a write finished) before its /healthz fails."
     )

@@ -1,14 +1,16 @@
-"""The consumer loop's steps, each on its own: filter, dead-letter policy, commit offsets, merging halves."""
+"""The consumer loop's steps, each on its own (filter, dead-letter policy, commit offsets, merging halves), and the process's collector."""
 
 from __future__ import annotations
 
+import dataclasses
+import gc
 from typing import Any, Sequence
 
 import pytest
 from kafka.errors import KafkaTimeoutError, KafkaConnectionError
 from kafka.structs import TopicPartition
 
-from services.common import errors, metrics
+from services.common import config, consumer, errors, metrics
 from services.common.consumer import (CommitStep, DeadLetterPolicy, FilterStep, InvalidEvent, Message, ParseStep, gathered,
                                       TooManyDeadLetters, WriteResult, merged)
 
@@ -151,3 +153,37 @@ def test_rewind_targets_the_first_uncommitted_offset_of_the_assignment() -> None
     assert rewind.target(tp) == 9
     rewind.reset()
     assert rewind.target(tp) is None
+
+
+# ---- the process ------------------------------------------------------------------------------
+
+@pytest.fixture
+def collector_restored():
+    before = gc.get_threshold()
+    yield
+    gc.unfreeze()
+    gc.set_threshold(*before)
+
+
+def test_the_collector_runs_once_per_threshold_allocations_and_skips_start_up_objects(collector_restored) -> None:
+    middle, oldest = gc.get_threshold()[1:]
+    consumer.tune_garbage_collector(50_000)
+    assert gc.get_threshold() == (50_000, middle, oldest)
+    assert gc.get_freeze_count() > 0
+
+
+def test_threshold_zero_keeps_the_interpreters_collector(collector_restored) -> None:
+    before = gc.get_threshold()
+    consumer.tune_garbage_collector(0)
+    assert gc.get_threshold() == before
+    assert gc.get_freeze_count() == 0
+
+
+def test_every_consumer_process_tunes_the_collector_from_its_settings(monkeypatch: pytest.MonkeyPatch) -> None:
+    tuned: list[int] = []
+    monkeypatch.setattr(consumer, "tune_garbage_collector", tuned.append)
+    monkeypatch.setattr(consumer.health, "serve_http", lambda *args, **kwargs: None)
+    monkeypatch.setattr(consumer, "stop_on_signals", lambda stop: None)
+    settings = dataclasses.replace(config.load({}), consumer_gc_threshold=12_345)
+    consumer.run_process("probe", consumer.LoopGroup([], settings), metrics_port=0)
+    assert tuned == [12_345]
