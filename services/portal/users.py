@@ -11,17 +11,20 @@ from __future__ import annotations
 
 import argparse
 import getpass
+import logging
 import re
 import socket
 import sys
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Callable
 
 from elasticsearch import Elasticsearch, NotFoundError
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from services.common import audit, config, errors, es as es_helpers, events
 from services.portal.sessions import SessionStore
+
+log = logging.getLogger(__name__)
 
 ROLES = ("rep", "marketer", "admin")
 EMAIL_RE = re.compile(r"^[^@\s]{1,64}@[^@\s]{1,190}$")
@@ -148,11 +151,37 @@ class UserStore:
 AUDIT_TOOL = "services.portal.users"
 
 
+def record_account_change(store: UserStore, audit_log: audit.AuditLog, actor: audit.Actor, origin: audit.Origin,
+                          action: str, email: str, change: Callable[[], Any]) -> Any:
+    """Run one change of an account through the audit log, the account's document (never its
+    password hash) before and after; whoever changes accounts, the tool or the portal, goes here.
+
+    Raises errors.Unavailable only when nothing changed (the attempt record was not stored). A
+    final record lost after the change is logged and the change's result returned, as for audited
+    RPCs: the attempt record stands, and the caller must not report a change that happened as failed.
+    """
+    done: list[Any] = []
+
+    def run() -> Any:
+        done.append(change())
+        return done[0]
+
+    try:
+        return audit.record_change(audit_log, actor, origin, "portal", action, "user", email.strip().lower(),
+                                   store._source, run)
+    except errors.Unavailable:
+        if not done:
+            raise
+        log.error("audit final entry not stored; its attempt entry stands",
+                  extra={"action": action, "actor": actor.subject, "target_id": email.strip().lower()})
+        return done[0]
+
+
 def audited(store: UserStore, audit_log: audit.AuditLog, command: str, email: str, change: Any) -> Any:
     """Run one account change of the tool through the audit log (who: the tool on this host)."""
-    return audit.record_change(
-        audit_log, audit.system_actor(AUDIT_TOOL), audit.Origin(peer=f"host:{socket.gethostname()}"), "portal",
-        f"portal/users.{command}", "user", email.strip().lower(), store._source, change)
+    return record_account_change(store, audit_log, audit.system_actor(AUDIT_TOOL),
+                                 audit.Origin(peer=f"host:{socket.gethostname()}"), f"portal/users.{command}", email,
+                                 change)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -7,15 +7,16 @@ exposes /metrics on a separate listener (services.portal.__main__.serve_metrics)
 from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any
+from typing import Any, Callable
 
 from flask import Blueprint, Response, abort, current_app, flash, g, redirect, render_template, request, url_for
 
-from services.common import es as es_helpers, metrics
+from services.common import audit, es as es_helpers, metrics
+from services.common.errors import Unavailable
 from services.portal import helpers, security
 from services.portal.backends import SERVICES
 from services.portal.throttle import SignInGuard, Verdict
-from services.portal.users import MIN_PASSWORD
+from services.portal.users import MIN_PASSWORD, record_account_change
 
 bp = Blueprint("core", __name__)
 
@@ -130,6 +131,23 @@ def account() -> Any:
     return render_template("account.html")
 
 
+NOT_RECORDED = "The change could not be recorded in the audit log, so nothing changed. Try again in a minute."
+
+
+def own_account_change(command: str, change: Callable[[], Any]) -> Any:
+    """Run a change the signed-in user makes to their own account through the audit log, like the
+    account tool's `portal/users.<command>`, with the user as actor and their address as origin.
+
+    Raises Unavailable when the change could not be recorded and so was not made.
+    """
+    settings = current_app.config["COLLATERAL"]
+    users = current_app.extensions["collateral_users"]
+    return record_account_change(
+        users, audit.AuditLog(settings, client=users.es), audit.Actor(g.user.email, g.user.role),
+        audit.Origin(peer=request.remote_addr or "", forwarded_for=helpers.client_ip()),
+        f"portal/account.{command}", g.user.email, change)
+
+
 @bp.post("/account/password")
 @security.login_required
 def change_password() -> Any:
@@ -151,7 +169,11 @@ def change_password() -> Any:
         return throttled(verdict, "account.html", errors={})
     if user is None:
         return render_template("account.html", errors={"current_password": "This is not your current password."}), 400
-    current_app.extensions["collateral_users"].set_password(user.email, new)
+    users = current_app.extensions["collateral_users"]
+    try:
+        own_account_change("passwd", lambda: users.set_password(user.email, new))
+    except Unavailable:
+        return render_template("account.html", errors={}, error=NOT_RECORDED), 503
     security.sign_in(user)
     flash("Password changed. Every other session of your account was signed out.", "info")
     return redirect(url_for("core.account"))
@@ -163,6 +185,11 @@ def sign_out_elsewhere() -> Any:
     """End every other session of the signed-in account (a lost laptop, a shared computer)."""
     if g.user.via != "password":
         abort(404)
-    ended = security.sessions().revoke_user(g.user.email, keep=security.current_session_id())
+    keep = security.current_session_id()
+    try:
+        ended = own_account_change("revoke", lambda: security.sessions().revoke_user(g.user.email, keep=keep))
+    except Unavailable:
+        flash(NOT_RECORDED, "error")
+        return redirect(url_for("core.account"))
     flash(f"Signed out {ended} other session{'s' if ended != 1 else ''}.", "info")
     return redirect(url_for("core.account"))

@@ -126,3 +126,28 @@ def test_account_and_role_changes_by_the_account_tool_are_recorded(portal_env, f
     assert promoted.actor == "cli:services.portal.users" and promoted.actor_role == "system"
     assert promoted.peer.startswith("host:") and promoted.service == "portal"
     assert all("password_hash" not in r.before_json + r.after_json for r in records)
+
+
+def test_a_users_own_password_change_and_sign_out_elsewhere_are_recorded(portal, portal_env, find_records):
+    address = "198.51.100.77"
+    rep, email = signed_in_client(portal, portal_env, "rep", address)
+    new_password = f"changed-{uuid.uuid4().hex[:12]}"
+    changed = rep.post("/account/password", data={
+        "current_password": PASSWORD, "new_password": new_password, "confirm_password": new_password,
+        "csrf_token": csrf_token(rep, "/account", address)}, **via_proxy(address))
+    assert changed.status_code == 302
+    revoked = rep.post("/account/sessions/revoke", data={"csrf_token": csrf_token(rep, "/account", address)},
+                       **via_proxy(address))
+    assert revoked.status_code == 302
+
+    passwd = find_records(actor=email, action="portal/account.passwd")[0]
+    revoke = find_records(actor=email, action="portal/account.revoke")[0]
+    for record in (passwd, revoke):
+        assert (record.actor_role, record.forwarded_for, record.peer) == ("rep", address, PROXY)
+        assert (record.service, record.target_kind, record.target_id, record.outcome) == ("portal", "user", email, "OK")
+    before, after = json.loads(passwd.before_json), json.loads(passwd.after_json)
+    assert before["email"] == after["email"] == email and before["updated_at"] != after["updated_at"]
+    attempts = find_records(expected=4, actor=email, target_kind="user", include_attempts=True)
+    for record in attempts:
+        stored = record.before_json + record.after_json
+        assert "password_hash" not in stored and new_password not in stored and PASSWORD not in stored
