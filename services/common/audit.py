@@ -269,20 +269,27 @@ class Auditor:
         """One final entry per target; a failure is logged and counted: the attempt entry stands."""
         for target_id, outcome in results[:MAX_TARGETS]:
             after = _safely(lambda: spec.load(target_id), None) if target_id else None
-            entry = Entry(change_id, FINAL, target_id=target_id[:MAX_ID_CHARS], outcome=outcome,
-                          before=befores.get(target_id), after=after, **base)
-            try:
-                self.log.append(entry)
-            except errors.Unavailable:
-                log.error("audit final entry not stored; its attempt entry stands",
-                          extra={"audit_entry": json.dumps(entry.document(), default=str)[:20000]})
+            _append_final(self.log, Entry(change_id, FINAL, target_id=target_id[:MAX_ID_CHARS], outcome=outcome,
+                                          before=befores.get(target_id), after=after, **base))
+
+
+def _append_final(audit_log: AuditLog, entry: Entry) -> None:
+    """The final entry of a change that already happened: if the store refuses it now, the change
+    is not undone and its caller must not be told it failed; the attempt entry stands, and
+    the final one goes to the log instead."""
+    try:
+        audit_log.append(entry)
+    except errors.Unavailable:
+        log.error("audit final entry not stored; its attempt entry stands",
+                  extra={"audit_entry": json.dumps(entry.document(), default=str)[:20000]})
 
 
 def record_change(audit_log: AuditLog, actor: Actor, origin: Origin, service: str, action: str, kind: str,
                   target_id: str, load: Loader, change: Callable[[], Any]) -> Any:
     """Run `change()` with the same guarantee as an audited RPC, for changes made outside gRPC
-    (the portal's account tool): attempt entry first (raises errors.Unavailable, nothing
-    changed), then the change, then the final entry with the outcome and the state after."""
+    (the portal's account tool and account page): attempt entry first (raises errors.Unavailable,
+    nothing changed), then the change, then the final entry with the outcome and the state after
+    (logged, never raised, if the store refuses it: the change happened)."""
     base = dict(actor=actor, origin=origin, service=service, action=action, target_kind=kind)
     change_id = uuid.uuid4().hex
     before = _safely(lambda: load(target_id), None)
@@ -297,8 +304,8 @@ def record_change(audit_log: AuditLog, actor: Actor, origin: Origin, service: st
         outcome = "FAILED"
         raise
     finally:
-        audit_log.append(Entry(change_id, FINAL, target_id=target_id, outcome=outcome, before=before,
-                               after=_safely(lambda: load(target_id), None), **base))
+        _append_final(audit_log, Entry(change_id, FINAL, target_id=target_id, outcome=outcome, before=before,
+                                       after=_safely(lambda: load(target_id), None), **base))
 
 
 def _chain(first: Any, rest: Iterator[Any]) -> Iterator[Any]:

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import argparse
 import getpass
-import logging
 import re
 import socket
 import sys
@@ -23,8 +22,6 @@ from werkzeug.security import check_password_hash, generate_password_hash
 
 from services.common import audit, config, errors, es as es_helpers, events
 from services.portal.sessions import SessionStore
-
-log = logging.getLogger(__name__)
 
 ROLES = ("rep", "marketer", "admin")
 EMAIL_RE = re.compile(r"^[^@\s]{1,64}@[^@\s]{1,190}$")
@@ -156,25 +153,10 @@ def record_account_change(store: UserStore, audit_log: audit.AuditLog, actor: au
     """Run one change of an account through the audit log, the account's document (never its
     password hash) before and after; whoever changes accounts, the tool or the portal, goes here.
 
-    Raises errors.Unavailable only when nothing changed (the attempt record was not stored). A
-    final record lost after the change is logged and the change's result returned, as for audited
-    RPCs: the attempt record stands, and the caller must not report a change that happened as failed.
+    Raises errors.Unavailable only when nothing changed (the attempt record was not stored).
     """
-    done: list[Any] = []
-
-    def run() -> Any:
-        done.append(change())
-        return done[0]
-
-    try:
-        return audit.record_change(audit_log, actor, origin, "portal", action, "user", email.strip().lower(),
-                                   store._source, run)
-    except errors.Unavailable:
-        if not done:
-            raise
-        log.error("audit final entry not stored; its attempt entry stands",
-                  extra={"action": action, "actor": actor.subject, "target_id": email.strip().lower()})
-        return done[0]
+    return audit.record_change(audit_log, actor, origin, "portal", action, "user", email.strip().lower(),
+                               store._source, change)
 
 
 def audited(store: UserStore, audit_log: audit.AuditLog, command: str, email: str, change: Any) -> Any:

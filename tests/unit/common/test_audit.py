@@ -85,3 +85,37 @@ def test_targets_are_read_from_the_request_or_the_response():
 
 def test_command_line_tools_act_as_system():
     assert audit.system_actor("services.portal.users") == audit.Actor("cli:services.portal.users", "system")
+
+
+class _RefusesAfter:
+    """An audit log that stores `stored` entries, then refuses every later one."""
+
+    def __init__(self, stored: int) -> None:
+        self.stored = stored
+        self.entries: list[audit.Entry] = []
+
+    def append(self, entry: audit.Entry) -> None:
+        if len(self.entries) >= self.stored:
+            raise errors.Unavailable("the audit log cannot be written")
+        self.entries.append(entry)
+
+
+def _record(log: _RefusesAfter, changed: list[str]) -> str:
+    return audit.record_change(log, audit.system_actor("tool"), audit.Origin(peer="host:h"), "portal",  # type: ignore[arg-type]
+                               "portal/users.passwd", "user", "a@example.com", lambda _id: {"v": len(changed)},
+                               lambda: changed.append("done") or "result")
+
+
+def test_a_change_whose_final_entry_is_refused_still_reports_what_it_did() -> None:
+    changed: list[str] = []
+    log = _RefusesAfter(stored=1)
+    assert _record(log, changed) == "result"
+    assert changed == ["done"]
+    assert [e.phase for e in log.entries] == [audit.ATTEMPT]
+
+
+def test_no_change_is_made_when_its_attempt_entry_is_refused() -> None:
+    changed: list[str] = []
+    with pytest.raises(errors.Unavailable):
+        _record(_RefusesAfter(stored=0), changed)
+    assert changed == []
