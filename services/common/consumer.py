@@ -54,7 +54,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Callable, Generic, Iterable, Protocol, Sequence, TypeVar
+from typing import Any, Callable, Generic, Iterable, NamedTuple, Protocol, Sequence, TypeVar
 
 from kafka import KafkaConsumer
 from kafka.consumer.subscription_state import ConsumerRebalanceListener
@@ -81,8 +81,10 @@ INTERNAL_PARSE_ERROR = "internal_parse_error"
 WRITE_FAILED = "write_failed"
 
 
-@dataclass(frozen=True)
-class Message:
+class Message(NamedTuple):
+    """One Kafka record as the steps see it; immutable. A tuple, not a frozen dataclass: one is
+    built per record polled, and a tuple is built several times faster."""
+
     topic: str
     partition: int
     offset: int
