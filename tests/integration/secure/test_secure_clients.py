@@ -1,9 +1,10 @@
 """Every Kafka and Elasticsearch way in of the secured stack, with the services' own client helpers,
-and the ways that must be refused: a wrong password, an untrusted CA, plaintext to a TLS port,
-the mutual-TLS listener without a client certificate."""
+and the ways that must be refused: a wrong password, a wrong or invalidated API key, an untrusted
+CA, plaintext to a TLS port, the mutual-TLS listener without a client certificate."""
 
 from __future__ import annotations
 
+import base64
 import subprocess
 import sys
 import uuid
@@ -53,15 +54,50 @@ def test_kafka_topic_produce_and_consume(secure_settings, secure_stack, way_in):
         consumer.close()
 
 
-@pytest.mark.parametrize("way_in", ["user and password"])
-def test_elasticsearch_index_and_search(secure_settings, way_in):
-    client = es.client(secure_settings)
-    index = secure_settings.index(f"secure-{uuid.uuid4().hex[:8]}")
-    word = uuid.uuid4().hex
-    client.index(index=index, id="1", document={"text": word}, refresh=True)
-    hits = client.search(index=index, query={"match": {"text": word}})["hits"]["hits"]
-    assert [h["_id"] for h in hits] == ["1"]
-    assert es.reachable(client)
+ES_WAYS_IN = {
+    # way in: (variants, how Elasticsearch says the request was authenticated)
+    "user and password": ((), "realm"),
+    "API key": (("es_api_key",), "api_key"),
+}
+
+
+@pytest.mark.parametrize("way_in", list(ES_WAYS_IN))
+def test_elasticsearch_index_and_search(secure_settings, secure_stack, way_in):
+    variants, authenticated_by = ES_WAYS_IN[way_in]
+    settings = secured(secure_settings, secure_stack, *variants)
+    client = es.client(settings)
+    try:
+        index = settings.index(f"secure-{uuid.uuid4().hex[:8]}")
+        word = uuid.uuid4().hex
+        client.index(index=index, id="1", document={"text": word}, refresh=True)
+        hits = client.search(index=index, query={"match": {"text": word}})["hits"]["hits"]
+        assert [h["_id"] for h in hits] == ["1"]
+        assert es.reachable(client)
+        assert client.security.authenticate()["authentication_type"] == authenticated_by
+    finally:
+        client.close()
+
+
+def test_a_wrong_or_invalidated_api_key_is_refused(secure_settings, secure_stack):
+    """A key whose secret is wrong never gets in; a key that worked stops working once invalidated."""
+    key_id = base64.b64decode(secured(secure_settings, secure_stack, "es_api_key").es_api_key).decode().split(":")[0]
+    forged = base64.b64encode(f"{key_id}:not-the-secret".encode()).decode()
+    admin = es.client(secure_settings)
+    created = admin.security.create_api_key(name=f"{secure_settings.namespace}-to-invalidate", expiration="1h")
+    wrong = es.client(secured(secure_settings, secure_stack, "es_api_key", COLLATERAL_ES_API_KEY=forged))
+    revoked = es.client(secured(secure_settings, secure_stack, "es_api_key", COLLATERAL_ES_API_KEY=created["encoded"]))
+    try:
+        with pytest.raises(AuthenticationException):
+            wrong.cluster.health()
+        assert not es.reachable(wrong)
+        assert es.reachable(revoked)
+        assert admin.security.invalidate_api_key(ids=[created["id"]])["invalidated_api_keys"] == [created["id"]]
+        with pytest.raises(AuthenticationException):
+            revoked.search(index="*")
+        assert not es.reachable(revoked)
+    finally:
+        for client in (admin, wrong, revoked):
+            client.close()
 
 
 def test_wrong_kafka_password_is_refused_and_named(secure_settings, secure_stack):
