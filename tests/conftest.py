@@ -123,12 +123,14 @@ def call_as(token: Callable[..., str]) -> Callable[..., tuple[tuple[str, str], .
 
 
 @pytest.fixture(scope="session")
-def start_service(settings: config.Settings) -> Iterator[Callable[[ServiceSpec], RunningServer]]:
-    """start_service(spec) -> a running server on a free loopback port, stopped at session end."""
+def start_service(settings: config.Settings) -> Iterator[Callable[..., RunningServer]]:
+    """start_service(spec, server_settings=None) -> a running server on a free loopback port, stopped at
+    session end. The server itself (TLS, audit log, timings) runs with `server_settings` when given,
+    else the session's: a suite on other servers (the secured stack) passes the settings its spec has."""
     started: list[RunningServer] = []
 
-    def start(spec: ServiceSpec) -> RunningServer:
-        running = grpc_server.start(spec, settings, port=0, metrics_port=0)
+    def start(spec: ServiceSpec, server_settings: config.Settings | None = None) -> RunningServer:
+        running = grpc_server.start(spec, server_settings or settings, port=0, metrics_port=0)
         started.append(running)
         return running
 
