@@ -13,6 +13,12 @@ Baseline in the same run, per namespace: a bare kafka-python consumer reading th
 topics (json.loads of each message, nothing else). Each result is printed as
 `ratio to bare consumer X.XXX`.
 
+Store ceiling, per namespace: every document the join left in Elasticsearch (raw events, deal
+snapshots, touches, credits, rollups) bulk-indexed again, bare (`helpers.bulk`, same mappings,
+no reads, one refresh), printed as `store ceiling: ratio to bare consumer at most X.XXX`. No
+join that stores these documents can beat that ratio on the same machine; it tells a slow join
+from a slow store.
+
 `--backfill` instead loads the inputs once and runs one in-process pipeline with a progress
 bar over committed offsets vs end offsets of every stage, printing the consumer lag gauges
 (collateral_consumer_lag_messages) as it goes. Run by hand; results go to bench/RESULTS.md.
@@ -35,12 +41,14 @@ from typing import Callable
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from elasticsearch import helpers  # noqa: E402
 from kafka import KafkaAdminClient, KafkaConsumer  # noqa: E402
 from kafka.structs import TopicPartition  # noqa: E402
 from tqdm import tqdm  # noqa: E402
 
 from services.common import config, es as es_util, kafka_io, metrics, topics  # noqa: E402
 from services.feedback import model, store  # noqa: E402
+from services.common.consumer import tune_garbage_collector  # noqa: E402
 from services.feedback.consumer import Pipeline  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -153,6 +161,7 @@ class Progress:
 
 
 def run_in_process(settings: config.Settings) -> float:
+    tune_garbage_collector(settings.consumer_gc_threshold)  # as `python -m services.feedback.consumer` does
     pipeline = Pipeline(settings)
     pipeline.ensure()
     progress = Progress(settings)
@@ -214,6 +223,27 @@ def touches(settings: config.Settings) -> int:
     return es.count(index=names.touches)["count"]
 
 
+def store_ceiling(settings: config.Settings) -> tuple[int, float]:
+    """(documents, seconds) to bulk-index again every document the join stored, bare, into copies
+    of its indices with the same mappings (read first, so only the writes are timed)."""
+    es = es_util.client(settings)
+    prefix = f"{settings.namespace}-feedback-"
+    es.indices.refresh(index=f"{prefix}*")
+    indices = sorted(i for i in es.indices.get(index=f"{prefix}*") if not i.startswith(f"{prefix}ceiling-"))
+    actions: list[dict] = []
+    for index in indices:
+        copy = f"{prefix}ceiling-{index[len(prefix):]}"
+        mapping = es.indices.get_mapping(index=index)[index]["mappings"]
+        es.options(ignore_status=404).indices.delete(index=copy)
+        es.indices.create(index=copy, **es_util.index_body(settings, mapping))
+        actions += [{"_op_type": "create", "_index": copy, "_id": hit["_id"], "_source": hit["_source"]}
+                    for hit in helpers.scan(es, index=index, query={"query": {"match_all": {}}}, size=5000)]
+    started = time.perf_counter()
+    helpers.bulk(es, actions, chunk_size=500, refresh=False)
+    es.indices.refresh(index=f"{prefix}ceiling-*")
+    return len(actions), time.perf_counter() - started
+
+
 def measure(settings: config.Settings, args: argparse.Namespace, label: str, runner: Callable[[], float]) -> None:
     topics.ensure_all(settings)
     started = time.perf_counter()
@@ -225,6 +255,9 @@ def measure(settings: config.Settings, args: argparse.Namespace, label: str, run
     print(f"[{label}] feedback consumer, {label} (route + join, until inputs and join topic committed): "
           f"{total / elapsed:,.0f} msg/s ({elapsed:.1f}s), {touches(settings):,} touches; "
           f"ratio to bare consumer {base / elapsed:.3f}", flush=True)
+    documents, ceiling = store_ceiling(settings)
+    print(f"[{label}] store ceiling: {documents:,} documents bulk-indexed bare in {ceiling:.1f}s "
+          f"({documents / ceiling:,.0f} docs/s); ratio to bare consumer at most {base / ceiling:.3f}", flush=True)
     if not args.keep:
         cleanup(settings)
 
