@@ -49,7 +49,16 @@ MAX_SEARCH_BYTES = search.MAX_BYTES
 
 @dataclass
 class UsageItem:
+    """A valid usage event and what the write sends for it, prepared while parsing (the write
+    thread only adds the verdict): its stored document without the verdict, that document's
+    JSON and the bulk action line."""
+
     event: dict[str, Any]
+    doc: dict[str, Any]
+    source: bytes
+    action: bytes
+    verdict_key: str  # its usage.classified.v1 record's key, and the record without the verdict
+    verdict_base: bytes
 
 
 @dataclass
@@ -103,7 +112,14 @@ class UsageProcessor:
         if "received_at" not in event:
             # Written straight to the topic: the broker's append time is when we received it.
             event["received_at"] = message.appended_at_iso
-        return UsageItem(event)  # type: ignore[arg-type]
+        doc = model.unclassified_document(event, received_at=event["received_at"], ip_secret=self.settings.auth_secret)
+        # Encoded with orjson here, on the polling thread while the previous batch is written: the
+        # client would encode these lines with the standard library on the write's path. Validated
+        # events hold no NaN or bytes.
+        action = jsonbytes.dumps({"create": {"_index": self.names.events_index(doc["occurred_at"]), "_id": doc["event_id"]}})
+        base = classified_base(doc)
+        return UsageItem(event, doc, jsonbytes.dumps(doc), action,  # type: ignore[arg-type]
+                         classified_key(base), jsonbytes.dumps(base))
 
     # ---- write (an Elasticsearch outage raised here is recognised by the loop's write step) ----
     def write(self, batch: Sequence[Parsed[Any]]) -> WriteResult:
@@ -232,29 +248,25 @@ class UsageProcessor:
         known = self._known_assets({e["asset_id"] for e in evs})
         shared_at = self._link_times(evs)
         docs: list[dict[str, Any]] = []
-        for e in evs:
+        for p in items:
+            e = p.event.event
             since: float | None = None
             link = e.get("share_id") or e.get("room_id")
             if link in shared_at:
                 since = (times.parse_stored(e["occurred_at"]) - shared_at[link]).total_seconds()
             verdict = bots.classify_event(e, since, self.settings.usage_bot_fast_open_s)
-            docs.append(model.stored_document(
-                e, received_at=e["received_at"], is_bot=verdict.is_bot, bot_reason=verdict.reason,
-                known_asset=e["asset_id"] in known, ip_secret=self.settings.auth_secret,
-            ))
+            docs.append(model.with_verdict(p.event.doc, is_bot=verdict.is_bot, bot_reason=verdict.reason,
+                                           known_asset=e["asset_id"] in known))
         pushed_out = self._apply_open_caps(docs)
         indices = sorted({self.names.events_index(d["occurred_at"]) for d in docs})
         store.ensure_event_indices(self.es, indices)
-        # Encoded with orjson up front: the client would encode these lines with the standard
-        # library, the largest single cost of the write. Validated events hold no NaN or bytes.
-        ops = [{"action": jsonbytes.dumps({"create": {"_index": self.names.events_index(d["occurred_at"]),
-                                                      "_id": d["event_id"]}}),
-                "source": jsonbytes.dumps(d)} for d in docs]
+        ops = [{"action": p.event.action, "source": model.encode_with_verdict(p.event.source, d)}
+               for p, d in zip(items, docs)]
         outcome = es_util.bulk(self.es, ops)  # type: ignore[arg-type]  # NDJSON lines as bytes pass through as-is
         self._flag_pushed_out(pushed_out)
         # Verdicts are produced while Elasticsearch refreshes and recomputes the rollups; the
         # write (hence the commit) still waits for Kafka's acknowledgement below.
-        published = self._publisher.submit(self._publish_verdicts, docs, outcome, pushed_out)
+        published = self._publisher.submit(self._publish_verdicts, items, docs, outcome, pushed_out)
         try:
             self._count_and_roll_up(items, docs, outcome, pushed_out, indices, result)
         finally:
@@ -282,8 +294,8 @@ class UsageProcessor:
             rollups.write(self.es, self.names, rollup_docs)
         result.newest_event_time_s = times.epoch_s(max(d["occurred_at"] for d in docs)) if docs else None
 
-    def _publish_verdicts(self, docs: list[dict[str, Any]], outcome: es_util.BulkOutcome,
-                          pushed_out: list[dict[str, Any]]) -> None:
+    def _publish_verdicts(self, items: list[Parsed[UsageItem]], docs: list[dict[str, Any]],
+                          outcome: es_util.BulkOutcome, pushed_out: list[dict[str, Any]]) -> None:
         """Publish every stored event of the batch with its verdict, before the offsets are committed.
 
         New events go out as classified here; a duplicate (409: stored earlier, perhaps
@@ -292,7 +304,10 @@ class UsageProcessor:
         their caps (now beacon_flood). So the topic always carries the stored verdict,
         which only ever turns an event into a bot: the newest verdict is the truth.
         """
-        records = [self._verdict_record(docs[i]) for i in outcome.written]
+        topic = self.classified_topic
+        records = [Record(topic, items[i].event.verdict_key,
+                          jsonbytes.with_fields(items[i].event.verdict_base, verdict_fields(docs[i])))
+                   for i in outcome.written]
         replayed = self._stored([docs[i] for i in outcome.conflicts])
         reflagged = self._stored(pushed_out)
         records += [self._verdict_record(d) for d in (*replayed, *reflagged)]
@@ -315,17 +330,26 @@ class UsageProcessor:
 
 
 CLASSIFIED_FIELDS = ("event_id", "occurred_at", "type", "asset_id", "rep_id", "opportunity_id", "account_id",
-                     "share_id", "room_id", "channel", "bot_reason")
+                     "share_id", "room_id", "channel")
 
 
 def classified_event(stored: dict[str, Any]) -> dict[str, Any]:
     """A stored usage event as the usage.classified.v1 contract: join fields plus the verdict."""
+    return {**classified_base(stored), **verdict_fields(stored)}
+
+
+def classified_base(stored: dict[str, Any]) -> dict[str, Any]:
+    """The join fields of `classified_event`: what does not depend on the verdict (encoded while parsing)."""
     event: dict[str, Any] = {k: stored[k] for k in CLASSIFIED_FIELDS if stored.get(k) not in (None, "")}
     event["schema_version"] = 1
-    event["is_bot"] = bool(stored.get("is_bot"))
-    if not event["is_bot"]:
-        event.pop("bot_reason", None)
     return event
+
+
+def verdict_fields(stored: dict[str, Any]) -> dict[str, Any]:
+    """The verdict of `classified_event`: `is_bot`, and a bot's `bot_reason`."""
+    if stored.get("is_bot"):
+        return {"bot_reason": stored["bot_reason"], "is_bot": True} if stored.get("bot_reason") else {"is_bot": True}
+    return {"is_bot": False}
 
 
 def classified_key(event: dict[str, Any]) -> str:

@@ -12,7 +12,7 @@ import hmac
 from datetime import datetime, timedelta, timezone
 from typing import Any, Mapping
 
-from services.common.contracts import times, usage_event
+from services.common.contracts import jsonbytes, times, usage_event
 from services.common.contracts.errors import InvalidEvent
 
 SCHEMA = usage_event.SCHEMA
@@ -24,6 +24,8 @@ CUSTOMER_TYPES = frozenset({"customer_open", "page_view", "customer_download"})
 SHARE_TYPES = frozenset({"share", "email_attach"})  # the asset went to a customer
 REP_OPEN_TYPES = frozenset({"view", "download", "search_click", "present"})  # a rep opened it
 
+# Fields of the stored document the write decides (`with_verdict`).
+_VERDICT_FIELDS = ("is_bot", "bot_reason", "known_asset")
 # Fields copied as-is into the stored document.
 _PLAIN_FIELDS = ("event_id", "type", "asset_id", "rep_id", "opportunity_id", "account_id", "share_id", "room_id",
                  "viewer_email", "channel", "page", "seconds", "user_agent", "team", "region")
@@ -67,19 +69,39 @@ def month_suffix(occurred_at: str) -> str:
 def stored_document(event: Mapping[str, Any], *, received_at: str, is_bot: bool, bot_reason: str,
                     known_asset: bool, ip_secret: str) -> dict[str, Any]:
     """The raw event as indexed: no raw IP, no headers, server-side fields set."""
+    return with_verdict(unclassified_document(event, received_at=received_at, ip_secret=ip_secret),
+                        is_bot=is_bot, bot_reason=bot_reason, known_asset=known_asset)
+
+
+def unclassified_document(event: Mapping[str, Any], *, received_at: str, ip_secret: str) -> dict[str, Any]:
+    """The stored document without the fields the write decides (`with_verdict`): a function of
+    the event alone, so the consumer builds and encodes it while it parses, before the write."""
     doc: dict[str, Any] = {k: event[k] for k in _PLAIN_FIELDS if k in event and event[k] not in (None, "")}
     doc["schema_version"] = SCHEMA_VERSION
     doc["occurred_at"] = event["occurred_at"]
     doc["received_at"] = event.get("received_at") or received_at
-    doc["is_bot"] = is_bot
-    if bot_reason:
-        doc["bot_reason"] = bot_reason
-    doc["known_asset"] = known_asset
     if event.get("ip"):
         doc["ip_hash"] = hash_ip(ip_secret, str(event["ip"]))
     elif event.get("ip_hash"):
         doc["ip_hash"] = str(event["ip_hash"])
     return doc
+
+
+def with_verdict(doc: dict[str, Any], *, is_bot: bool, bot_reason: str, known_asset: bool) -> dict[str, Any]:
+    """`doc` (from `unclassified_document`) with the write's verdict; set again on a retried write."""
+    doc["is_bot"] = is_bot
+    if bot_reason:
+        doc["bot_reason"] = bot_reason
+    else:
+        doc.pop("bot_reason", None)
+    doc["known_asset"] = known_asset
+    return doc
+
+
+def encode_with_verdict(unclassified_json: bytes, doc: Mapping[str, Any]) -> bytes:
+    """The JSON of `doc` (`with_verdict` applied) from the JSON of its unclassified form, with
+    only the verdict's fields encoded on the write's path."""
+    return jsonbytes.with_fields(unclassified_json, {k: doc[k] for k in _VERDICT_FIELDS if k in doc})
 
 
 def window_start(days: int, now: datetime | None = None) -> datetime:

@@ -22,7 +22,7 @@ from __future__ import annotations
 import json
 import math
 import re
-from typing import Any
+from typing import Any, Mapping
 
 import orjson
 
@@ -185,3 +185,12 @@ def _json_kind(value: Any) -> str:
 def dumps(document: Any) -> bytes:
     """Compact JSON bytes of a document this system built (str keys, finite numbers)."""
     return orjson.dumps(document)
+
+
+def with_fields(encoded: bytes, fields: Mapping[str, Any]) -> bytes:
+    """`encoded` (a non-empty JSON object from `dumps`) with `fields` added, as `dumps` of the
+    merged object would give: for documents encoded ahead of the few fields decided later,
+    without encoding every field again. `fields` must not repeat a key of `encoded`."""
+    if not fields:
+        return encoded
+    return encoded[:-1] + b"," + orjson.dumps(fields)[1:]

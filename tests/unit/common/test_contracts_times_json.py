@@ -157,3 +157,15 @@ def test_the_canonical_text_is_what_formatting_the_parsed_time_gives(when: datet
 def test_a_canonical_looking_text_of_an_impossible_date_is_still_refused() -> None:
     with pytest.raises(InvalidEvent, match="not a valid time"):
         times.parse_to_canonical("2026-02-30T10:00:00.000Z", "occurred_at")
+
+
+_KEYS = st.text(max_size=6)
+_BUILT = st.recursive(st.none() | st.booleans() | st.integers(-2**63, 2**63 - 1) | st.floats(allow_nan=False,
+                      allow_infinity=False) | st.text(), lambda inner: st.lists(inner, max_size=3)
+                      | st.dictionaries(st.text(max_size=5), inner, max_size=3), max_leaves=8)
+
+
+@given(st.dictionaries(_KEYS, _BUILT, min_size=1, max_size=5), st.dictionaries(_KEYS, _BUILT, max_size=3))
+def test_fields_added_to_an_encoded_object_encode_as_the_merged_object(first: dict, later: dict) -> None:
+    later = {k: v for k, v in later.items() if k not in first}
+    assert jsonbytes.with_fields(jsonbytes.dumps(first), later) == jsonbytes.dumps({**first, **later})

@@ -4,9 +4,13 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
 
+import orjson
 import pytest
+from hypothesis import given, settings, strategies as st
 
+from services.common.contracts import jsonbytes
 from services.usage import model, reports
+from services.usage.consumer import classified_base, classified_event, verdict_fields
 
 NOW = datetime(2026, 11, 23, 12, 0, tzinfo=timezone.utc)
 
@@ -94,6 +98,33 @@ def test_stored_document_hashes_ip_and_drops_headers():
     assert doc["is_bot"] is True and doc["known_asset"] is False and doc["bot_reason"] == "http_client"
 
 
+_TEXT = st.text(st.characters(blacklist_categories=("Cs",)), min_size=1, max_size=12)
+
+
+@settings(max_examples=500)
+@given(st.fixed_dictionaries({"type": st.sampled_from(model.TYPES), "asset_id": _TEXT, "rep_id": _TEXT},
+                             optional={"account_id": _TEXT, "share_id": _TEXT, "ip": _TEXT, "user_agent": _TEXT,
+                                       "page": st.integers(1, 500), "seconds": st.floats(0, 3600)}),
+       st.booleans(), st.sampled_from(["", "http_client", "fast_open", 'a "quoted" \\ reason \u00e9']), st.booleans())
+def test_the_verdict_spliced_into_the_encoded_document_is_the_stored_document(
+        fields: dict, is_bot: bool, bot_reason: str, known_asset: bool) -> None:
+    """The write appends the verdict to JSON encoded while parsing; it must decode to what
+    stored_document builds, whatever the fields and the reason's characters."""
+    e = event(**fields, occurred_at="2026-11-23T11:00:00.000Z")
+    unclassified = model.unclassified_document(e, received_at="2026-11-23T12:00:00.000Z", ip_secret="s" * 32)
+    encoded = orjson.dumps(unclassified)
+    doc = model.with_verdict(unclassified, is_bot=is_bot, bot_reason=bot_reason, known_asset=known_asset)
+    assert orjson.loads(model.encode_with_verdict(encoded, doc)) == model.stored_document(
+        e, received_at="2026-11-23T12:00:00.000Z", is_bot=is_bot, bot_reason=bot_reason, known_asset=known_asset,
+        ip_secret="s" * 32)
+
+
+def test_a_verdict_set_again_replaces_the_earlier_one():
+    doc = model.with_verdict({"event_id": "e-1"}, is_bot=True, bot_reason="fast_open", known_asset=False)
+    assert model.with_verdict(doc, is_bot=False, bot_reason="", known_asset=True) == \
+        {"event_id": "e-1", "is_bot": False, "known_asset": True}
+
+
 def test_window_start_counts_today():
     assert model.window_start(30, NOW) == datetime(2026, 10, 25, tzinfo=timezone.utc)
 
@@ -143,3 +174,15 @@ def test_the_compiled_contract_check_decides_like_the_schema():
         assert (schema.violation(model.SCHEMA, e) is None) == valid, e
         accepted += valid
     assert accepted > 1000 and checked - accepted > 1000
+
+
+@pytest.mark.parametrize("verdict", [{"is_bot": False}, {"is_bot": True, "bot_reason": "fast_open"},
+                                     {"is_bot": True, "bot_reason": ""}])
+def test_a_verdict_record_prepared_while_parsing_is_the_classified_event(verdict):
+    stored = model.stored_document(event(account_id="acct", share_id="s-1", type="customer_open"),
+                                   received_at="2026-11-23T12:00:00.000Z", is_bot=verdict["is_bot"],
+                                   bot_reason=verdict.get("bot_reason", ""), known_asset=True, ip_secret="s" * 32)
+    prepared = orjson.dumps(classified_base(model.unclassified_document(
+        event(account_id="acct", share_id="s-1", type="customer_open"), received_at="2026-11-23T12:00:00.000Z",
+        ip_secret="s" * 32)))
+    assert orjson.loads(jsonbytes.with_fields(prepared, verdict_fields(stored))) == classified_event(stored)
