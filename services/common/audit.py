@@ -80,6 +80,18 @@ def is_state_changing(method_name: str) -> bool:
     return not method_name.startswith(READ_PREFIXES)
 
 
+def state_changing_rpcs() -> set[str]:
+    """`collateral.v1.<Service>/<Rpc>` of every RPC of the three services that is not a read,
+    from the proto descriptors: what the audit log must record, less NOT_AUDITED."""
+    from collateral.v1 import content_pb2, feedback_pb2, usage_pb2  # the services' contracts, not needed otherwise
+
+    found = set()
+    for module in (content_pb2, usage_pb2, feedback_pb2):
+        for service in module.DESCRIPTOR.services_by_name.values():
+            found |= {f"{service.full_name}/{m.name}" for m in service.methods if is_state_changing(m.name)}
+    return found
+
+
 @dataclass(frozen=True)
 class Audited:
     """How one state-changing RPC is recorded.

@@ -340,7 +340,7 @@ def classified_event(stored: dict[str, Any]) -> dict[str, Any]:
 
 def classified_base(stored: dict[str, Any]) -> dict[str, Any]:
     """The join fields of `classified_event`: what does not depend on the verdict (encoded while parsing)."""
-    event: dict[str, Any] = {k: stored[k] for k in CLASSIFIED_FIELDS if stored.get(k) not in (None, "")}
+    event: dict[str, Any] = {k: v for k in CLASSIFIED_FIELDS if (v := stored.get(k)) is not None and v != ""}
     event["schema_version"] = 1
     return event
 

@@ -297,18 +297,9 @@ CASES: dict[str, Callable[[Ctx], list[Expect]]] = {
 }
 
 
-def state_changing_rpcs() -> set[str]:
-    """Every RPC of the three services whose name is not a read, from the descriptors."""
-    found = set()
-    for module in (content_pb2, usage_pb2, feedback_pb2):
-        for service in module.DESCRIPTOR.services_by_name.values():
-            found |= {f"{service.full_name}/{m.name}" for m in service.methods if audit.is_state_changing(m.name)}
-    return found
-
-
 def test_every_state_changing_rpc_is_audited_and_has_a_case(servers):
     audited = {f"{name}/{method}" for name, server in servers.items() for method in server.spec.audited}
-    changing = state_changing_rpcs()
+    changing = audit.state_changing_rpcs()
     assert audited | set(audit.NOT_AUDITED) == changing, "every state-changing RPC is audited or declared ingestion"
     assert not audited & set(audit.NOT_AUDITED)
     assert set(CASES) == audited, "every audited RPC has a case in this test"

@@ -9,7 +9,6 @@ from pathlib import Path
 
 import pytest
 
-from collateral.v1 import content_pb2, feedback_pb2, usage_pb2
 from services.common import audit
 
 DOC = Path(__file__).resolve().parents[3] / "docs" / "audit.md"
@@ -18,17 +17,8 @@ RPC_NAME = re.compile(r"`([A-Z][a-z]\w*)`")
 PORTAL_ACTIONS = ("portal/account.passwd", "portal/account.revoke")
 
 
-def state_changing_rpcs() -> set[str]:
-    """`collateral.v1.<Service>/<Rpc>` of every RPC whose name is not a read."""
-    found = set()
-    for module in (content_pb2, usage_pb2, feedback_pb2):
-        for service in module.DESCRIPTOR.services_by_name.values():
-            found |= {f"{service.full_name}/{m.name}" for m in service.methods if audit.is_state_changing(m.name)}
-    return found
-
-
 def audited_rpcs() -> list[str]:
-    return sorted(state_changing_rpcs() - set(audit.NOT_AUDITED))
+    return sorted(audit.state_changing_rpcs() - set(audit.NOT_AUDITED))
 
 
 def recorded_section() -> str:
