@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Callable
 
 from scripts.local_services import free_port
+from tests.processes import stop_process
 
 
 class MailServer:
@@ -48,13 +49,8 @@ class MailServer:
         raise TimeoutError(f"aiosmtpd not accepting on {self.host}:{self.port} after {timeout_s}s")
 
     def stop(self) -> None:
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(10)
+        if self.proc is not None:
+            stop_process(self.proc, 10)
         self.proc = None
 
     def messages(self, to: str | None = None, where: Callable[[email.message.Message], bool] | None = None

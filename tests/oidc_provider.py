@@ -24,6 +24,7 @@ import requests
 
 from scripts.local_services import free_port
 from tests.conftest import skip_or_fail, wait_until
+from tests.processes import stop_process
 
 ROOT = Path(__file__).resolve().parents[1]
 DEX_BUILD = ROOT / "deploy" / "dex" / "build.sh"
@@ -62,13 +63,7 @@ class Provider:
 
     def stop(self) -> None:
         for proc in reversed(self.processes):
-            if proc.poll() is None:
-                proc.terminate()
-                try:
-                    proc.wait(timeout=10)
-                except subprocess.TimeoutExpired:
-                    proc.kill()
-                    proc.wait()
+            stop_process(proc, 10)
 
 
 def dex_binary() -> Path:

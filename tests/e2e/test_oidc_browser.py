@@ -20,6 +20,7 @@ import requests
 from scripts.local_services import free_port
 from tests.e2e.conftest import ROOT, System, screenshot, wait_until
 from tests.oidc_provider import PASSWORD, ROLE_MAP, USERS, Provider, provider_fixture
+from tests.processes import stop_process
 
 pytestmark = pytest.mark.e2e
 
@@ -59,12 +60,7 @@ def sso_portal(system: System, provider: Provider, sso_port: int,
         assert proc.poll() is None, f"the SSO portal exited: {log_path.read_text()[-3000:]}"
         yield base_url
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+        stop_process(proc, 15)
         dest = ROOT / "test-artifacts" / "logs"
         dest.mkdir(parents=True, exist_ok=True)
         if log_path.exists():

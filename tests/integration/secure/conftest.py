@@ -29,6 +29,7 @@ from scripts.local_services import free_port
 from services.common import config, grpc_server
 from tests import namespaces
 from tests.conftest import isolated, process_env, skip_or_fail
+from tests.processes import stop_process
 
 ROOT = Path(__file__).resolve().parents[3]
 
@@ -167,10 +168,4 @@ class Process:
         return self
 
     def stop(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(30)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(10)
+        stop_process(self.proc, 30)
