@@ -1,6 +1,7 @@
 """Usage pipeline benchmark (run by hand against the local stack).
 
     .venv/bin/python bench/usage_pipeline.py [--events 20000] [--probes 60] [--load-rate 300]
+                                             [--consumers 1] [--parse-processes N]
 
 (`--probes 0` skips the freshness probes.)
 
@@ -10,7 +11,9 @@ Measures, in one run and on the same documents:
 3. the pipeline: `python -m services.usage.consumer` as its own process, from the first
    produce until all N events are queryable (validation, bot classification, catalog
    lookup, raw writes, refresh, rollup recompute and write, offset commits included);
-   printed as a ratio to the slower bare rate;
+   printed as a ratio to the slower bare rate; then the drain of a backlog of N events by
+   `--consumers` processes (parsing in `--parse-processes` workers each), with their CPU and
+   the share of the whole machine's CPU that was busy meanwhile;
 4. freshness: with background load, single probe events are produced and a report query
    (the GetAssetUsage aggregation) is polled until each is visible; p50/p99 produced->visible.
 
@@ -101,6 +104,26 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+def children(pid: int) -> list[int]:
+    """Processes started by `pid` (its parse workers, and multiprocessing's resource tracker)."""
+    found = []
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                if int(open(f"/proc/{entry}/stat").read().rsplit(")", 1)[1].split()[1]) == pid:
+                    found.append(int(entry))
+            except (OSError, IndexError, ValueError):
+                pass
+    return found
+
+
+def machine_busy() -> tuple[float, float]:
+    """(busy, total) CPU seconds of the whole machine so far (/proc/stat; idle and iowait count as idle)."""
+    ticks = [int(v) for v in open("/proc/stat").readline().split()[1:]]
+    total = sum(ticks[:8])
+    return (total - ticks[3] - ticks[4]) / os.sysconf("SC_CLK_TCK"), total / os.sysconf("SC_CLK_TCK")
+
+
 def count(es, names: store.Names, prefix: str) -> int:
     es.indices.refresh(index=names.events)
     return es.count(index=names.events, query={"prefix": {"event_id": prefix}})["count"]
@@ -111,6 +134,10 @@ def main() -> None:
     parser.add_argument("--events", type=int, default=20000)
     parser.add_argument("--probes", type=int, default=60)
     parser.add_argument("--load-rate", type=float, default=300.0, help="background events/s during the freshness probes")
+    parser.add_argument("--consumers", type=int, default=1,
+                        help="consumer processes draining the backlog (one group; partitions are spread over them)")
+    parser.add_argument("--parse-processes", type=int, default=None,
+                        help="COLLATERAL_USAGE_CONSUMER_PARSE_PROCESSES of the consumers (default: the environment's)")
     args = parser.parse_args()
 
     namespace = f"bench{uuid.uuid4().hex[:6]}"
@@ -125,6 +152,8 @@ def main() -> None:
     log = open(ROOT / "bench" / f".{namespace}-consumer.log", "wb")
     env = dict(os.environ, COLLATERAL_NAMESPACE=namespace, COLLATERAL_METRICS_PORT="19467",
                COLLATERAL_USAGE_SIGNALS_INTERVAL_S="0", COLLATERAL_LOG_LEVEL="WARNING")
+    if args.parse_processes is not None:
+        env["COLLATERAL_USAGE_CONSUMER_PARSE_PROCESSES"] = str(args.parse_processes)
     proc = None
     try:
         print(f"namespace {namespace}, {args.events} events")
@@ -168,19 +197,34 @@ def main() -> None:
         proc.wait(60)
         backlog = make_events(args.events, "drain")
         produce(producer, usage_topic, backlog)
-        proc = subprocess.Popen([sys.executable, "-m", "services.usage.consumer"], cwd=ROOT, env=env,
-                                stdout=log, stderr=subprocess.STDOUT)
-        while (first := count(es, names, "drain-")) == 0:
-            time.sleep(0.05)
-        started = time.perf_counter()
-        cpu_before = cpu_seconds(proc.pid)
-        while count(es, names, "drain-") < len(backlog):
-            time.sleep(0.1)
-        drain_s = time.perf_counter() - started
-        drain_rate = (len(backlog) - first) / drain_s
-        cpu = cpu_seconds(proc.pid) - cpu_before
+        drainers = [subprocess.Popen([sys.executable, "-m", "services.usage.consumer"], cwd=ROOT,
+                                     env=dict(env, COLLATERAL_METRICS_PORT=str(19467 + i)),
+                                     stdout=log, stderr=subprocess.STDOUT) for i in range(args.consumers)]
+        proc = drainers[0]
+        try:
+            while (first := count(es, names, "drain-")) == 0:
+                time.sleep(0.05)
+            started = time.perf_counter()
+            processes = [[p.pid, *children(p.pid)] for p in drainers]
+            cpu_before = [[cpu_seconds(pid) for pid in group] for group in processes]
+            machine_before = machine_busy()
+            while count(es, names, "drain-") < len(backlog):
+                time.sleep(0.1)
+            drain_s = time.perf_counter() - started
+            drain_rate = (len(backlog) - first) / drain_s
+            machine_after = machine_busy()
+            cpu = [[cpu_seconds(pid) - before for pid, before in zip(group, befores)]
+                   for group, befores in zip(processes, cpu_before)]
+        finally:
+            for extra in drainers[1:]:
+                extra.terminate()
+                extra.wait(60)
+        shares = ", ".join(f"{100 * c[0] / drain_s:.0f}%" + (f" + workers {100 * sum(c[1:]) / drain_s:.0f}%" if c[1:] else "")
+                           for c in cpu)
+        busy = (machine_after[0] - machine_before[0]) / (machine_after[1] - machine_before[1])
         print(f"pipeline backlog drain:       {drain_rate:8.0f} events/s; ratio to slower bare: {drain_rate / slower:.2f} "
-              f"(consumer process CPU {100 * cpu / drain_s:.0f}% of one core)")
+              f"({args.consumers} consumer process{'es' if args.consumers > 1 else ''}, CPU {shares} of one core; "
+              f"machine {100 * busy:.0f}% busy)")
 
         if args.probes <= 0:
             return  # freshness skipped (--probes 0): backlog figures only

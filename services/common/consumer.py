@@ -4,6 +4,7 @@ A processor supplies what is specific to its topics, and the loop does the rest:
 
     parse(message) -> event          raise InvalidEvent(reason, detail) for bad input
     keep(event) -> bool              optional: False drops a valid event (committed, not written)
+    parser_factory(settings) -> parse  optional: builds `parse` in a parse worker process
     write(events)  -> WriteResult    raise errors.Unavailable when a store is down
 
 Every batch takes the same path through the steps:
@@ -13,7 +14,9 @@ Every batch takes the same path through the steps:
 - ParseStep: poison never escapes it; an InvalidEvent is a dead letter with its reason, any
   other exception a dead letter as `internal_parse_error` (parsing is a pure function of the
   message: retrying cannot help, and letting it escape would stop the consumer on that offset
-  forever).
+  forever). A processor with a `parser_factory` may parse in worker processes instead
+  (`COLLATERAL_CONSUMER_PARSE_PROCESSES`, parse_workers.WorkerParseStep): same outcomes, same
+  order, with the work off the loop's interpreter.
 - FilterStep: the processor's `keep` drops valid events nobody needs to write (outcome `filtered`).
 - WriteStep: a write that raises anything but an outage is split in halves until the failing
   messages stand alone; each is dead-lettered as `write_failed`, the rest are written (writes are
@@ -67,6 +70,7 @@ from services.common.contracts import times
 from services.common.contracts.errors import InvalidEvent
 from services.common.contracts.jsonbytes import MAX_JSON_DEPTH, parse_json_object
 from services.common.kafka_io import Producer, Record
+from services.common.parse_workers import WorkerParseStep
 
 __all__ = ["INTERNAL_PARSE_ERROR", "MAX_JSON_DEPTH", "WRITE_FAILED", "CommitStep", "ConsumerLoop",
            "DeadLetterPolicy", "FilterStep", "gathered", "InvalidEvent", "LoopGroup", "Message", "ParseStep", "Parsed",
@@ -397,7 +401,11 @@ class ConsumerLoop:
         self.settings = settings
         self.group_id = group_id or settings.group(processor.name)
         name = processor.name
-        self.parse_step = ParseStep(name, processor.parse)
+        self.parse_step: ParseStep | WorkerParseStep = ParseStep(name, processor.parse)
+        factory = getattr(processor, "parser_factory", None)
+        if factory is not None and settings.consumer_parse_processes > 0:
+            self.parse_step = WorkerParseStep(name, factory, settings, settings.consumer_parse_processes,
+                                              fallback=self.parse_step)
         self.filter_step = FilterStep(getattr(processor, "keep", None))
         self.write_step = WriteStep(processor.write)
         self.dead_letters = DeadLetterPolicy(name, processor.dead_letter_topic,
@@ -454,9 +462,13 @@ class ConsumerLoop:
         log.info("consuming", extra={"topics": list(self.processor.topics), "group": self.group_id})
         writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"{self.processor.name}-write")
         try:
+            if isinstance(self.parse_step, WorkerParseStep):
+                self.parse_step.start()
             self._run(writer)
         finally:
             writer.shutdown(wait=True)
+            if isinstance(self.parse_step, WorkerParseStep):
+                self.parse_step.close()
             self._close()
 
     def _run(self, writer: ThreadPoolExecutor) -> None:

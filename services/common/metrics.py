@@ -67,6 +67,11 @@ CONSUMER_EVENT_TIME_LAG = Gauge(
 CONSUMER_LAST_COMMIT = Gauge(
     "collateral_consumer_last_commit_timestamp_seconds", "Unix time of the last offset commit.", ["consumer"]
 )
+CONSUMER_PARSE_WORKER_RESTARTS = Counter(
+    "collateral_consumer_parse_worker_restarts",
+    "Parse worker processes that died (the batch was parsed in the consumer, new workers started).",
+    ["consumer"],
+)
 CONSUMER_COMMIT_FAILURES = Counter(
     "collateral_consumer_commit_failures",
     "Offset commits that failed because Kafka was unreachable (the batch was written; a later commit covers it).",

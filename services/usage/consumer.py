@@ -16,7 +16,10 @@ spread over them; events are keyed by asset, so one asset's rollups have one wri
 - search.v1: search events stored raw (`_id = event_id`), giving per-asset search
   impressions for the unused report.
 
-The shared ConsumerLoop commits offsets only after these writes succeeded, dead-letters
+Parsing (UsageParser: validation, and each event's stored document, bulk line and verdict
+record encoded ahead of the write) depends on the message and the settings only, so it may run
+in worker processes (COLLATERAL_USAGE_CONSUMER_PARSE_PROCESSES). The shared ConsumerLoop
+commits offsets only after these writes succeeded, dead-letters
 invalid messages to usage.dlq.v1 with the reason, and pauses with backoff while
 Elasticsearch is down. The process also publishes usage ranking signals every
 `COLLATERAL_USAGE_SIGNALS_INTERVAL_S` seconds (see signals.py).
@@ -29,7 +32,7 @@ import logging
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from typing import Any, Sequence
+from typing import Any, NamedTuple, Sequence
 
 from elasticsearch import Elasticsearch
 
@@ -47,11 +50,11 @@ MAX_CATALOG_BYTES = catalog.MAX_BYTES
 MAX_SEARCH_BYTES = search.MAX_BYTES
 
 
-@dataclass
-class UsageItem:
+class UsageItem(NamedTuple):
     """A valid usage event and what the write sends for it, prepared while parsing (the write
     thread only adds the verdict): its stored document without the verdict, that document's
-    JSON and the bulk action line."""
+    JSON and the bulk action line. A tuple: parse workers send thousands per batch, and a tuple
+    crosses the process boundary at half a dataclass's cost."""
 
     event: dict[str, Any]
     doc: dict[str, Any]
@@ -74,8 +77,43 @@ class SearchItem:
     doc: dict[str, Any]
 
 
+class UsageParser:
+    """The parse step of the usage consumer: a function of the message and the settings alone,
+    so it also runs in parse worker processes (COLLATERAL_USAGE_CONSUMER_PARSE_PROCESSES)."""
+
+    def __init__(self, settings: config.Settings) -> None:
+        self.settings = settings
+        self.names = store.Names.of(settings)
+        self.catalog_topic = topics.CATALOG.name(settings)
+        self.search_topic = topics.SEARCHES.name(settings)
+
+    def __call__(self, message: Message) -> UsageItem | CatalogItem | SearchItem:
+        if message.topic == self.catalog_topic:
+            snapshot = catalog.parse(jsonbytes.parse_json_object(message, catalog.MAX_BYTES))
+            return CatalogItem(snapshot.asset_id, snapshot.version, snapshot.doc)
+        if message.topic == self.search_topic:
+            return _search_item(search.parse(jsonbytes.parse_json_object(message, search.MAX_BYTES)))
+        return self._parse_usage(message)
+
+    def _parse_usage(self, message: Message) -> UsageItem:
+        event = usage_event.parse(jsonbytes.parse_json_object(message, usage_event.MAX_EVENT_BYTES))
+        if "received_at" not in event:
+            # Written straight to the topic: the broker's append time is when we received it.
+            event["received_at"] = message.appended_at_iso
+        doc = model.unclassified_document(event, received_at=event["received_at"], ip_secret=self.settings.auth_secret)
+        # Encoded with orjson here, off the write's path (on the polling thread while the previous
+        # batch is written, or in a parse worker): the client would encode these lines with the
+        # standard library on the write's path. Validated events hold no NaN or bytes.
+        action = jsonbytes.dumps({"create": {"_index": self.names.events_index(doc["occurred_at"]), "_id": doc["event_id"]}})
+        base = classified_base(doc)
+        return UsageItem(event, doc, jsonbytes.dumps(doc), action,  # type: ignore[arg-type]
+                         classified_key(base), jsonbytes.dumps(base))
+
+
 class UsageProcessor:
     """Processor of the shared ConsumerLoop for the usage, catalog and search topics."""
+
+    parser_factory = UsageParser  # parse workers build the parse step from the settings
 
     name = "usage-consumer"
     pipelined = True  # writes are idempotent and order-independent: overlap polling with writing
@@ -97,29 +135,7 @@ class UsageProcessor:
         self.classified_topic = topics.USAGE_CLASSIFIED.name(settings)
         self._classified = Producer(settings, client_id="usage-classified")
         self._publisher = ThreadPoolExecutor(max_workers=1, thread_name_prefix="usage-classified")
-
-    # ---- parse ----------------------------------------------------------------------
-    def parse(self, message: Message) -> UsageItem | CatalogItem | SearchItem:
-        if message.topic == self.catalog_topic:
-            snapshot = catalog.parse(jsonbytes.parse_json_object(message, catalog.MAX_BYTES))
-            return CatalogItem(snapshot.asset_id, snapshot.version, snapshot.doc)
-        if message.topic == self.search_topic:
-            return _search_item(search.parse(jsonbytes.parse_json_object(message, search.MAX_BYTES)))
-        return self._parse_usage(message)
-
-    def _parse_usage(self, message: Message) -> UsageItem:
-        event = usage_event.parse(jsonbytes.parse_json_object(message, usage_event.MAX_EVENT_BYTES))
-        if "received_at" not in event:
-            # Written straight to the topic: the broker's append time is when we received it.
-            event["received_at"] = message.appended_at_iso
-        doc = model.unclassified_document(event, received_at=event["received_at"], ip_secret=self.settings.auth_secret)
-        # Encoded with orjson here, on the polling thread while the previous batch is written: the
-        # client would encode these lines with the standard library on the write's path. Validated
-        # events hold no NaN or bytes.
-        action = jsonbytes.dumps({"create": {"_index": self.names.events_index(doc["occurred_at"]), "_id": doc["event_id"]}})
-        base = classified_base(doc)
-        return UsageItem(event, doc, jsonbytes.dumps(doc), action,  # type: ignore[arg-type]
-                         classified_key(base), jsonbytes.dumps(base))
+        self.parse = UsageParser(settings)
 
     # ---- write (an Elasticsearch outage raised here is recognised by the loop's write step) ----
     def write(self, batch: Sequence[Parsed[Any]]) -> WriteResult:
@@ -380,7 +396,8 @@ def _search_item(found: search.Search) -> SearchItem:
 def main(argv: list[str] | None = None) -> None:
     cli.parse_no_arguments("python -m services.usage.consumer", __doc__, argv)
     settings = config.load()
-    settings = dataclasses.replace(settings, consumer_batch_size=settings.usage_consumer_batch_size)
+    settings = dataclasses.replace(settings, consumer_batch_size=settings.usage_consumer_batch_size,
+                                   consumer_parse_processes=settings.usage_consumer_parse_processes)
     logs.configure(UsageProcessor.name, settings.log_level, settings.log_format)
     processor = UsageProcessor(settings)
     kafka_io.retry_until_available(settings, lambda: topics.ensure_all(settings), "topics")  # waits, never crash-loops

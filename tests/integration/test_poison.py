@@ -1,8 +1,8 @@
 """Poison messages never stop a consumer.
 
-The three real consumers run as OS processes (`python -m services.usage.consumer`,
-`services.feedback.consumer`, `services.content.signals_consumer`) against the real Kafka
-and Elasticsearch. Every topic they read gets the CATALOGUE below: each poison message is
+The three real consumers run as OS processes (`python -m services.usage.consumer`, parsing
+in a worker process, `services.feedback.consumer` and `services.content.signals_consumer`,
+parsing in their own) against the real Kafka and Elasticsearch. Every topic they read gets the CATALOGUE below: each poison message is
 followed by a valid marker event. The test then checks that
 
 - every process is still alive (a poison message that escapes the parse step ends the process,
@@ -389,7 +389,10 @@ class Consumers:
         for name, module in self.MODULES.items():
             env = process_env(settings, COLLATERAL_METRICS_PORT=str(free_port()), COLLATERAL_LOG_FORMAT="text",
                               COLLATERAL_USAGE_SIGNALS_INTERVAL_S="0", COLLATERAL_FEEDBACK_SIGNALS_INTERVAL_S="0",
-                              COLLATERAL_CONSUMER_SESSION_TIMEOUT_S="6", PYTHONUNBUFFERED="1")
+                              COLLATERAL_CONSUMER_SESSION_TIMEOUT_S="6", PYTHONUNBUFFERED="1",
+                              # The usage consumer parses in a worker process (the others in their own):
+                              # both parse paths meet the whole catalogue.
+                              COLLATERAL_USAGE_CONSUMER_PARSE_PROCESSES="1")
             with open(logs / f"{name}.log", "ab") as log:
                 self.procs[name] = subprocess.Popen([sys.executable, "-m", module], cwd=ROOT, env=env, stdout=log,
                                                     stderr=subprocess.STDOUT)
@@ -640,6 +643,8 @@ def test_poison_messages_are_dead_lettered_and_never_stop_a_consumer(poison_env:
     marker_sources = {(c, f"{s.source.rsplit('/', 1)[0]}/{int(s.source.rsplit('/', 1)[1]) + 1}")
                       for s in sent for c in READERS[s.row.topic]}
     assert not (valid_sources | marker_sources) & set(found), "valid events were dead-lettered"
+    usage_log = (consumers.logs / f"{USAGE_C}.log").read_text(errors="replace")
+    assert "parse workers started" in usage_log, "the usage consumer parsed in its own process, not in a worker"
 
 
 if __name__ == "__main__":
