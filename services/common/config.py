@@ -152,9 +152,8 @@ class Settings:
     usage_consumer_batch_size: int = _setting(5000, "Most messages the usage consumer processes per batch (larger batches amortise the per-batch rollup recompute).")
     usage_consumer_pipelined: bool = _setting(True, "Poll and parse the next batch while the previous one is written (usage consumer).")
     usage_consumer_parse_processes: int = _setting(
-        0, "Worker processes that parse and validate usage events for the usage consumer (0: in its own process). "
-        "Raise to 1 when the consumer sits at 100% of a core and its machine has a core to spare: the worker takes "
-        "over about 40% of the consumer's CPU per event.")
+        1, "Worker processes that parse and validate usage events for the usage consumer (0: in its own process); "
+        "the worker takes over about 40% of the consumer's CPU per event.")
     usage_signals_interval_s: float = _setting(300.0, "How often the usage consumer publishes per-asset usage signals; 0 disables.")
     usage_bot_fast_open_s: float = _setting(10.0, "A customer open this soon after its share was created is a link scanner.")
     usage_share_ttl_days: int = _setting(30, "Default lifetime of share links, in days.")

@@ -43,7 +43,10 @@ _parse: Callable[["Message"], Any] | None = None  # the worker's parser, built o
 def _start_worker(factory: ParserFactory, settings: config.Settings, name: str, consumer_pid: int) -> None:
     """Worker initializer: the parser, logs like the parent's, and the parent's garbage-collector tuning."""
     global _parse
-    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent stops the pool; a terminal's ^C reaches it too
+    # The consumer stops its workers itself, after the batch in flight: a ^C in a terminal or a
+    # SIGTERM sent to the whole process group must not kill them under it first.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
     threading.Thread(target=_exit_with_parent, args=(consumer_pid,), name="parent-watch", daemon=True).start()
     logs.configure(name, settings.log_level, settings.log_format)
     _parse = factory(settings)

@@ -390,8 +390,8 @@ class Consumers:
             env = process_env(settings, COLLATERAL_METRICS_PORT=str(free_port()), COLLATERAL_LOG_FORMAT="text",
                               COLLATERAL_USAGE_SIGNALS_INTERVAL_S="0", COLLATERAL_FEEDBACK_SIGNALS_INTERVAL_S="0",
                               COLLATERAL_CONSUMER_SESSION_TIMEOUT_S="6", PYTHONUNBUFFERED="1",
-                              # The usage consumer parses in a worker process (the others in their own):
-                              # both parse paths meet the whole catalogue.
+                              # The usage consumer parses in a worker process (its default, explicit here;
+                              # the others in their own): both parse paths meet the whole catalogue.
                               COLLATERAL_USAGE_CONSUMER_PARSE_PROCESSES="1")
             with open(logs / f"{name}.log", "ab") as log:
                 self.procs[name] = subprocess.Popen([sys.executable, "-m", module], cwd=ROOT, env=env, stdout=log,
