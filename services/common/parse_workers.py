@@ -10,8 +10,10 @@ The loop's thread waits for them without holding the interpreter, so the writer 
 meanwhile. Parsing is a pure function of the message, which is what makes this safe: the
 worker builds its parser from the settings alone (`parser_factory(settings)`).
 
-A worker that dies (killed, out of memory) costs nothing: the batch is parsed in the loop's
-own process and a new pool is started for the next one.
+A worker that dies (killed, out of memory) costs one batch parsed in the loop's own process,
+and a new pool is started for the next one; any other failure of the hand-over (a parsed event
+that cannot be sent back, say) also falls back to parsing that batch in the consumer, where
+each message gets its own outcome. Either way nothing escapes the step.
 """
 
 from __future__ import annotations
@@ -120,6 +122,10 @@ class WorkerParseStep:
                         extra={"consumer": self.name, "messages": len(messages)})
             metrics.CONSUMER_PARSE_WORKER_RESTARTS.labels(self.name).inc()
             self.close()
+            return self.fallback(messages, generation)
+        except Exception:  # noqa: BLE001 - the in-process step gives every message its own outcome
+            log.warning("handing a batch to the parse workers failed; parsing it in the consumer", exc_info=True,
+                        extra={"consumer": self.name, "messages": len(messages)})
             return self.fallback(messages, generation)
         batch = Batch(messages, started=started, generation=generation)
         metrics.CONSUMER_MESSAGES.labels(self.name).inc(len(messages))

@@ -11,6 +11,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 from typing import Any, Callable, Iterator
@@ -35,6 +36,16 @@ def exploding_parser(settings: config.Settings) -> Callable[[Message], Any]:
         if (message.value or b"").startswith(b"boom"):
             raise ZeroDivisionError("a bug, not bad data")
         return usage(message)
+
+    return parse
+
+
+def unpicklable_parser(settings: config.Settings) -> Callable[[Message], Any]:
+    """A parser whose event for b"lock" cannot cross back to the consumer (a lock does not pickle)."""
+    usage = UsageParser(settings)
+
+    def parse(message: Message) -> Any:
+        return threading.Lock() if message.value == b"lock" else usage(message)
 
     return parse
 
@@ -108,6 +119,24 @@ def test_a_killed_worker_costs_one_batch_parsed_in_the_consumer(step: WorkerPars
     assert metrics.CONSUMER_PARSE_WORKER_RESTARTS.labels("test-parse")._value.get() == restarts + 1
     assert outcome(step(batch)) == expected  # by new workers
     assert step._pool is not None and not first_workers & set(step._pool._processes)  # type: ignore[attr-defined]
+
+
+def test_a_batch_the_workers_cannot_hand_back_is_parsed_in_the_consumer() -> None:
+    batch = messages()
+    batch.insert(5, batch[5]._replace(value=b"lock"))
+    batch = [m._replace(offset=offset) for offset, m in enumerate(batch)]
+    fallback = ParseStep("test-parse", unpicklable_parser(SETTINGS))
+    step = WorkerParseStep("test-parse", unpicklable_parser, SETTINGS, 1, fallback=fallback)
+    try:
+        got = step(batch, generation=2)  # the worker's answer does not pickle: nothing escapes
+        expected = fallback(batch, generation=2)
+        assert [p.message.offset for p in got.parsed] == [p.message.offset for p in expected.parsed]
+        assert [(m.offset, e.reason) for m, e in got.dead] == [(m.offset, e.reason) for m, e in expected.dead]
+        locked = [p.event for p in got.parsed if p.message.offset == 5]
+        assert got.generation == 2 and len(locked) == 1 and type(locked[0]) is type(threading.Lock())
+        assert outcome(step(messages())) == outcome(fallback(messages()))  # the same workers go on
+    finally:
+        step.close()
 
 
 def test_close_stops_the_workers(step: WorkerParseStep) -> None:
