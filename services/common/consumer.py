@@ -191,11 +191,11 @@ class ParseStep:
             except InvalidEvent as exc:
                 dead.append((message, exc))
             except Exception as exc:  # noqa: BLE001 - one message must never stop the consumer
-                dead.append((message, _unforeseen(message, exc)))
+                dead.append((message, unforeseen(message, exc)))
         return batch
 
 
-def _unforeseen(message: Message, exc: Exception) -> InvalidEvent:
+def unforeseen(message: Message, exc: Exception) -> InvalidEvent:
     """An exception the parse step did not anticipate, as a dead letter; the traceback is logged (a bug to fix)."""
     log.warning("unexpected error parsing a message; dead-lettering it", exc_info=exc,
                 extra={"source": message.source, "error_type": type(exc).__name__})

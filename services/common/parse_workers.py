@@ -38,7 +38,6 @@ log = logging.getLogger(__name__)
 
 ParserFactory = Callable[[config.Settings], Callable[["Message"], Any]]
 
-_DEAD, _UNFORESEEN = 1, 2
 _parse: Callable[["Message"], Any] | None = None  # the worker's parser, built once by _start_worker
 
 
@@ -66,23 +65,23 @@ def _exit_with_parent(parent: int) -> None:
             os._exit(0)
 
 
-def _parse_chunk(messages: list["Message"]) -> tuple[list[Any], dict[int, tuple[int, str, str, str | None, str]]]:
-    """Parse in a worker: the events (None where a message failed) and {position: why it failed}."""
+def _parse_chunk(messages: list["Message"]) -> tuple[list[Any], dict[int, InvalidEvent]]:
+    """Parse in a worker: the events (None where a message failed) and {position: its dead letter},
+    each message's outcome decided as `consumer.ParseStep` decides it."""
+    from services.common.consumer import unforeseen
     assert _parse is not None
     parse = _parse
     events: list[Any] = []
-    failed: dict[int, tuple[int, str, str, str | None, str]] = {}
+    failed: dict[int, InvalidEvent] = {}
     for position, message in enumerate(messages):
         try:
             events.append(parse(message))
         except InvalidEvent as exc:
             events.append(None)
-            failed[position] = (_DEAD, exc.reason, exc.detail, exc.field, exc.message)
+            failed[position] = exc
         except Exception as exc:  # noqa: BLE001 - one message must never stop the consumer
             events.append(None)
-            log.warning("unexpected error parsing a message; dead-lettering it", exc_info=exc,
-                        extra={"source": message.source, "error_type": type(exc).__name__})
-            failed[position] = (_UNFORESEEN, type(exc).__name__, str(exc)[:300], None, "")
+            failed[position] = unforeseen(message, exc)
     return events, failed
 
 
@@ -113,7 +112,7 @@ class WorkerParseStep:
         return self._pool
 
     def __call__(self, messages: list["Message"], generation: int = 0) -> "Batch":
-        from services.common.consumer import INTERNAL_PARSE_ERROR, Batch, Parsed
+        from services.common.consumer import Batch, Parsed
         started = time.perf_counter()
         try:
             outcomes = self._in_workers(messages)
@@ -137,17 +136,15 @@ class WorkerParseStep:
                 parsed.extend(map(Parsed, chunk, events))
             else:
                 for position, (message, event) in enumerate(zip(chunk, events)):
-                    why = failed.get(position)
-                    if why is None:
+                    exc = failed.get(position)
+                    if exc is None:
                         parsed.append(Parsed(message, event))
-                    elif why[0] == _DEAD:
-                        dead.append((message, InvalidEvent(why[1], why[2], field=why[3], message=why[4])))
                     else:
-                        dead.append((message, InvalidEvent(INTERNAL_PARSE_ERROR, f"{why[1]}: {why[2]}")))
+                        dead.append((message, exc))
             start += len(events)
         return batch
 
-    def _in_workers(self, messages: list["Message"]) -> list[tuple[list[Any], dict[int, Any]]]:
+    def _in_workers(self, messages: list["Message"]) -> list[tuple[list[Any], dict[int, InvalidEvent]]]:
         if not messages:
             return []
         pool = self._get_pool()

@@ -21,6 +21,10 @@ class InvalidEvent(Exception):
         self.field = field
         self.message = detail if message is None else message
 
+    def __reduce__(self) -> tuple[type["InvalidEvent"], tuple[str, str, str | None, str]]:
+        """Pickled with its fields (parse workers send their dead letters back to the consumer)."""
+        return type(self), (self.reason, self.detail, self.field, self.message)
+
     @classmethod
     def at(cls, reason: str, field: str, message: str) -> "InvalidEvent":
         """The violation of one field: its detail reads "field: message"."""
