@@ -2,10 +2,11 @@
 
 Produces synthetic deal outcomes (deals.v1) and classified usage events (usage.classified.v1,
 what the usage consumer publishes; half name an opportunity, the rest an account) to a fresh
-bench namespace, then runs the real feedback consumer pipeline (router + join stage) until
-every input and the internal join topic are committed, and reports messages/s:
+bench namespace, then runs the real feedback consumer pipeline (router, join stage and rollup
+stage) until every input and both internal topics (feedback.join.v1, feedback.rollup.v1) are
+committed, and reports messages/s:
 
-- `1 process`: the pipeline in this process (router and join stage threads);
+- `1 process`: the pipeline in this process (router, join stage and rollup stage threads);
 - `3 processes`: three `python -m services.feedback.consumer` subprocesses, in a second
   namespace with the same inputs, measured from their start.
 
@@ -13,11 +14,16 @@ Baseline in the same run, per namespace: a bare kafka-python consumer reading th
 topics (json.loads of each message, nothing else). Each result is printed as
 `ratio to bare consumer X.XXX`.
 
+Beside each ratio: the CPU of the consumer process(es) (in share of one core, and per input
+message, as for the bare consumer) and the share of the whole machine's CPU that was busy
+meanwhile.
+
 Store ceiling, per namespace: every document the join left in Elasticsearch (raw events, deal
-snapshots, touches, credits, rollups) bulk-indexed again, bare (`helpers.bulk`, same mappings,
-no reads, one refresh), printed as `store ceiling: ratio to bare consumer at most X.XXX`. No
-join that stores these documents can beat that ratio on the same machine; it tells a slow join
-from a slow store.
+snapshots, touches, credits, rollups) bulk-indexed again, bare, the way the join writes them
+(orjson-encoded NDJSON through `es.bulk`, 5,000 documents per request, same mappings, no
+reads, one refresh), printed as `store ceiling: ratio to bare consumer at most X.XXX`. No join
+that stores these documents can beat that ratio on the same machine; it tells a slow join from
+a slow store.
 
 `--backfill` instead loads the inputs once and runs one in-process pipeline with a progress
 bar over committed offsets vs end offsets of every stage, printing the consumer lag gauges
@@ -44,6 +50,7 @@ sys.path.insert(0, str(ROOT))
 from elasticsearch import helpers  # noqa: E402
 from kafka import KafkaAdminClient, KafkaConsumer  # noqa: E402
 from kafka.structs import TopicPartition  # noqa: E402
+import orjson  # noqa: E402
 from tqdm import tqdm  # noqa: E402
 
 from services.common import config, es as es_util, kafka_io, metrics, topics  # noqa: E402
@@ -53,8 +60,10 @@ from services.feedback.consumer import Pipeline  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from feedback_winrate import T0, synth_deal  # noqa: E402
+from machine import Window, children  # noqa: E402
 
 INPUTS = (topics.DEALS, topics.USAGE_CLASSIFIED)
+CEILING_BULK_DOCS = 5000
 
 
 def produce(settings: config.Settings, n_deals: int, n_events: int, seed: int) -> int:
@@ -102,10 +111,11 @@ def produce(settings: config.Settings, n_deals: int, n_events: int, seed: int) -
     return sent
 
 
-def bare_consume(settings: config.Settings, total: int) -> float:
+def bare_consume(settings: config.Settings, total: int) -> tuple[float, Window]:
     names = [t.name(settings) for t in INPUTS]
     consumer = KafkaConsumer(*names, bootstrap_servers=settings.kafka_bootstrap, auto_offset_reset="earliest",
                              enable_auto_commit=False, group_id=f"{settings.namespace}.bare", max_poll_records=500)
+    cpu = Window([os.getpid()]).start()
     started = time.perf_counter()
     seen = 0
     while seen < total:
@@ -114,67 +124,81 @@ def bare_consume(settings: config.Settings, total: int) -> float:
                 json.loads(r.value)
             seen += len(records)
     elapsed = time.perf_counter() - started
+    cpu.stop()
     consumer.close()
-    return elapsed
+    return elapsed, cpu
 
 
 class Progress:
-    """Committed offsets vs end offsets of each stage, upstream first."""
+    """Committed offsets vs end offsets of each stage, upstream first: router, join, rollup.
+
+    The rollup stage counts: until it has committed, the reports that read rollups
+    (ListAssetWinRates, GetAttribution over whole months) do not show the joined data yet.
+    """
+
+    STAGES = ("router", "join", "rollup")
 
     def __init__(self, settings: config.Settings) -> None:
         self.settings = settings
         self.admin = KafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap)
         self.probe = KafkaConsumer(bootstrap_servers=settings.kafka_bootstrap)
-        self.stages = [(settings.group("feedback-router"), [t.name(settings) for t in INPUTS]),
-                       (settings.group("feedback-join"), [topics.FEEDBACK_JOIN.name(settings)])]
+        self.stages = {"router": (settings.group("feedback-router"), [t.name(settings) for t in INPUTS]),
+                       "join": (settings.group("feedback-join"), [topics.FEEDBACK_JOIN.name(settings)]),
+                       "rollup": (settings.group("feedback-rollup"), [topics.FEEDBACK_ROLLUP.name(settings)])}
+        self.done_s: dict[str, float] = {}  # stage -> seconds until it and every stage upstream had committed all
 
-    def remaining(self) -> tuple[int, int]:
-        """(messages not yet committed, of which in the join topic); the join's ends grow while routing."""
-        total = join_left = 0
-        for group, names in self.stages:
+    def remaining(self) -> dict[str, int]:
+        """Messages not yet committed per stage (a downstream stage's ends grow while upstream works)."""
+        out: dict[str, int] = {}
+        for stage, (group, names) in self.stages.items():
             parts = [TopicPartition(t, p) for t in names for p in self.probe.partitions_for_topic(t) or ()]
             ends = self.probe.end_offsets(parts)
             committed = self.admin.list_group_offsets(group)
             committed = committed.get(group, committed)
-            left = sum(max(0, ends[tp] - (committed[tp].offset if tp in committed else 0)) for tp in parts)
-            total += left
-            if group.endswith("feedback-join"):
-                join_left = left
-        return total, join_left
+            out[stage] = sum(max(0, ends[tp] - (committed[tp].offset if tp in committed else 0)) for tp in parts)
+        return out
 
-    def wait_done(self, on_poll: Callable[[int], None] = lambda _: None) -> None:
-        """Until every stage committed everything; `routed_s`: when the router alone had."""
+    def wait_done(self, on_poll: Callable[[dict[str, int]], None] = lambda _: None) -> None:
+        """Until every stage committed everything, noting when each stage (with those upstream) had."""
         started = time.perf_counter()
-        self.routed_s: float | None = None
+        self.done_s = {}
         while True:
-            left, join_left = self.remaining()
-            if self.routed_s is None and left == join_left:
-                self.routed_s = time.perf_counter() - started
+            left = self.remaining()
+            upstream = 0
+            for stage in self.STAGES:
+                upstream += left[stage]
+                if upstream == 0 and stage not in self.done_s:
+                    self.done_s[stage] = time.perf_counter() - started
             on_poll(left)
-            if left == 0:
+            if upstream == 0:
                 return
             time.sleep(0.5)
+
+    def timeline(self) -> str:
+        return (f"inputs routed after {self.done_s['router']:.1f}s, join topic committed after "
+                f"{self.done_s['join']:.1f}s, rollup topic committed after {self.done_s['rollup']:.1f}s")
 
     def close(self) -> None:
         self.admin.close()
         self.probe.close()
 
 
-def run_in_process(settings: config.Settings) -> float:
+def run_in_process(settings: config.Settings) -> tuple[float, Window]:
     tune_garbage_collector(settings.consumer_gc_threshold)  # as `python -m services.feedback.consumer` does
     pipeline = Pipeline(settings)
     pipeline.ensure()
     progress = Progress(settings)
+    cpu = Window([os.getpid()]).start()  # this process also polls the offsets, a small share
     started = time.perf_counter()
     pipeline.start()
     progress.wait_done(lambda _: _raise_if_failed(pipeline))
     elapsed = time.perf_counter() - started
-    print(f"[1 process] inputs routed after {progress.routed_s:.1f}s, join topic committed after {elapsed:.1f}s",
-          flush=True)
+    cpu.stop()
+    print(f"[1 process] {progress.timeline()}", flush=True)
     pipeline.stop()
     pipeline.join(60)
     progress.close()
-    return elapsed
+    return elapsed, cpu
 
 
 def _raise_if_failed(pipeline: Pipeline) -> None:
@@ -182,7 +206,7 @@ def _raise_if_failed(pipeline: Pipeline) -> None:
         raise SystemExit(f"pipeline failed: {pipeline.errors[0]!r}")
 
 
-def run_processes(settings: config.Settings, count: int) -> float:
+def run_processes(settings: config.Settings, count: int) -> tuple[float, Window]:
     env = dict(os.environ)
     env.update({config.env_name(f.name): str(getattr(settings, f.name)) for f in dataclasses.fields(settings)})
     progress = Progress(settings)
@@ -191,16 +215,17 @@ def run_processes(settings: config.Settings, count: int) -> float:
     procs = [subprocess.Popen([sys.executable, "-m", "services.feedback.consumer"], cwd=ROOT, stdout=logs[i],
                               stderr=subprocess.STDOUT, env=dict(env, COLLATERAL_METRICS_PORT=str(19480 + i)))
              for i in range(count)]
+    cpu = Window([pid for p in procs for pid in (p.pid, *children(p.pid))]).start()
 
-    def check(_: int) -> None:
+    def check(_: dict[str, int]) -> None:
         dead = [p.args for p in procs if p.poll() is not None]
         if dead:
             raise SystemExit(f"a consumer process exited; see /tmp/{settings.namespace}-feedback-*.log")
 
     progress.wait_done(check)
     elapsed = time.perf_counter() - started
-    print(f"[{count} processes] inputs routed after {progress.routed_s:.1f}s, join topic committed after "
-          f"{elapsed:.1f}s", flush=True)
+    cpu.stop()
+    print(f"[{count} processes] {progress.timeline()}", flush=True)
     for p in procs:
         p.terminate()
     for p in procs:
@@ -208,7 +233,7 @@ def run_processes(settings: config.Settings, count: int) -> float:
     for f in logs:
         f.close()
     progress.close()
-    return elapsed
+    return elapsed, cpu
 
 
 def cleanup(settings: config.Settings) -> None:
@@ -225,12 +250,17 @@ def touches(settings: config.Settings) -> int:
 
 def store_ceiling(settings: config.Settings) -> tuple[int, float]:
     """(documents, seconds) to bulk-index again every document the join stored, bare, into copies
-    of its indices with the same mappings (read first, so only the writes are timed)."""
+    of its indices with the same mappings.
+
+    Encoded and sent as the join's own writes are (services/feedback/writes.py): with the
+    client's default encoder (`helpers.bulk`) the Python side, not Elasticsearch, was the bound,
+    and the ceiling read half of what Elasticsearch absorbs.
+    """
     es = es_util.client(settings)
     prefix = f"{settings.namespace}-feedback-"
     es.indices.refresh(index=f"{prefix}*")
     indices = sorted(i for i in es.indices.get(index=f"{prefix}*") if not i.startswith(f"{prefix}ceiling-"))
-    actions: list[dict] = []
+    actions: list[dict] = []  # read first, so only the writes are timed
     for index in indices:
         copy = f"{prefix}ceiling-{index[len(prefix):]}"
         mapping = es.indices.get_mapping(index=index)[index]["mappings"]
@@ -239,22 +269,28 @@ def store_ceiling(settings: config.Settings) -> tuple[int, float]:
         actions += [{"_op_type": "create", "_index": copy, "_id": hit["_id"], "_source": hit["_source"]}
                     for hit in helpers.scan(es, index=index, query={"query": {"match_all": {}}}, size=5000)]
     started = time.perf_counter()
-    helpers.bulk(es, actions, chunk_size=500, refresh=False)
+    for i in range(0, len(actions), CEILING_BULK_DOCS):
+        es_util.bulk(es, [{"action": orjson.dumps({"create": {"_index": a["_index"], "_id": a["_id"]}}),
+                           "source": orjson.dumps(a["_source"])} for a in actions[i:i + CEILING_BULK_DOCS]])
     es.indices.refresh(index=f"{prefix}ceiling-*")
     return len(actions), time.perf_counter() - started
 
 
-def measure(settings: config.Settings, args: argparse.Namespace, label: str, runner: Callable[[], float]) -> None:
+def measure(settings: config.Settings, args: argparse.Namespace, label: str,
+            runner: Callable[[], tuple[float, Window]]) -> None:
     topics.ensure_all(settings)
     started = time.perf_counter()
     total = produce(settings, args.deals, args.events, args.seed)
     print(f"[{label}] produced {total:,} messages in {time.perf_counter() - started:.0f}s", flush=True)
-    base = bare_consume(settings, total)
-    print(f"[{label}] baseline bare kafka-python consumer: {total / base:,.0f} msg/s ({base:.1f}s)", flush=True)
-    elapsed = runner()
-    print(f"[{label}] feedback consumer, {label} (route + join, until inputs and join topic committed): "
+    base, bare_cpu = bare_consume(settings, total)
+    print(f"[{label}] baseline bare kafka-python consumer: {total / base:,.0f} msg/s ({base:.1f}s; "
+          f"{1e6 * bare_cpu.process_s / total:.0f} µs of CPU per message)", flush=True)
+    elapsed, cpu = runner()
+    print(f"[{label}] feedback consumer, {label} (route + join + rollups, until every stage committed): "
           f"{total / elapsed:,.0f} msg/s ({elapsed:.1f}s), {touches(settings):,} touches; "
-          f"ratio to bare consumer {base / elapsed:.3f}", flush=True)
+          f"ratio to bare consumer {base / elapsed:.3f} (consumer CPU {100 * cpu.process_s / elapsed:.0f}% of one "
+          f"core, {1e6 * cpu.process_s / total:.0f} µs per message; machine {100 * cpu.busy_share:.0f}% busy)",
+          flush=True)
     documents, ceiling = store_ceiling(settings)
     print(f"[{label}] store ceiling: {documents:,} documents bulk-indexed bare in {ceiling:.1f}s "
           f"({documents / ceiling:,.0f} docs/s); ratio to bare consumer at most {base / ceiling:.3f}", flush=True)
@@ -275,13 +311,11 @@ def backfill(settings: config.Settings, args: argparse.Namespace) -> None:
     started = time.perf_counter()
     pipeline.start()
 
-    def update(left: int) -> None:
+    def update(left: dict[str, int]) -> None:
         nonlocal last_report
         _raise_if_failed(pipeline)
-        _, join_left = progress.remaining()
-        routed = max(0, total - (left - join_left))
-        bar.n = min(total, routed)
-        bar.set_postfix(join_lag=join_left)
+        bar.n = min(total, max(0, total - left["router"]))
+        bar.set_postfix(join_lag=left["join"], rollup_lag=left["rollup"])
         bar.refresh()
         if time.perf_counter() - last_report > 30:
             last_report = time.perf_counter()

@@ -15,7 +15,6 @@ import argparse
 import http.client
 import os
 import re
-import statistics
 import sys
 import tempfile
 import threading

@@ -37,12 +37,14 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "gen" / "python"))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from elasticsearch import helpers  # noqa: E402
 from kafka import KafkaConsumer, KafkaProducer  # noqa: E402
 
 from services.common import config, es as es_util, topics  # noqa: E402
 from services.usage import model, reports, store  # noqa: E402
+from machine import children, cpu_seconds, machine_busy  # noqa: E402
 
 CHROME = "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131 Safari/537.36"
 TYPES = ("view", "download", "share", "customer_open", "page_view", "search_click")
@@ -96,32 +98,6 @@ def bare_es(settings: config.Settings, es, events: list[dict]) -> float:
     elapsed = time.perf_counter() - started
     assert es.count(index=index)["count"] == len(docs)
     return len(docs) / elapsed
-
-
-def cpu_seconds(pid: int) -> float:
-    """User + system CPU time of a process (Linux /proc)."""
-    fields = open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
-def children(pid: int) -> list[int]:
-    """Processes started by `pid` (its parse workers, and multiprocessing's resource tracker)."""
-    found = []
-    for entry in os.listdir("/proc"):
-        if entry.isdigit():
-            try:
-                if int(open(f"/proc/{entry}/stat").read().rsplit(")", 1)[1].split()[1]) == pid:
-                    found.append(int(entry))
-            except (OSError, IndexError, ValueError):
-                pass
-    return found
-
-
-def machine_busy() -> tuple[float, float]:
-    """(busy, total) CPU seconds of the whole machine so far (/proc/stat; idle and iowait count as idle)."""
-    ticks = [int(v) for v in open("/proc/stat").readline().split()[1:]]
-    total = sum(ticks[:8])
-    return (total - ticks[3] - ticks[4]) / os.sysconf("SC_CLK_TCK"), total / os.sysconf("SC_CLK_TCK")
 
 
 def count(es, names: store.Names, prefix: str) -> int:
