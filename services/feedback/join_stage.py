@@ -23,6 +23,7 @@ from __future__ import annotations
 import functools
 import logging
 from collections import OrderedDict
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any, Iterable, Mapping, Sequence
 
@@ -33,7 +34,7 @@ from kafka.structs import TopicPartition
 from services.common import config, errors, es as es_util, kafka_io, metrics, topics
 from services.common.consumer import InvalidEvent, Message, Parsed, WriteResult
 from services.feedback import credits, join, model, rollups, store
-from services.feedback.writes import Writes
+from services.feedback.writes import OverlappedWrites
 
 log = logging.getLogger(__name__)
 
@@ -42,6 +43,7 @@ DEAL = b"deal"
 EVENT = b"event"
 BUNDLE = b"bundle"
 BUNDLE_MAX_BYTES = 512 * 1024  # below the broker's default message.max.bytes (1 MiB)
+WRITE_CHUNK = 2000  # touch and credit writes per bulk request sent while the rest of a batch is computed
 
 
 @dataclass
@@ -205,6 +207,8 @@ class JoinProcessor:
         self.state = JoinState(settings.feedback_join_cache_opportunities)
         self.dirty_keys = rollups.DirtyKeys(topics.FEEDBACK_ROLLUP.name(settings),
                                             kafka_io.Producer(settings, client_id="feedback-join"))
+        # One thread: a batch's bulk requests go out one at a time, in order, while it computes the rest.
+        self._bulk_sender = ThreadPoolExecutor(max_workers=1, thread_name_prefix="feedback-join-bulk")
 
     # ---- rebalance ------------------------------------------------------------------------
     def on_partitions_revoked(self, revoked: set[TopicPartition]) -> None:
@@ -372,15 +376,23 @@ class JoinProcessor:
     def _recompute(self, opportunity_ids: Iterable[str], fresh: set[str]) -> None:
         """Recompute touches and credits; write what changed, delete what no longer holds.
 
-        One bulk per batch (split by size) carries every changed touch and credit document,
-        each written once however many of the batch's inputs changed it. Credits follow every
+        The batch's changed touch and credit documents, each written once however many of its
+        inputs changed it, go out in bulk requests of WRITE_CHUNK while the rest is computed
+        (OverlappedWrites), all completed before the rollup keys are sent. Credits follow every
         won opportunity whose touches changed and every freshly loaded one (its deal changed,
         or a previous owner may have died between its touch and credit writes); they are
         computed once per opportunity and batch and compared with the documents as last
         written (kept in the state), so an unchanged credit is not rewritten. Other deals have
         no credits, and a deal's stage changes only with a snapshot, which reloads it.
         """
-        writes = Writes()
+        writes = OverlappedWrites(self.es, self._bulk_sender, WRITE_CHUNK)
+        try:
+            self._stage_changes(opportunity_ids, fresh, writes)
+        except BaseException:
+            writes.abandon()  # what was sent finishes before the batch is retried
+            raise
+
+    def _stage_changes(self, opportunity_ids: Iterable[str], fresh: set[str], writes: OverlappedWrites) -> None:
         touches_written = touches_deleted = credits_written = credits_deleted = 0
         dirty: set[str] = set()  # rollup keys of every touch and credit written or deleted (old and new month)
         for opp in sorted(opportunity_ids):

@@ -9,8 +9,9 @@ same JSON values.
 
 from __future__ import annotations
 
+from concurrent.futures import Executor, Future
 from dataclasses import dataclass, field
-from typing import Any, Mapping
+from typing import Any, Mapping, Sequence
 
 import orjson
 from elasticsearch import Elasticsearch
@@ -49,22 +50,102 @@ class Writes:
         Raises errors.Unavailable as es_util.bulk does (the caller retries the whole batch:
         every operation is idempotent).
         """
-        total = es_util.BulkOutcome()
-        start = 0
-        while start < len(self.lines):
-            end, size = start, 0
-            while end < len(self.lines) and (end == start or size < BULK_BYTES):
-                action, source = self.lines[end]
-                size += len(action) + (len(source) if source is not None else 0) + 2
-                end += 1
-            ops = [{"action": action, "source": source} for action, source in self.lines[start:end]]
-            part = es_util.bulk(es, ops)
-            total.written += [start + i for i in part.written]
-            total.conflicts += [start + i for i in part.conflicts]
-            total.rejected += [(start + i, reason) for i, reason in part.rejected]
-            start = end
-        return total
+        return _run_lines(es, self.lines)
 
     def refused(self, outcome: es_util.BulkOutcome) -> list[tuple[int, str]]:
         """Rejections other than deleting what is not there (the wanted state)."""
         return [(i, reason) for i, reason in outcome.rejected if i not in self.deletes]
+
+
+class OverlappedWrites(Writes):
+    """Writes sent to Elasticsearch in chunks of `chunk` operations, on `sender`, as they are added.
+
+    For a writer whose own computation is its critical path (the join stage, where a third
+    of the time went to waiting on its bulk requests): a chunk is written while the next one
+    is computed. `run` sends the rest and returns once every chunk has completed, so a batch
+    is never committed before all of its writes are stored; if computing fails midway,
+    `abandon` waits for what was sent before the batch is retried. `sender` should have one
+    thread: chunks are then written one at a time, in order.
+    """
+
+    def __init__(self, es: Elasticsearch, sender: Executor, chunk: int) -> None:
+        super().__init__()
+        self._es = es
+        self._sender = sender
+        self._chunk = chunk
+        self._sent = 0  # lines handed to the sender so far
+        self._pending: list[tuple[int, Future[es_util.BulkOutcome]]] = []  # (first line, request)
+
+    def index(self, index: str, doc_id: str, doc: Mapping[str, Any]) -> None:
+        super().index(index, doc_id, doc)
+        self._send_full_chunk()
+
+    def create(self, index: str, doc_id: str, doc: Mapping[str, Any]) -> None:
+        super().create(index, doc_id, doc)
+        self._send_full_chunk()
+
+    def delete(self, index: str, doc_id: str) -> None:
+        super().delete(index, doc_id)
+        self._send_full_chunk()
+
+    def _send_full_chunk(self) -> None:
+        if len(self.lines) - self._sent >= self._chunk:
+            self._send()
+
+    def _send(self) -> None:
+        if len(self.lines) > self._sent:
+            chunk = self.lines[self._sent:]
+            self._pending.append((self._sent, self._sender.submit(_run_lines, self._es, chunk)))
+            self._sent = len(self.lines)
+
+    def run(self, es: Elasticsearch | None = None) -> es_util.BulkOutcome:
+        """Send what is left and wait for every chunk; positions are this batch's (the client
+        given at construction writes them all: `es` is accepted for the base class's callers).
+
+        Raises the first chunk's error (errors.Unavailable: the caller retries the whole
+        batch) only after every chunk has finished.
+        """
+        self._send()
+        total = es_util.BulkOutcome()
+        failure: BaseException | None = None
+        pending, self._pending = self._pending, []
+        for start, request in pending:
+            try:
+                _add(total, request.result(), start)
+            except BaseException as exc:  # noqa: BLE001 - raised once every chunk has finished
+                failure = failure or exc
+        if failure is not None:
+            raise failure
+        return total
+
+    def abandon(self) -> None:
+        """Wait for the chunks already sent, ignoring their outcome (the batch failed and is retried)."""
+        pending, self._pending = self._pending, []
+        for _, request in pending:
+            try:
+                request.result()
+            except BaseException:  # noqa: BLE001 - the batch's own failure is what the caller raises
+                pass
+
+
+def _run_lines(es: Elasticsearch, lines: Sequence[tuple[bytes, bytes | None]]) -> es_util.BulkOutcome:
+    """Bulk-write encoded lines, in requests of at most BULK_BYTES; positions are the lines'."""
+    total = es_util.BulkOutcome()
+    start = 0
+    while start < len(lines):
+        end, size = start, 0
+        while end < len(lines) and (end == start or size < BULK_BYTES):
+            action, source = lines[end]
+            size += len(action) + (len(source) if source is not None else 0) + 2
+            end += 1
+        ops = [{"action": action, "source": source} for action, source in lines[start:end]]
+        _add(total, es_util.bulk(es, ops), start)
+        start = end
+    return total
+
+
+def _add(total: es_util.BulkOutcome, part: es_util.BulkOutcome, start: int) -> None:
+    """Merge the outcome of lines[start:...] into `total` (positions shifted by `start`)."""
+    total.written += [start + i for i in part.written]
+    total.conflicts += [start + i for i in part.conflicts]
+    total.rejected += [(start + i, reason) for i, reason in part.rejected]
