@@ -255,15 +255,18 @@ class JoinProcessor:
         for r in records:
             if isinstance(r, EventRecord):
                 events.setdefault(r.opportunity_id, []).append(r.doc)
+        stored_now: dict[str, dict[str, Any]] = {}  # deals this batch wrote: the stored version is this one
         if deals:
-            outcome = self.joiner.write_deals(list(deals.values()))
+            newest = list(deals.values())
+            outcome = self.joiner.write_deals(newest)
             result.written += len(outcome.written)
             result.stale += len(outcome.conflicts)
+            stored_now = {newest[i]["opportunity_id"]: newest[i] for i in outcome.written}
             # Make the deals visible to the router's account lookups before reading events.
             self.es.indices.refresh(index=self.names.deals)
         result.written += sum(len(v) for v in events.values())
         reload = set(deals) | {opp for opp in events if self.state.get(opp) is None}
-        loaded = self._load(reload, cause_of=lambda opp: "deal" if opp in deals else "miss")
+        loaded = self._load(reload, cause_of=lambda opp: "deal" if opp in deals else "miss", stored_now=stored_now)
         for opp, evs in events.items():
             state = self.state.get(opp) if opp not in reload else None
             if state is None:
@@ -282,18 +285,25 @@ class JoinProcessor:
         return result
 
     # ---- state ------------------------------------------------------------------------------
-    def _load(self, opportunity_ids: set[str], cause_of: Any) -> list[str]:
+    def _load(self, opportunity_ids: set[str], cause_of: Any,
+              stored_now: Mapping[str, dict[str, Any]] | None = None) -> list[str]:
         """(Re)load these opportunities' state from Elasticsearch; returns their ids.
 
-        Touches and credits come from the cached state when there is one (this process wrote
-        them); otherwise from their indices after a refresh (a previous owner may have written
-        them just before it stopped).
+        Deals come from `stored_now` (the ones this batch just wrote: what is stored is them)
+        or from their index (a stale snapshot of the batch lost to a newer stored one). Touches
+        and credits come from the cached state when there is one (this process wrote them);
+        otherwise from their indices after a refresh (a previous owner may have written them
+        just before it stopped).
         """
         ids = sorted(opportunity_ids)
         if not ids:
             return []
-        found = self.es.mget(index=self.names.deals, ids=ids)["docs"]
-        deals = {d["_id"]: d["_source"] for d in found if d.get("found")}
+        stored_now = stored_now or {}
+        deals = {opp: stored_now[opp] for opp in ids if opp in stored_now}
+        unknown = [opp for opp in ids if opp not in stored_now]
+        if unknown:
+            found = self.es.mget(index=self.names.deals, ids=unknown)["docs"]
+            deals.update({d["_id"]: d["_source"] for d in found if d.get("found")})
         named: dict[str, list[dict[str, Any]]] = {}
         by_account: dict[str, list[dict[str, Any]]] = {}
         occurred: dict[str, Any] = {}  # event id -> time, of the account-only events, parsed once
