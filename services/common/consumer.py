@@ -79,6 +79,13 @@ __all__ = ["INTERNAL_PARSE_ERROR", "MAX_JSON_DEPTH", "WRITE_FAILED", "CommitStep
 
 log = logging.getLogger(__name__)
 
+# How old the consumer's cluster metadata may get. In kafka-python a metadata response already in
+# flight when a consumer subscribes clears the refresh the new subscription asked for (the TODO in
+# ClusterMetadata.set_topics), so a group can be assigned without a just-created topic's partitions
+# until the next periodic refresh: 30 s instead of the client's 5 min default bounds that wait, and
+# how long a running consumer takes to see partitions added to its topics.
+METADATA_MAX_AGE_MS = 30_000
+
 T = TypeVar("T")
 
 INTERNAL_PARSE_ERROR = "internal_parse_error"
@@ -450,6 +457,7 @@ class ConsumerLoop:
             session_timeout_ms=int(self.settings.consumer_session_timeout_s * 1000),
             heartbeat_interval_ms=min(3_000, int(self.settings.consumer_session_timeout_s * 1000) // 3),
             fetch_max_wait_ms=200,
+            metadata_max_age_ms=METADATA_MAX_AGE_MS,
         )
         consumer.subscribe(list(self.processor.topics), listener=_Rebalance(self))
         return consumer
