@@ -60,9 +60,9 @@ class Writes:
 class OverlappedWrites(Writes):
     """Writes sent to Elasticsearch in chunks of `chunk` operations, on `sender`, as they are added.
 
-    For a writer whose own computation is its critical path (the join stage, where a third
-    of the time went to waiting on its bulk requests): a chunk is written while the next one
-    is computed. `run` sends the rest and returns once every chunk has completed, so a batch
+    For a writer whose own computation is its critical path (the join stage, whose
+    recomputation spent a third of its time waiting on its bulk requests): a chunk is written
+    while the next one is computed. `run` sends the rest and returns once every chunk has completed, so a batch
     is never committed before all of its writes are stored; if computing fails midway,
     `abandon` waits for what was sent before the batch is retried. `sender` should have one
     thread: chunks are then written one at a time, in order.
