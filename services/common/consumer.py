@@ -72,7 +72,7 @@ from services.common.contracts.jsonbytes import MAX_JSON_DEPTH, parse_json_objec
 from services.common.kafka_io import Producer, Record
 from services.common.parse_workers import WorkerParseStep
 
-__all__ = ["INTERNAL_PARSE_ERROR", "MAX_JSON_DEPTH", "WRITE_FAILED", "CommitStep", "ConsumerLoop",
+__all__ = ["INTERNAL_PARSE_ERROR", "MAX_JSON_DEPTH", "METADATA_MAX_AGE_MS", "WRITE_FAILED", "CommitStep", "ConsumerLoop",
            "DeadLetterPolicy", "FilterStep", "gathered", "InvalidEvent", "LoopGroup", "Message", "ParseStep", "Parsed",
            "Processor", "TooManyDeadLetters", "WriteResult", "WriteStep", "parse_json_object", "run_forever",
            "run_process", "serve_liveness", "stop_on_signals", "tune_garbage_collector"]
