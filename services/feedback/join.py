@@ -21,6 +21,7 @@ import logging
 from datetime import timedelta
 from typing import Any, Iterable, Sequence
 
+import orjson
 from elasticsearch import Elasticsearch
 
 from services.common import config, errors, es as es_util, metrics
@@ -52,13 +53,9 @@ class Joiner:
         return es_util.bulk(self.es, ops)
 
     def write_deals(self, docs: Sequence[dict[str, Any]]) -> es_util.BulkOutcome:
-        ops = []
-        for d in docs:
-            ops.append({
-                "action": {"index": {"_index": self.names.deals, "_id": d["opportunity_id"],
-                                     "version": d["version"], "version_type": "external"}},
-                "source": d,
-            })
+        ops = [{"action": orjson.dumps({"index": {"_index": self.names.deals, "_id": d["opportunity_id"],
+                                                  "version": d["version"], "version_type": "external"}}),
+                "source": orjson.dumps(d)} for d in docs]  # validated snapshots: finite numbers, string keys
         return es_util.bulk(self.es, ops)
 
     # ---- what a batch affects ---------------------------------------------------------------

@@ -165,7 +165,7 @@ def recompute(es: Elasticsearch, names: store.Names, rollup_ids: Iterable[str]) 
               for i in range(0, len(assets), ASSETS_PER_SEARCH)]
     for i in range(0, len(chunks), 20):  # 40 searches per msearch
         part = chunks[i:i + 20]
-        body = [line for month, assets in part for line in _searches(names, month, assets)]
+        body = [orjson.dumps(line) for month, assets in part for line in _searches(names, month, assets)]
         responses = es.msearch(searches=body)["responses"]
         for j, (month, _) in enumerate(part):
             touches, credited = responses[2 * j], responses[2 * j + 1]
@@ -202,8 +202,11 @@ def write(es: Elasticsearch, names: store.Names, docs: Mapping[str, Mapping[str,
     written = stale = 0
     ids = sorted(docs)
     for i in range(0, len(ids), BULK_DOCS):
-        ops = [{"action": {"index": {"_index": names.rollups, "_id": rid, "version": versions[rid],
-                                     "version_type": "external"}}, "source": docs[rid]} for rid in ids[i:i + BULK_DOCS]]
+        # Encoded here with orjson (sums of finite numbers): the client's encoder was a tenth of
+        # the feedback consumer's interpreter time.
+        ops = [{"action": orjson.dumps({"index": {"_index": names.rollups, "_id": rid, "version": versions[rid],
+                                                  "version_type": "external"}}),
+                "source": orjson.dumps(docs[rid])} for rid in ids[i:i + BULK_DOCS]]
         outcome = es_util.bulk(es, ops)
         if outcome.rejected:
             raise RuntimeError(f"rollup writes rejected: {outcome.rejected[:3]}")

@@ -38,10 +38,11 @@ class Writes:
         self.lines.append((orjson.dumps({"create": {"_index": index, "_id": doc_id}}), orjson.dumps(doc)))
 
     def delete(self, index: str, doc_id: str) -> None:
-        self.deletes.add(len(self.lines))
+        self.deletes.add(len(self))
         self.lines.append((orjson.dumps({"delete": {"_index": index, "_id": doc_id}}), None))
 
     def __len__(self) -> int:
+        """Operations added so far (their positions are 0 .. len - 1)."""
         return len(self.lines)
 
     def run(self, es: Elasticsearch) -> es_util.BulkOutcome:
@@ -66,6 +67,10 @@ class OverlappedWrites(Writes):
     is never committed before all of its writes are stored; if computing fails midway,
     `abandon` waits for what was sent before the batch is retried. `sender` should have one
     thread: chunks are then written one at a time, in order.
+
+    Only the lines not sent yet are kept (`lines`): a sent chunk's encoded documents are freed
+    as soon as its request completes, so a batch of tens of thousands of documents never holds
+    them all at once (freshly grown memory cost the process page faults on every batch).
     """
 
     def __init__(self, es: Elasticsearch, sender: Executor, chunk: int) -> None:
@@ -73,8 +78,11 @@ class OverlappedWrites(Writes):
         self._es = es
         self._sender = sender
         self._chunk = chunk
-        self._sent = 0  # lines handed to the sender so far
+        self._sent = 0  # lines handed to the sender so far (positions 0 .. _sent - 1)
         self._pending: list[tuple[int, Future[es_util.BulkOutcome]]] = []  # (first line, request)
+
+    def __len__(self) -> int:
+        return self._sent + len(self.lines)
 
     def index(self, index: str, doc_id: str, doc: Mapping[str, Any]) -> None:
         super().index(index, doc_id, doc)
@@ -89,14 +97,14 @@ class OverlappedWrites(Writes):
         self._send_full_chunk()
 
     def _send_full_chunk(self) -> None:
-        if len(self.lines) - self._sent >= self._chunk:
+        if len(self.lines) >= self._chunk:
             self._send()
 
     def _send(self) -> None:
-        if len(self.lines) > self._sent:
-            chunk = self.lines[self._sent:]
+        if self.lines:
+            chunk, self.lines = self.lines, []
             self._pending.append((self._sent, self._sender.submit(_run_lines, self._es, chunk)))
-            self._sent = len(self.lines)
+            self._sent += len(chunk)
 
     def run(self, es: Elasticsearch | None = None) -> es_util.BulkOutcome:
         """Send what is left and wait for every chunk; positions are this batch's (the client
