@@ -27,7 +27,7 @@ a slow store.
 
 `--backfill` instead loads the inputs once and runs one in-process pipeline with a progress
 bar over committed offsets vs end offsets of every stage, printing the consumer lag gauges
-(collateral_consumer_lag_messages) as it goes. Run by hand; results go to bench/RESULTS.md.
+(collateral_consumer_lag_messages) and the process's resident memory as it goes. Run by hand; results go to bench/RESULTS.md.
 """
 
 from __future__ import annotations
@@ -60,7 +60,7 @@ from services.feedback.consumer import Pipeline  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from feedback_winrate import T0, synth_deal  # noqa: E402
-from machine import Window, children  # noqa: E402
+from machine import Window, children, memory_mb  # noqa: E402
 
 INPUTS = (topics.DEALS, topics.USAGE_CLASSIFIED)
 CEILING_BULK_DOCS = 5000
@@ -319,7 +319,8 @@ def backfill(settings: config.Settings, args: argparse.Namespace) -> None:
         bar.refresh()
         if time.perf_counter() - last_report > 30:
             last_report = time.perf_counter()
-            tqdm.write(f"lag gauges: {lag_gauges()}")
+            rss, peak = memory_mb(os.getpid())
+            tqdm.write(f"lag gauges: {lag_gauges()}; memory {rss:,.0f} MiB resident (peak {peak:,.0f})")
 
     progress.wait_done(update)
     elapsed = time.perf_counter() - started
@@ -327,7 +328,8 @@ def backfill(settings: config.Settings, args: argparse.Namespace) -> None:
     pipeline.stop()
     pipeline.join(60)
     print(f"[backfill] {total:,} messages ({args.deals:,} deals, {args.events:,} events) in {elapsed:.0f}s: "
-          f"{total / elapsed:,.0f} msg/s, {touches(settings):,} touches; final lag gauges: {lag_gauges()}", flush=True)
+          f"{total / elapsed:,.0f} msg/s, {touches(settings):,} touches; final lag gauges: {lag_gauges()}; "
+          f"peak memory {memory_mb(os.getpid())[1]:,.0f} MiB resident", flush=True)
     if not args.keep:
         cleanup(settings)
 

@@ -31,6 +31,16 @@ def children(pid: int) -> list[int]:
     return found
 
 
+def memory_mb(pid: int) -> tuple[float, float]:
+    """(resident, peak resident) memory of a process in MiB (/proc/<pid>/status VmRSS, VmHWM)."""
+    values = {}
+    for line in open(f"/proc/{pid}/status"):
+        name, _, rest = line.partition(":")
+        if name in ("VmRSS", "VmHWM"):
+            values[name] = int(rest.split()[0]) / 1024
+    return values.get("VmRSS", 0.0), values.get("VmHWM", 0.0)
+
+
 def machine_busy() -> tuple[float, float]:
     """(busy, total) CPU seconds of the whole machine so far (/proc/stat; idle and iowait count as idle)."""
     ticks = [int(v) for v in open("/proc/stat").readline().split()[1:]]
