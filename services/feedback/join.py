@@ -21,11 +21,11 @@ import logging
 from datetime import timedelta
 from typing import Any, Iterable, Sequence
 
-import orjson
 from elasticsearch import Elasticsearch
 
 from services.common import config, errors, es as es_util, metrics
 from services.feedback import credits, model, store
+from services.feedback.writes import Writes
 
 log = logging.getLogger(__name__)
 
@@ -53,10 +53,10 @@ class Joiner:
         return es_util.bulk(self.es, ops)
 
     def write_deals(self, docs: Sequence[dict[str, Any]]) -> es_util.BulkOutcome:
-        ops = [{"action": orjson.dumps({"index": {"_index": self.names.deals, "_id": d["opportunity_id"],
-                                                  "version": d["version"], "version_type": "external"}}),
-                "source": orjson.dumps(d)} for d in docs]  # validated snapshots: finite numbers, string keys
-        return es_util.bulk(self.es, ops)
+        writes = Writes()  # validated snapshots: finite numbers and string keys, as Writes requires
+        for d in docs:
+            writes.index(self.names.deals, d["opportunity_id"], d, version=d["version"])
+        return writes.run(self.es)
 
     # ---- what a batch affects ---------------------------------------------------------------
     def opportunities_of_accounts(self, accounts: dict[str, tuple[str, str]]) -> set[str]:

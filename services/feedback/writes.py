@@ -31,8 +31,12 @@ class Writes:
     lines: list[tuple[bytes, bytes | None]] = field(default_factory=list)
     deletes: set[int] = field(default_factory=set)
 
-    def index(self, index: str, doc_id: str, doc: Mapping[str, Any]) -> None:
-        self.lines.append((orjson.dumps({"index": {"_index": index, "_id": doc_id}}), orjson.dumps(doc)))
+    def index(self, index: str, doc_id: str, doc: Mapping[str, Any], version: int | None = None) -> None:
+        """Index `doc`; with `version`, as an external version (an equal or newer stored one is a 409)."""
+        action: dict[str, Any] = {"_index": index, "_id": doc_id}
+        if version is not None:
+            action.update(version=version, version_type="external")
+        self.lines.append((orjson.dumps({"index": action}), orjson.dumps(doc)))
 
     def create(self, index: str, doc_id: str, doc: Mapping[str, Any]) -> None:
         self.lines.append((orjson.dumps({"create": {"_index": index, "_id": doc_id}}), orjson.dumps(doc)))
@@ -84,8 +88,8 @@ class OverlappedWrites(Writes):
     def __len__(self) -> int:
         return self._sent + len(self.lines)
 
-    def index(self, index: str, doc_id: str, doc: Mapping[str, Any]) -> None:
-        super().index(index, doc_id, doc)
+    def index(self, index: str, doc_id: str, doc: Mapping[str, Any], version: int | None = None) -> None:
+        super().index(index, doc_id, doc, version)
         self._send_full_chunk()
 
     def create(self, index: str, doc_id: str, doc: Mapping[str, Any]) -> None:
