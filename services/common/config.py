@@ -190,8 +190,9 @@ class Settings:
     feedback_consumer_batch_size: int = _setting(
         5000, "Most messages the feedback consumer's router and join stages each process per batch."
     )
-    feedback_join_cache_opportunities: int = _setting(
-        200_000, "Opportunities whose deal, events and touches the join stage keeps in memory (least recently used beyond it are reloaded from Elasticsearch)."
+    feedback_join_cache_mb: int = _setting(
+        1024, "Memory budget, in MiB, of the join stage's opportunity states (deal, events, touches and credits; about 20 KB "
+        "per opportunity with 14 events and 14 touches): the least recently used beyond it are reloaded from Elasticsearch when next needed."
     )
     feedback_poor_result_max: int = _setting(
         2, "A search for words finding 1 to this many assets is a poor-result search: a content gap counted apart from zero-result searches (0 counts only zero-result ones)."

@@ -186,6 +186,10 @@ FEEDBACK_ROUTED = Counter(
 FEEDBACK_JOIN_CACHED = Gauge(
     "collateral_feedback_join_cached_opportunities", "Opportunities whose join state the join stage holds in memory."
 )
+FEEDBACK_JOIN_CACHED_BYTES = Gauge(
+    "collateral_feedback_join_cached_bytes",
+    "Estimated memory of the join states held (bounded by COLLATERAL_FEEDBACK_JOIN_CACHE_MB at the end of each batch).",
+)
 FEEDBACK_JOIN_RELOADS = Counter(
     "collateral_feedback_join_reloads",
     "Opportunities whose join state was (re)loaded from Elasticsearch, by cause (deal, miss).", ["cause"],

@@ -125,10 +125,10 @@ def stored(es: Elasticsearch, names: store.Names,
     return out
 
 
-def stage_writes(writes: bulk_writes.Writes, names: store.Names, new: Mapping[str, Mapping[str, Any]],
-                 old: Mapping[str, Mapping[str, Any]]) -> tuple[int, int]:
-    """Add to `writes` the credit documents of one opportunity that differ from `old` (as last
-    written) and the deletes of the ones no longer in `new`; returns (written, deleted).
+def stage_writes(writes: bulk_writes.Writes, names: store.Names, new: Mapping[str, bytes],
+                 old: Mapping[str, bytes]) -> tuple[int, int]:
+    """Add to `writes` the credit documents of one opportunity (orjson-encoded) that differ from
+    `old` (as last written) and the deletes of the ones no longer in `new`; returns (written, deleted).
 
     A won deal's position-based credits change for every asset when one touchpoint is added,
     but an asset whose credits did not change (first touch unchanged, an untouched deal

@@ -25,7 +25,7 @@ import logging
 from collections import OrderedDict
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import Any, Iterable, Mapping, Sequence
+from typing import Any, Iterable, Iterator, Mapping, Sequence
 
 import orjson
 from elasticsearch import Elasticsearch
@@ -123,6 +123,19 @@ def _input(kind: bytes, opportunity_id: Any, doc: Any) -> DealRecord | EventReco
     raise InvalidEvent("schema", f"join record of unknown kind {kind!r} or without an opportunity")
 
 
+# Per-entry cost of the encoded documents a state holds, beyond their bytes: the bytes object's
+# header, its id string and its dict slot (tests/unit/feedback/test_join_stage.py checks the
+# estimate against tracemalloc).
+ENTRY_OVERHEAD_BYTES = 200
+STATE_OVERHEAD_BYTES = 2500  # the state itself, its dicts and its deal
+
+
+def held(doc: Mapping[str, Any]) -> bytes:
+    """`doc` encoded to keep: orjson returns its bytes in the buffer it wrote them to (4 KiB at
+    least, 20-30x a touch's length), so what is held for long is copied to its exact size."""
+    return memoryview(orjson.dumps(doc)).tobytes()
+
+
 @dataclass
 class OpportunityState:
     """What the join knows about one opportunity: exactly the stored inputs it depends on.
@@ -130,22 +143,41 @@ class OpportunityState:
     Events are grouped by asset: a touch is a function of the deal and its own asset's
     events only (`model.compute_touches` is separable by asset; tests/unit/feedback/
     test_join_stage.py checks it), so only the assets whose events changed are recomputed.
+
+    Events, touches and credits are held orjson-encoded, a third of their size as Python
+    dicts: a backfill of 100,000 opportunities held as dicts took 8.3 GB. Events are decoded
+    only when their asset is recomputed; touches and credits are compared as the bytes they
+    are written as.
     """
 
     deal: dict[str, Any] | None
-    events: dict[str, dict[str, Mapping[str, Any]]] = field(default_factory=dict)  # asset -> event_id -> event (humans)
-    touches: dict[str, dict[str, Any]] = field(default_factory=dict)  # touch id -> document as stored
-    credits: dict[str, dict[str, Any]] = field(default_factory=dict)  # credit id -> document as stored
+    events: dict[str, dict[str, bytes]] = field(default_factory=dict)  # asset -> event_id -> event (humans)
+    touches: dict[str, bytes] = field(default_factory=dict)  # touch id -> document as stored
+    credits: dict[str, bytes] = field(default_factory=dict)  # credit id -> document as stored
     dirty: set[str] | None = None  # assets whose events changed since the last recompute; None: all
+    size: int = 0  # estimated bytes, as JoinState last accounted them
 
     def add(self, event: Mapping[str, Any]) -> None:
-        """Events are never modified once decoded, so they are kept as they are (not copied)."""
-        self.events.setdefault(event["asset_id"], {})[event["event_id"]] = event
+        self.events.setdefault(event["asset_id"], {})[event["event_id"]] = held(event)
         self._touched(event["asset_id"])
 
     def remove(self, event: Mapping[str, Any]) -> None:
         if self.events.get(event["asset_id"], {}).pop(event["event_id"], None) is not None:
             self._touched(event["asset_id"])
+
+    def events_of(self, assets: Iterable[str] | None = None) -> Iterator[dict[str, Any]]:
+        """The decoded events of these assets (every asset when None)."""
+        chosen = self.events.values() if assets is None else (self.events.get(a, {}) for a in assets)
+        return (orjson.loads(encoded) for per_asset in chosen for encoded in per_asset.values())
+
+    def estimated_bytes(self) -> int:
+        """Memory this state holds, estimated from its encoded documents (within a few tens of percent)."""
+        entries = len(self.touches) + len(self.credits)
+        size = sum(map(len, self.touches.values())) + sum(map(len, self.credits.values()))
+        for per_asset in self.events.values():
+            entries += len(per_asset)
+            size += sum(map(len, per_asset.values()))
+        return STATE_OVERHEAD_BYTES + size + entries * ENTRY_OVERHEAD_BYTES
 
     def _touched(self, asset_id: str) -> None:
         if self.dirty is not None:
@@ -153,14 +185,17 @@ class OpportunityState:
 
 
 class JoinState:
-    """Opportunity states of the owned partitions, least recently used evicted beyond `capacity`.
+    """Opportunity states of the owned partitions, least recently used evicted beyond a memory budget.
 
     Eviction is always safe: an evicted opportunity is reloaded from Elasticsearch, which
-    holds every input the state was built from.
+    holds every input the state was built from. `put` evicts at once; a state that grows
+    while a batch changes it is re-accounted by `resize`, and the cache shrinks back to its
+    budget at `trim` (the end of the batch), so a batch never evicts what it is working on.
     """
 
-    def __init__(self, capacity: int) -> None:
-        self.capacity = max(1, capacity)
+    def __init__(self, budget_bytes: int) -> None:
+        self.budget_bytes = max(1, budget_bytes)
+        self.bytes = 0
         self._items: OrderedDict[str, OpportunityState] = OrderedDict()
 
     def get(self, opportunity_id: str) -> OpportunityState | None:
@@ -170,15 +205,35 @@ class JoinState:
         return state
 
     def put(self, opportunity_id: str, state: OpportunityState) -> None:
+        previous = self._items.pop(opportunity_id, None)
+        if previous is not None:
+            self.bytes -= previous.size
+        state.size = state.estimated_bytes()
+        self.bytes += state.size
         self._items[opportunity_id] = state
-        self._items.move_to_end(opportunity_id)
-        while len(self._items) > self.capacity:
-            self._items.popitem(last=False)
-        metrics.FEEDBACK_JOIN_CACHED.set(len(self._items))
+        self.trim()
+
+    def resize(self, state: OpportunityState) -> None:
+        """Account for a held state's changed contents (no eviction until `trim`)."""
+        size = state.estimated_bytes()
+        self.bytes += size - state.size
+        state.size = size
+
+    def trim(self) -> None:
+        """Evict the least recently used beyond the budget (never the most recent one)."""
+        while self.bytes > self.budget_bytes and len(self._items) > 1:
+            _, evicted = self._items.popitem(last=False)
+            self.bytes -= evicted.size
+        self._report()
 
     def clear(self) -> None:
         self._items.clear()
-        metrics.FEEDBACK_JOIN_CACHED.set(0)
+        self.bytes = 0
+        self._report()
+
+    def _report(self) -> None:
+        metrics.FEEDBACK_JOIN_CACHED.set(len(self._items))
+        metrics.FEEDBACK_JOIN_CACHED_BYTES.set(self.bytes)
 
     def __len__(self) -> int:
         return len(self._items)
@@ -204,7 +259,7 @@ class JoinProcessor:
         self.joiner = join.Joiner(self.es, settings, self.names)
         self.topics = (topics.FEEDBACK_JOIN.name(settings),)
         self.dead_letter_topic = topics.DEALS_DLQ.name(settings)
-        self.state = JoinState(settings.feedback_join_cache_opportunities)
+        self.state = JoinState(settings.feedback_join_cache_mb * 1024 * 1024)
         self.dirty_keys = rollups.DirtyKeys(topics.FEEDBACK_ROLLUP.name(settings),
                                             kafka_io.Producer(settings, client_id="feedback-join"))
         # One thread: a batch's bulk requests go out one at a time, in order, while it computes the rest.
@@ -349,39 +404,39 @@ class JoinProcessor:
         return [h["_source"] for h in store.scan(self.es, self.names.usage, query, sort=[{"event_id": "asc"}],
                                                  size=5000)]
 
-    def _stored_outputs(self, opportunity_ids: list[str]) -> tuple[dict[str, dict[str, dict[str, Any]]],
-                                                                   dict[str, dict[str, dict[str, Any]]]]:
-        """The stored touches and credits of opportunities this process holds no state for,
-        after a refresh: a previous owner may have written them just before it stopped."""
+    def _stored_outputs(self, opportunity_ids: list[str]) -> tuple[dict[str, dict[str, bytes]],
+                                                                   dict[str, dict[str, bytes]]]:
+        """The stored touches and credits (encoded) of opportunities this process holds no state
+        for, after a refresh: a previous owner may have written them just before it stopped."""
         if not opportunity_ids:
             return {}, {}
         self.es.indices.refresh(index=f"{self.names.touches},{self.names.credits}")
-        touches: dict[str, dict[str, dict[str, Any]]] = {}
+        touches: dict[str, dict[str, bytes]] = {}
         for i in range(0, len(opportunity_ids), 1000):
             for hit in store.scan(self.es, self.names.touches, {"terms": {"opportunity_id": opportunity_ids[i:i + 1000]}},
                                   sort=[{"opportunity_id": "asc"}, {"asset_id": "asc"}], size=5000):
-                touches.setdefault(hit["_source"]["opportunity_id"], {})[hit["_id"]] = hit["_source"]
-        return touches, credits.stored(self.es, self.names, opportunity_ids)
+                touches.setdefault(hit["_source"]["opportunity_id"], {})[hit["_id"]] = held(hit["_source"])
+        stored_credits = {opp: {cid: held(doc) for cid, doc in docs.items()}
+                          for opp, docs in credits.stored(self.es, self.names, opportunity_ids).items()}
+        return touches, stored_credits
 
     # ---- touches ----------------------------------------------------------------------------
     def _touches(self, opportunity_id: str, state: OpportunityState) -> tuple[dict[str, dict[str, Any]], set[str] | None]:
-        """(the opportunity's touches, the ids that may differ from `state.touches`; None: any).
+        """(the recomputed touches, the ids recomputed; None: every touch was).
 
-        The unchanged assets' touches are kept as they are, the changed assets' recomputed.
+        Only the assets whose events changed are recomputed; the other touches stand as held.
         """
         if state.deal is None:
-            new: dict[str, dict[str, Any]] = {}
+            recomputed: dict[str, dict[str, Any]] = {}
             candidates: set[str] | None = None
         elif state.dirty is None:
-            new = self.joiner.touches_of(state.deal, (e for evs in state.events.values() for e in evs.values()))
+            recomputed = self.joiner.touches_of(state.deal, state.events_of())
             candidates = None
         else:
             candidates = {model.touch_id(asset, opportunity_id) for asset in state.dirty}
-            new = {tid: doc for tid, doc in state.touches.items() if tid not in candidates}
-            new.update(self.joiner.touches_of(
-                state.deal, (e for asset in state.dirty for e in state.events.get(asset, {}).values())))
+            recomputed = self.joiner.touches_of(state.deal, state.events_of(state.dirty))
         state.dirty = set()
-        return new, candidates
+        return recomputed, candidates
 
     def _recompute(self, opportunity_ids: Iterable[str], fresh: set[str]) -> None:
         """Recompute touches and credits; write what changed, delete what no longer holds.
@@ -412,32 +467,42 @@ class JoinProcessor:
                 state = self.state.get(opp)
                 assert state is not None
             old = state.touches
-            new, candidates = self._touches(opp, state)
+            recomputed, candidates = self._touches(opp, state)
+            encoded = {tid: held(doc) for tid, doc in recomputed.items()}
+            new = encoded if candidates is None else {
+                **{tid: body for tid, body in old.items() if tid not in candidates}, **encoded}
             changed = False
             if opp in fresh:
                 # Loaded from the stores: a previous attempt may have written them without
                 # sending their keys (crash, produce failure), so every key is sent again.
-                dirty.update(rollups.touch_key(doc) for doc in (*old.values(), *new.values()))
-                dirty.update(rollups.credit_key(doc) for doc in state.credits.values())
-            for tid in (new if candidates is None else candidates & new.keys()):
-                if old.get(tid) != new[tid]:
-                    writes.index(self.names.touches, tid, new[tid])
+                dirty.update(rollups.touch_key(orjson.loads(body)) for body in (*old.values(), *new.values()))
+                dirty.update(rollups.credit_key(orjson.loads(body)) for body in state.credits.values())
+            for tid, body in encoded.items():
+                previous = old.get(tid)
+                if previous != body:
+                    writes.index(self.names.touches, tid, body)
                     touches_written += 1
                     changed = True
-                    dirty.update(rollups.touch_key(doc) for doc in (old.get(tid), new[tid]) if doc is not None)
+                    dirty.add(rollups.touch_key(recomputed[tid]))
+                    if previous is not None:
+                        dirty.add(rollups.touch_key(orjson.loads(previous)))
             for tid in (old.keys() if candidates is None else candidates & old.keys()) - new.keys():
                 writes.delete(self.names.touches, tid)
                 touches_deleted += 1
                 changed = True
-                dirty.add(rollups.touch_key(old[tid]))
+                dirty.add(rollups.touch_key(orjson.loads(old[tid])))
             if opp in fresh or (changed and (state.deal or {}).get("stage") == "won"):
-                new_credits = credits.credit_documents(state.deal, new)
+                docs = {tid: recomputed[tid] if tid in recomputed else orjson.loads(body) for tid, body in new.items()}
+                new_credits = {cid: held(doc) for cid, doc in credits.credit_documents(state.deal, docs).items()}
                 written, deleted = credits.stage_writes(writes, self.names, new_credits, state.credits)
                 credits_written, credits_deleted = credits_written + written, credits_deleted + deleted
-                dirty.update(rollups.credit_key(doc) for cid, doc in (*state.credits.items(), *new_credits.items())
+                dirty.update(rollups.credit_key(orjson.loads(body)) for cid, body in
+                             (*state.credits.items(), *new_credits.items())
                              if state.credits.get(cid) != new_credits.get(cid))
                 state.credits = new_credits
             state.touches = new
+            self.state.resize(state)
+        self.state.trim()
         outcome = writes.run(self.es)
         refused = writes.refused(outcome)
         if refused:

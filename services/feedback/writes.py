@@ -31,12 +31,13 @@ class Writes:
     lines: list[tuple[bytes, bytes | None]] = field(default_factory=list)
     deletes: set[int] = field(default_factory=set)
 
-    def index(self, index: str, doc_id: str, doc: Mapping[str, Any], version: int | None = None) -> None:
-        """Index `doc`; with `version`, as an external version (an equal or newer stored one is a 409)."""
+    def index(self, index: str, doc_id: str, doc: Mapping[str, Any] | bytes, version: int | None = None) -> None:
+        """Index `doc` (or its encoding, as bytes); with `version`, as an external version (an equal
+        or newer stored one is a 409)."""
         action: dict[str, Any] = {"_index": index, "_id": doc_id}
         if version is not None:
             action.update(version=version, version_type="external")
-        self.lines.append((orjson.dumps({"index": action}), orjson.dumps(doc)))
+        self.lines.append((orjson.dumps({"index": action}), doc if isinstance(doc, bytes) else orjson.dumps(doc)))
 
     def create(self, index: str, doc_id: str, doc: Mapping[str, Any]) -> None:
         self.lines.append((orjson.dumps({"create": {"_index": index, "_id": doc_id}}), orjson.dumps(doc)))
@@ -88,7 +89,7 @@ class OverlappedWrites(Writes):
     def __len__(self) -> int:
         return self._sent + len(self.lines)
 
-    def index(self, index: str, doc_id: str, doc: Mapping[str, Any], version: int | None = None) -> None:
+    def index(self, index: str, doc_id: str, doc: Mapping[str, Any] | bytes, version: int | None = None) -> None:
         super().index(index, doc_id, doc, version)
         self._send_full_chunk()
 

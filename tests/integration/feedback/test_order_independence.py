@@ -6,7 +6,9 @@ account change) are produced in several shuffled orders, each into its own names
 (topics, consumer group, indices), through real Kafka and Elasticsearch, one message
 at a time with tiny consumer batches so the interleavings really differ. The stored
 touches and the reports must be identical across orders, and equal to the hand-derived
-expectation.
+expectation. One more order runs with a join-state budget of 0, so that every batch drops
+the opportunities it is not working on and reloads them from the stores on their next input:
+eviction changes how much is read, never the result.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ import dataclasses
 import random
 
 import pytest
+from prometheus_client import REGISTRY
 
 from collateral.v1 import feedback_pb2, feedback_pb2_grpc
 from services.common import es as es_util, grpc_server, topics
@@ -89,9 +92,9 @@ EXPECTED = {
 }
 
 
-def run_order(base_settings, start_service, call_as, seed: int):
+def run_order(base_settings, start_service, call_as, seed: int, cache_mb: int = 1024):
     settings = dataclasses.replace(base_settings, namespace=f"{base_settings.namespace}o{seed}",
-                                   kafka_topic_partitions=1, consumer_batch_size=3)
+                                   kafka_topic_partitions=1, consumer_batch_size=3, feedback_join_cache_mb=cache_mb)
     topics.ensure_all(settings)
     items = [(topics.DEALS, d["opportunity_id"], d) for d in DEALS] + [(topics.USAGE, u["asset_id"], u) for u in USAGE]
     rng = random.Random(seed)
@@ -107,6 +110,8 @@ def run_order(base_settings, start_service, call_as, seed: int):
         finally:
             producer.close()
         consumer.wait_idle()
+        held = REGISTRY.get_sample_value("collateral_feedback_join_cached_opportunities")
+        assert held is not None and (held <= 1 if cache_mb == 0 else held >= 4), held
     finally:
         consumer.stop()
     es = es_util.client(settings)
@@ -134,6 +139,7 @@ def run_order(base_settings, start_service, call_as, seed: int):
 
 def test_same_result_in_every_order(stack, start_service, call_as):
     results = [run_order(stack, start_service, call_as, seed) for seed in (1, 2, 3)]
+    results.append(run_order(stack, start_service, call_as, 4, cache_mb=0))
     touches, rates, attribution, gaps = results[0]
     got = {tid: (t["stage"], t["amount"], t["touch_count"], t["times"]) for tid, t in touches.items()}
     assert got == EXPECTED

@@ -9,19 +9,96 @@ from services.common.consumer import Message
 from services.feedback import model
 from services.feedback.join_stage import (BUNDLE, BUNDLE_MAX_BYTES, DEAL, EVENT, KIND_HEADER, Bundle, DealRecord,
                                           EventRecord, JoinProcessor, JoinState, OpportunityState, _newest_deals,
-                                          apply_event, bundle)
+                                          apply_event, bundle, held)
 from services.usage.consumer import classified_event, classified_key
 
 
-def test_state_evicts_the_least_recently_used():
-    state = JoinState(capacity=2)
+def _state_with(n_events: int, opportunity: str = "x") -> OpportunityState:
+    """A state of `n_events` events; its size does not depend on the (one-letter) opportunity."""
+    state = OpportunityState({"opportunity_id": opportunity, "account_id": "acct-1", "stage": "won"})
+    for i in range(n_events):
+        state.add({"event_id": f"{opportunity}-e{i}", "asset_id": f"asset-{i % 7:05d}", "type": "view", "rep_id": "rep-1",
+                   "occurred_at": f"2026-01-{1 + i % 28:02d}T10:00:00.000Z", "opportunity_id": opportunity,
+                   "is_bot": False})
+    return state
+
+
+def test_state_evicts_the_least_recently_used_beyond_its_budget():
+    one = _state_with(10).estimated_bytes()
+    state = JoinState(budget_bytes=2 * one + 1)
     for opp in ("a", "b"):
-        state.put(opp, OpportunityState(None))
+        state.put(opp, _state_with(10, opp))
+    assert state.bytes == 2 * one
     assert state.get("a") is not None  # "a" is now the most recently used
-    state.put("c", OpportunityState(None))
+    state.put("c", _state_with(10, "c"))
     assert (state.get("a") is not None, state.get("b"), state.get("c") is not None) == (True, None, True)
+    assert state.bytes == 2 * one
+
+
+def test_a_state_that_grows_is_trimmed_at_the_end_of_the_batch_never_before():
+    one = _state_with(10).estimated_bytes()
+    state = JoinState(budget_bytes=2 * one + 1)
+    a, b = _state_with(10, "a"), _state_with(10, "b")
+    state.put("a", a)
+    state.put("b", b)
+    for i in range(40):  # "a" and "b" both receive events in one batch
+        b.add({"event_id": f"x{i}", "asset_id": "asset-9", "occurred_at": "2026-01-01T00:00:00.000Z"})
+    state.resize(b)
+    assert len(state) == 2 and state.bytes == a.estimated_bytes() + b.estimated_bytes() > state.budget_bytes
+    state.trim()  # the batch is done: the least recently used goes
+    assert (state.get("a"), state.get("b") is b, state.bytes) == (None, True, b.estimated_bytes())
+    state.trim()  # never the last one, even above the budget
+    assert len(state) == 1
     state.clear()
-    assert len(state) == 0
+    assert (len(state), state.bytes) == (0, 0)
+
+
+def test_the_estimated_size_of_a_state_is_close_to_what_it_really_holds():
+    """The budget is only as good as the estimate: states as the join builds them (decoded
+    events, computed touches and credits of won and lost deals) against tracemalloc."""
+    import gc
+    import tracemalloc
+    from datetime import timedelta
+
+    import orjson
+
+    from services.feedback import credits
+
+    rng = random.Random(5)
+    raw_deals = []
+    for i in range(300):
+        stage = rng.choice(["won", "lost", "open"])
+        raw = {"event_id": f"d{i}", "schema_version": 1, "occurred_at": "2026-03-01T00:00:00Z",
+               "opportunity_id": f"opp-{i:07d}", "account_id": f"acct-{i}", "owner_rep_id": "rep-17", "stage": stage,
+               "amount": 25000.0, "currency": "USD", "created_at": "2026-02-01T00:00:00Z",
+               "updated_at": "2026-03-01T00:00:00Z", "industry": "healthcare", "region": "emea"}
+        if stage != "open":
+            raw["closed_at"] = "2026-03-01T00:00:00Z"
+        raw_deals.append(orjson.dumps(raw))
+    deals = [model.validate_deal(orjson.loads(body)) for body in raw_deals]  # schema caches warmed outside
+    gc.collect()
+    tracemalloc.start()
+    try:
+        before = tracemalloc.get_traced_memory()[0]
+        states = []
+        for body in raw_deals:
+            deal = orjson.loads(orjson.dumps(model.validate_deal(orjson.loads(body))))
+            state = OpportunityState(deal)
+            for j in range(rng.randrange(1, 30)):
+                state.add({"event_id": f"e{rng.randrange(10**9)}", "type": rng.choice(["view", "download", "share"]),
+                           "asset_id": f"asset-{rng.randrange(2000):05d}", "rep_id": "rep-17",
+                           "occurred_at": f"2026-02-{1 + j % 27:02d}T10:{j % 60:02d}:00.000Z",
+                           "opportunity_id": deal["opportunity_id"], "is_bot": False})
+            touches = model.compute_touches(deal, state.events_of(), timedelta(days=30), timedelta(days=90))
+            state.touches = {tid: held(doc) for tid, doc in touches.items()}
+            state.credits = {cid: held(doc) for cid, doc in credits.credit_documents(deal, touches).items()}
+            state.dirty = set()
+            states.append(state)
+        allocated = tracemalloc.get_traced_memory()[0] - before
+    finally:
+        tracemalloc.stop()
+    estimated = sum(s.estimated_bytes() for s in states)
+    assert 0.75 < estimated / allocated < 1.35, (estimated, allocated)
 
 
 def test_newest_verdict_wins_whatever_came_before():
