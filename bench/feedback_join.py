@@ -320,7 +320,7 @@ def backfill(settings: config.Settings, args: argparse.Namespace) -> None:
         if time.perf_counter() - last_report > 30:
             last_report = time.perf_counter()
             rss, peak = memory_mb(os.getpid())
-            tqdm.write(f"lag gauges: {lag_gauges()}; memory {rss:,.0f} MiB resident (peak {peak:,.0f})")
+            tqdm.write(f"lag gauges: {lag_gauges()}; memory {rss:,.0f} MiB resident (peak {peak:,.0f}); {join_state()}")
 
     progress.wait_done(update)
     elapsed = time.perf_counter() - started
@@ -329,9 +329,16 @@ def backfill(settings: config.Settings, args: argparse.Namespace) -> None:
     pipeline.join(60)
     print(f"[backfill] {total:,} messages ({args.deals:,} deals, {args.events:,} events) in {elapsed:.0f}s: "
           f"{total / elapsed:,.0f} msg/s, {touches(settings):,} touches; final lag gauges: {lag_gauges()}; "
-          f"peak memory {memory_mb(os.getpid())[1]:,.0f} MiB resident", flush=True)
+          f"peak memory {memory_mb(os.getpid())[1]:,.0f} MiB resident; {join_state()}", flush=True)
     if not args.keep:
         cleanup(settings)
+
+
+def join_state() -> str:
+    """The join state's gauges: opportunities held and their estimated size (COLLATERAL_FEEDBACK_JOIN_CACHE_MB)."""
+    held = metrics.FEEDBACK_JOIN_CACHED.collect()[0].samples[0].value
+    size = metrics.FEEDBACK_JOIN_CACHED_BYTES.collect()[0].samples[0].value
+    return f"join state {held:,.0f} opportunities, {size / 2**20:,.0f} MiB estimated"
 
 
 def lag_gauges() -> dict[str, float]:

@@ -35,7 +35,7 @@ Every batch takes the same path through the steps:
 One code path runs every consumer, pipelined: batch N+1 is polled and parsed while batch N is
 written on a writer thread (`pipelined = False` on a processor waits for each write before the
 next poll, on the same path); a processor may let the next batch gather up to `max_batch_polls`
-polls meanwhile (the batch step). Writes stay sequential and in order. When partitions are revoked,
+polls meanwhile (the batch step), and may cap it at `max_batch_bytes` of message values. Writes stay sequential and in order. When partitions are revoked,
 the write in flight finishes before the processor's `on_partitions_revoked` runs (no write overlaps
 the hand-over) and stays uncommitted, a batch polled before the rebalance is dropped unwritten,
 and a batch whose write is being retried after an outage is abandoned if a rebalance happens
@@ -179,6 +179,13 @@ def gathered(earlier: Batch | None, later: Batch) -> Batch:
     earlier.dead.extend(later.dead)
     earlier.filtered += later.filtered
     return earlier
+
+
+def batch_full(batch: Batch, limit: int, byte_limit: int | None = None) -> bool:
+    """Has the batch gathered while a write runs reached `limit` messages or `byte_limit` bytes of values?"""
+    if len(batch.messages) >= limit:
+        return True
+    return byte_limit is not None and sum(len(m.value or b"") for m in batch.messages) >= byte_limit
 
 
 class ParseStep:
@@ -488,6 +495,7 @@ class ConsumerLoop:
         when traffic is light each poll is written on its own, as soon as the writer is free.
         """
         limit = self.settings.consumer_batch_size * max(1, int(getattr(self.processor, "max_batch_polls", 1)))
+        byte_limit: int | None = getattr(self.processor, "max_batch_bytes", None)
         batch: Batch | None = None
         while not self._stop.is_set():
             messages = self._poll(timeout_ms=500 if self._in_flight is None else 0)
@@ -496,7 +504,7 @@ class ConsumerLoop:
             if messages:
                 batch = gathered(batch, self.filter_step(self.parse_step(messages, self._generation)))
             if self._in_flight is not None:
-                full = batch is not None and len(batch.messages) >= limit
+                full = batch is not None and batch_full(batch, limit, byte_limit)
                 if not full and not _done_within(self._in_flight.future, 0 if messages else 0.2):
                     continue  # poll again (gathering, and keeping the group membership) while the write runs
                 if not self._finish_in_flight():

@@ -218,7 +218,6 @@ class BulkOutcome:
 _BULK_ITEM_FIELDS = "items.*.status,items.*.error"
 
 
-@timed("bulk")
 def bulk(es: Elasticsearch, operations: Sequence[Mapping[str, Any]], refresh: bool | str = False,
          timeout_s: float | None = None) -> BulkOutcome:
     """Run `operations` (each {"action": {...}, "source": {...}|None}) as one bulk request.
@@ -236,6 +235,13 @@ def bulk(es: Elasticsearch, operations: Sequence[Mapping[str, Any]], refresh: bo
     # Lines the caller encoded already are joined here at once (the client would append them
     # to its buffer one by one, a cost per document on the consumers' hot path).
     payload: Any = b"\n".join(body) + b"\n" if all(type(line) is bytes for line in body) else body  # type: ignore[arg-type]
+    return bulk_encoded(es, payload, refresh, timeout_s)
+
+
+@timed("bulk")
+def bulk_encoded(es: Elasticsearch, payload: bytes | Sequence[Mapping[str, Any]], refresh: bool | str = False,
+                 timeout_s: float | None = None) -> BulkOutcome:
+    """`bulk` of a request body encoded already (NDJSON bytes, or the client's list of lines)."""
     try:
         target = es.options(request_timeout=timeout_s) if timeout_s else es
         # Only what the outcome needs: the full per-item answer (index, id, version, shards,

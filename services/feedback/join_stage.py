@@ -44,6 +44,10 @@ EVENT = b"event"
 BUNDLE = b"bundle"
 BUNDLE_MAX_BYTES = 512 * 1024  # below the broker's default message.max.bytes (1 MiB)
 WRITE_CHUNK = 2000  # touch and credit writes per bulk request sent while the rest of a batch is computed
+# A join batch gathers bundles while the previous one is written, up to this many bytes (some 40,000
+# inputs): a batch's inputs and the states of every opportunity they touch are held at once, so a
+# backlog must not become one batch of all of it.
+MAX_BATCH_BYTES = 16 * 1024 * 1024
 
 
 @dataclass
@@ -76,34 +80,30 @@ class Bundle:
 # input keyed by its opportunity, are still read.
 
 def bundle(topic: str, partitions: int, items: Iterable[tuple[bytes, str, Mapping[str, Any]]]) -> list[kafka_io.Record]:
-    """Records carrying `items` ((kind, opportunity id, document), in order) to `topic`."""
-    per_partition: dict[int, list[bytes]] = {}
+    """Records carrying `items` ((kind, opportunity id, document), in order) to `topic`.
+
+    Each item is appended to its partition's array as soon as it is encoded, so a router batch
+    never holds its encoded items one by one (each orjson result sits in a buffer of 4 KiB or more).
+    """
+    per_partition: dict[int, list[bytearray]] = {}  # each partition's arrays, still open: "[item,item"
     for kind, opportunity_id, doc in items:
-        per_partition.setdefault(_partition_of(opportunity_id, partitions), []).append(
-            orjson.dumps({"kind": kind.decode(), "for": opportunity_id, "doc": doc}))
-    records = []
-    for partition, encoded in sorted(per_partition.items()):
-        chunk: list[bytes] = []
-        size = 2
-        for item in encoded:
-            if chunk and size + len(item) + 1 > BUNDLE_MAX_BYTES:
-                records.append(_bundle_record(topic, partition, chunk))
-                chunk, size = [], 2
-            chunk.append(item)
-            size += len(item) + 1
-        if chunk:
-            records.append(_bundle_record(topic, partition, chunk))
-    return records
+        item = orjson.dumps({"kind": kind.decode(), "for": opportunity_id, "doc": doc})
+        arrays = per_partition.setdefault(_partition_of(opportunity_id, partitions), [bytearray(b"[")])
+        array = arrays[-1]
+        if len(array) > 1 and len(array) + 1 + len(item) + 1 > BUNDLE_MAX_BYTES:
+            array = bytearray(b"[")
+            arrays.append(array)
+        if len(array) > 1:
+            array += b","
+        array += item
+    return [kafka_io.Record(topic, None, bytes(array + b"]"), ((KIND_HEADER, BUNDLE),), partition)
+            for partition, arrays in sorted(per_partition.items()) for array in arrays]
 
 
 @functools.lru_cache(maxsize=1 << 18)
 def _partition_of(opportunity_id: str, partitions: int) -> int:
     """kafka_io.partition_of, remembered: murmur2 in pure Python costs more than the lookup."""
     return kafka_io.partition_of(opportunity_id, partitions)
-
-
-def _bundle_record(topic: str, partition: int, encoded: list[bytes]) -> kafka_io.Record:
-    return kafka_io.Record(topic, None, b"[" + b",".join(encoded) + b"]", ((KIND_HEADER, BUNDLE),), partition)
 
 
 def _bundled(value: Any) -> Bundle:
@@ -144,7 +144,7 @@ class OpportunityState:
     events only (`model.compute_touches` is separable by asset; tests/unit/feedback/
     test_join_stage.py checks it), so only the assets whose events changed are recomputed.
 
-    Events, touches and credits are held orjson-encoded, a third of their size as Python
+    Events, touches and credits are held orjson-encoded, about half their size as Python
     dicts: a backfill of 100,000 opportunities held as dicts took 8.3 GB. Events are decoded
     only when their asset is recomputed; touches and credits are compared as the bytes they
     are written as.
@@ -156,6 +156,7 @@ class OpportunityState:
     credits: dict[str, bytes] = field(default_factory=dict)  # credit id -> document as stored
     dirty: set[str] | None = None  # assets whose events changed since the last recompute; None: all
     size: int = 0  # estimated bytes, as JoinState last accounted them
+    batch: int = 0  # the JoinState batch that last used it
 
     def add(self, event: Mapping[str, Any]) -> None:
         self.events.setdefault(event["asset_id"], {})[event["event_id"]] = held(event)
@@ -188,20 +189,25 @@ class JoinState:
     """Opportunity states of the owned partitions, least recently used evicted beyond a memory budget.
 
     Eviction is always safe: an evicted opportunity is reloaded from Elasticsearch, which
-    holds every input the state was built from. `put` evicts at once; a state that grows
-    while a batch changes it is re-accounted by `resize`, and the cache shrinks back to its
-    budget at `trim` (the end of the batch), so a batch never evicts what it is working on.
+    holds every input the state was built from. A state used by the current batch (since
+    `begin_batch`) is never evicted: a batch whose opportunities outgrow the budget holds them
+    all until it ends (then `trim`), instead of reloading them one by one as it goes.
     """
 
     def __init__(self, budget_bytes: int) -> None:
         self.budget_bytes = max(1, budget_bytes)
         self.bytes = 0
+        self._batch = 0
         self._items: OrderedDict[str, OpportunityState] = OrderedDict()
+
+    def begin_batch(self) -> None:
+        self._batch += 1
 
     def get(self, opportunity_id: str) -> OpportunityState | None:
         state = self._items.get(opportunity_id)
         if state is not None:
             self._items.move_to_end(opportunity_id)
+            state.batch = self._batch
         return state
 
     def put(self, opportunity_id: str, state: OpportunityState) -> None:
@@ -209,22 +215,35 @@ class JoinState:
         if previous is not None:
             self.bytes -= previous.size
         state.size = state.estimated_bytes()
+        state.batch = self._batch
         self.bytes += state.size
         self._items[opportunity_id] = state
         self.trim()
 
     def resize(self, state: OpportunityState) -> None:
-        """Account for a held state's changed contents (no eviction until `trim`)."""
+        """Account for a held state's changed contents."""
         size = state.estimated_bytes()
         self.bytes += size - state.size
         state.size = size
 
     def trim(self) -> None:
-        """Evict the least recently used beyond the budget (never the most recent one)."""
-        while self.bytes > self.budget_bytes and len(self._items) > 1:
-            _, evicted = self._items.popitem(last=False)
-            self.bytes -= evicted.size
+        """Evict the least recently used beyond the budget, down to the ones the current batch uses.
+
+        Used states are the most recently used ones (`get` and `put` move them to the end), so
+        eviction stops at the first of them.
+        """
+        while self.bytes > self.budget_bytes and self._items:
+            oldest = next(iter(self._items.values()))
+            if oldest.batch == self._batch:
+                break
+            self._items.popitem(last=False)
+            self.bytes -= oldest.size
         self._report()
+
+    def end_batch(self) -> None:
+        """The batch is done: nothing is in use any more, shrink to the budget."""
+        self._batch += 1
+        self.trim()
 
     def clear(self) -> None:
         self._items.clear()
@@ -251,6 +270,7 @@ class JoinProcessor:
     """Processor of the shared ConsumerLoop for feedback.join.v1 (group `<ns>.feedback-join`)."""
 
     name = "feedback-join"
+    max_batch_bytes = MAX_BATCH_BYTES
 
     def __init__(self, settings: config.Settings, es: Elasticsearch | None = None) -> None:
         self.settings = settings
@@ -320,16 +340,14 @@ class JoinProcessor:
             # Make the deals visible to the router's account lookups before reading events.
             self.es.indices.refresh(index=self.names.deals)
         result.written += sum(len(v) for v in events.values())
+        self.state.begin_batch()  # from here on, the batch's opportunities stay in memory until it ends
         reload = set(deals) | {opp for opp in events if self.state.get(opp) is None}
         loaded = self._load(reload, cause_of=lambda opp: "deal" if opp in deals else "miss", stored_now=stored_now)
         for opp, evs in events.items():
-            state = self.state.get(opp) if opp not in reload else None
-            if state is None:
-                # Reloaded: the stores already hold these events (the router refreshes after
-                # storing, before forwarding), or evicted by a tiny cache meanwhile: reload it.
-                if opp not in reload:
-                    loaded += self._load({opp}, cause_of=lambda _: "miss")
-                continue
+            if opp in reload:
+                continue  # reloaded: the stores hold these events already (the router refreshes before forwarding)
+            state = self.state.get(opp)
+            assert state is not None  # used by this batch: never evicted before it ends
             for ev in evs:
                 apply_event(state, ev)
         self._recompute(set(events) | reload, fresh=set(loaded))
@@ -462,10 +480,7 @@ class JoinProcessor:
         dirty: set[str] = set()  # rollup keys of every touch and credit written or deleted (old and new month)
         for opp in sorted(opportunity_ids):
             state = self.state.get(opp)
-            if state is None:  # evicted within this batch by a very small cache: reload it alone
-                self._load({opp}, cause_of=lambda _: "miss")
-                state = self.state.get(opp)
-                assert state is not None
+            assert state is not None  # loaded or used by this batch: never evicted before it ends
             old = state.touches
             recomputed, candidates = self._touches(opp, state)
             encoded = {tid: held(doc) for tid, doc in recomputed.items()}
@@ -502,7 +517,7 @@ class JoinProcessor:
                 state.credits = new_credits
             state.touches = new
             self.state.resize(state)
-        self.state.trim()
+        self.state.end_batch()
         outcome = writes.run(self.es)
         refused = writes.refused(outcome)
         if refused:

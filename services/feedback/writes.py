@@ -5,6 +5,10 @@ standard json module encoding them inside the Elasticsearch client was a large s
 their CPU time. The documents written here hold only strings, finite numbers, booleans,
 None and lists or objects of those with string keys, which orjson and json encode to the
 same JSON values.
+
+Each operation is kept as one right-sized bytes object holding its NDJSON lines: orjson
+returns its bytes in the buffer it wrote them to (4 KiB at least), so keeping its results as
+they are held 4-8 KiB per operation, tens of thousands per batch, on fresh pages every batch.
 """
 
 from __future__ import annotations
@@ -28,7 +32,7 @@ class Writes:
     `deletes` are the positions whose 404 (already gone) is the wanted state.
     """
 
-    lines: list[tuple[bytes, bytes | None]] = field(default_factory=list)
+    lines: list[bytes] = field(default_factory=list)  # per operation: its action and source lines, "\n"-ended
     deletes: set[int] = field(default_factory=set)
 
     def index(self, index: str, doc_id: str, doc: Mapping[str, Any] | bytes, version: int | None = None) -> None:
@@ -37,14 +41,15 @@ class Writes:
         action: dict[str, Any] = {"_index": index, "_id": doc_id}
         if version is not None:
             action.update(version=version, version_type="external")
-        self.lines.append((orjson.dumps({"index": action}), doc if isinstance(doc, bytes) else orjson.dumps(doc)))
+        self.lines.append(b"%b\n%b\n" % (orjson.dumps({"index": action}),
+                                          doc if isinstance(doc, bytes) else orjson.dumps(doc)))
 
     def create(self, index: str, doc_id: str, doc: Mapping[str, Any]) -> None:
-        self.lines.append((orjson.dumps({"create": {"_index": index, "_id": doc_id}}), orjson.dumps(doc)))
+        self.lines.append(b"%b\n%b\n" % (orjson.dumps({"create": {"_index": index, "_id": doc_id}}), orjson.dumps(doc)))
 
     def delete(self, index: str, doc_id: str) -> None:
         self.deletes.add(len(self))
-        self.lines.append((orjson.dumps({"delete": {"_index": index, "_id": doc_id}}), None))
+        self.lines.append(orjson.dumps({"delete": {"_index": index, "_id": doc_id}}) + b"\n")
 
     def __len__(self) -> int:
         """Operations added so far (their positions are 0 .. len - 1)."""
@@ -141,18 +146,16 @@ class OverlappedWrites(Writes):
                 pass
 
 
-def _run_lines(es: Elasticsearch, lines: Sequence[tuple[bytes, bytes | None]]) -> es_util.BulkOutcome:
-    """Bulk-write encoded lines, in requests of at most BULK_BYTES; positions are the lines'."""
+def _run_lines(es: Elasticsearch, lines: Sequence[bytes]) -> es_util.BulkOutcome:
+    """Bulk-write encoded operations, in requests of at most BULK_BYTES; positions are the lines'."""
     total = es_util.BulkOutcome()
     start = 0
     while start < len(lines):
         end, size = start, 0
         while end < len(lines) and (end == start or size < BULK_BYTES):
-            action, source = lines[end]
-            size += len(action) + (len(source) if source is not None else 0) + 2
+            size += len(lines[end])
             end += 1
-        ops = [{"action": action, "source": source} for action, source in lines[start:end]]
-        _add(total, es_util.bulk(es, ops), start)
+        _add(total, es_util.bulk_encoded(es, b"".join(lines[start:end])), start)
         start = end
     return total
 

@@ -11,8 +11,8 @@ from kafka.errors import KafkaTimeoutError, KafkaConnectionError
 from kafka.structs import TopicPartition
 
 from services.common import config, consumer, errors, metrics
-from services.common.consumer import (CommitStep, DeadLetterPolicy, FilterStep, InvalidEvent, Message, ParseStep, gathered,
-                                      TooManyDeadLetters, WriteResult, merged)
+from services.common.consumer import (CommitStep, DeadLetterPolicy, FilterStep, InvalidEvent, Message, ParseStep,
+                                      TooManyDeadLetters, WriteResult, batch_full, gathered, merged)
 
 
 def msg(offset: int, partition: int = 0, topic: str = "t", value: bytes = b"{}", key: bytes | None = b"k") -> Message:
@@ -113,6 +113,13 @@ def test_the_batch_step_gathers_polls_of_one_generation() -> None:
     second = parse([msg(2), msg(3, value=b"x")], generation=3)
     both = gathered(first, second)
     assert ([m.offset for m in both.messages], [p.event for p in both.parsed], both.filtered) == ([0, 1, 2, 3], [0, 2, 3], 1)
+
+
+def test_a_gathered_batch_is_full_at_its_message_count_or_its_bytes() -> None:
+    parse = ParseStep("unit", lambda m: m.offset)
+    batch = parse([msg(0, value=b"x" * 600), msg(1, value=b"x" * 400)])
+    assert (batch_full(batch, 3), batch_full(batch, 2), batch_full(batch, 3, 1000), batch_full(batch, 3, 1001)) == (
+        False, True, True, False)
 
 
 def test_a_batch_polled_before_a_rebalance_is_not_gathered() -> None:

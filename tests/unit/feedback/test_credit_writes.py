@@ -6,6 +6,7 @@ from datetime import timedelta
 from types import SimpleNamespace
 
 from services.feedback import credits, model
+from services.feedback.join_stage import held
 from services.feedback.writes import Writes
 from tests.unit.feedback.test_sourcing_and_credits import T0, deal, ev
 
@@ -19,8 +20,9 @@ def _credits(events):
 
 def _staged(new, old):
     writes = Writes()
-    counts = credits.stage_writes(writes, SimpleNamespace(credits="credits-index"), new, old)
-    actions = [line[0].decode() for line in writes.lines]
+    counts = credits.stage_writes(writes, SimpleNamespace(credits="credits-index"),
+                                  {cid: held(doc) for cid, doc in new.items()}, {cid: held(doc) for cid, doc in old.items()})
+    actions = [line.split(b"\n")[0].decode() for line in writes.lines]
     return counts, actions
 
 

@@ -26,29 +26,42 @@ def _state_with(n_events: int, opportunity: str = "x") -> OpportunityState:
 def test_state_evicts_the_least_recently_used_beyond_its_budget():
     one = _state_with(10).estimated_bytes()
     state = JoinState(budget_bytes=2 * one + 1)
+    state.begin_batch()
     for opp in ("a", "b"):
         state.put(opp, _state_with(10, opp))
-    assert state.bytes == 2 * one
+    state.end_batch()
+    assert state.bytes == 2 * one and len(state) == 2
+    state.begin_batch()
     assert state.get("a") is not None  # "a" is now the most recently used
     state.put("c", _state_with(10, "c"))
     assert (state.get("a") is not None, state.get("b"), state.get("c") is not None) == (True, None, True)
     assert state.bytes == 2 * one
 
 
-def test_a_state_that_grows_is_trimmed_at_the_end_of_the_batch_never_before():
+def test_a_batch_keeps_every_state_it_uses_and_the_cache_shrinks_when_it_ends():
+    """A batch touching more opportunities than the budget holds must not evict its own (it
+    would reload them one by one); the budget applies again once the batch is done."""
     one = _state_with(10).estimated_bytes()
     state = JoinState(budget_bytes=2 * one + 1)
-    a, b = _state_with(10, "a"), _state_with(10, "b")
-    state.put("a", a)
-    state.put("b", b)
-    for i in range(40):  # "a" and "b" both receive events in one batch
-        b.add({"event_id": f"x{i}", "asset_id": "asset-9", "occurred_at": "2026-01-01T00:00:00.000Z"})
-    state.resize(b)
-    assert len(state) == 2 and state.bytes == a.estimated_bytes() + b.estimated_bytes() > state.budget_bytes
-    state.trim()  # the batch is done: the least recently used goes
-    assert (state.get("a"), state.get("b") is b, state.bytes) == (None, True, b.estimated_bytes())
-    state.trim()  # never the last one, even above the budget
-    assert len(state) == 1
+    state.begin_batch()
+    state.put("old", _state_with(10, "o"))
+    state.end_batch()
+    state.begin_batch()
+    held = {opp: _state_with(10, opp) for opp in "abcd"}
+    for opp, opportunity_state in held.items():
+        state.put(opp, opportunity_state)
+    assert state.get("old") is None  # from an earlier batch: evicted first
+    assert all(state.get(opp) is held[opp] for opp in held) and state.bytes == 4 * one > state.budget_bytes
+    for i in range(40):  # "d" grows
+        held["d"].add({"event_id": f"x{i}", "asset_id": "asset-9", "occurred_at": "2026-01-01T00:00:00.000Z"})
+    state.resize(held["d"])
+    assert state.bytes == 3 * one + held["d"].estimated_bytes()
+    state.end_batch()  # least recently used first: a, b, c (d alone is over the budget, and goes too)
+    assert (len(state), state.bytes) == (0, 0)
+    state.begin_batch()
+    state.put("e", _state_with(10, "e"))
+    state.end_batch()
+    assert state.get("e") is not None and state.bytes == one
     state.clear()
     assert (len(state), state.bytes) == (0, 0)
 
