@@ -191,7 +191,7 @@ class Settings:
         5000, "Most messages the feedback consumer's router and join stages each process per batch."
     )
     feedback_join_cache_mb: int = _setting(
-        512, "Memory budget, in MiB, of the join stage's opportunity states (deal, events, touches and credits; about 20 KB "
+        512, "Memory budget, in MiB, of the join stage's opportunity states (deal, events, touches and credits; about 13 KB "
         "per opportunity with 14 events and 14 touches): the least recently used beyond it are reloaded from Elasticsearch when next needed."
     )
     feedback_poor_result_max: int = _setting(

@@ -126,9 +126,10 @@ def stored(es: Elasticsearch, names: store.Names,
 
 
 def stage_writes(writes: bulk_writes.Writes, names: store.Names, new: Mapping[str, bytes],
-                 old: Mapping[str, bytes]) -> tuple[int, int]:
-    """Add to `writes` the credit documents of one opportunity (orjson-encoded) that differ from
-    `old` (as last written) and the deletes of the ones no longer in `new`; returns (written, deleted).
+                 old: Mapping[str, int]) -> tuple[int, int]:
+    """Add to `writes` the credit documents of one opportunity (orjson-encoded) whose hash differs
+    from `old` (the hashes of the ones last written) and the deletes of the ones no longer in
+    `new`; returns (written, deleted).
 
     A won deal's position-based credits change for every asset when one touchpoint is added,
     but an asset whose credits did not change (first touch unchanged, an untouched deal
@@ -136,7 +137,7 @@ def stage_writes(writes: bulk_writes.Writes, names: store.Names, new: Mapping[st
     """
     written = deleted = 0
     for cid, doc in sorted(new.items()):
-        if old.get(cid) != doc:
+        if old.get(cid) != hash(doc):
             writes.index(names.credits, cid, doc)
             written += 1
     for cid in sorted(set(old) - set(new)):

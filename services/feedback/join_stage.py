@@ -22,10 +22,11 @@ from __future__ import annotations
 
 import functools
 import logging
+import sys
 from collections import OrderedDict
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import Any, Iterable, Iterator, Mapping, Sequence
+from typing import Any, Iterable, Iterator, Mapping, NamedTuple, Sequence
 
 import orjson
 from elasticsearch import Elasticsearch
@@ -123,16 +124,30 @@ def _input(kind: bytes, opportunity_id: Any, doc: Any) -> DealRecord | EventReco
     raise InvalidEvent("schema", f"join record of unknown kind {kind!r} or without an opportunity")
 
 
-# Per-entry cost of the encoded documents a state holds, beyond their bytes: the bytes object's
-# header, its id string and its dict slot (tests/unit/feedback/test_join_stage.py checks the
-# estimate against tracemalloc).
-ENTRY_OVERHEAD_BYTES = 200
+# What a state holds per entry (tests/unit/feedback/test_join_stage.py checks the estimate against
+# tracemalloc): an event's encoding beyond its bytes (the bytes object's header, its id string,
+# its dict slot); a touch or credit as written (its id string, dict slot and Written).
+EVENT_OVERHEAD_BYTES = 200
+WRITTEN_BYTES = 330
 STATE_OVERHEAD_BYTES = 2500  # the state itself, its dicts and its deal
+
+
+class Written(NamedTuple):
+    """A touch or credit document as last written, reduced to what the join needs of it: whether
+    a recomputed one differs (the hash of its encoding: keyed SipHash, 64 bits) and the rollup it
+    counted in (the key to send when it changes or goes)."""
+
+    digest: int
+    rollup: str | None
+
+    @classmethod
+    def of(cls, encoded: bytes, rollup: str | None) -> "Written":
+        return cls(hash(encoded), sys.intern(rollup) if rollup is not None else None)
 
 
 def held(doc: Mapping[str, Any]) -> bytes:
     """`doc` encoded to keep: orjson returns its bytes in the buffer it wrote them to (4 KiB at
-    least, 20-30x a touch's length), so what is held for long is copied to its exact size."""
+    least, some 20x an event's length), so what is held for long is copied to its exact size."""
     return memoryview(orjson.dumps(doc)).tobytes()
 
 
@@ -144,16 +159,16 @@ class OpportunityState:
     events only (`model.compute_touches` is separable by asset; tests/unit/feedback/
     test_join_stage.py checks it), so only the assets whose events changed are recomputed.
 
-    Events, touches and credits are held orjson-encoded, about half their size as Python
-    dicts: a backfill of 100,000 opportunities held as dicts took 8.3 GB. Events are decoded
-    only when their asset is recomputed; touches and credits are compared as the bytes they
-    are written as.
+    Compact, because a backfill of 100,000 opportunities held as Python dicts took 8.3 GB:
+    events are held orjson-encoded (decoded only when their asset is recomputed), touches and
+    credits only as `Written` (a won deal's credits are computed from its touches recomputed
+    from the events, which equal the ones written).
     """
 
     deal: dict[str, Any] | None
     events: dict[str, dict[str, bytes]] = field(default_factory=dict)  # asset -> event_id -> event (humans)
-    touches: dict[str, bytes] = field(default_factory=dict)  # touch id -> document as stored
-    credits: dict[str, bytes] = field(default_factory=dict)  # credit id -> document as stored
+    touches: dict[str, Written] = field(default_factory=dict)  # touch id -> document as stored
+    credits: dict[str, Written] = field(default_factory=dict)  # credit id -> document as stored
     dirty: set[str] | None = None  # assets whose events changed since the last recompute; None: all
     size: int = 0  # estimated bytes, as JoinState last accounted them
     batch: int = 0  # the JoinState batch that last used it
@@ -172,13 +187,11 @@ class OpportunityState:
         return (orjson.loads(encoded) for per_asset in chosen for encoded in per_asset.values())
 
     def estimated_bytes(self) -> int:
-        """Memory this state holds, estimated from its encoded documents (within a few tens of percent)."""
-        entries = len(self.touches) + len(self.credits)
-        size = sum(map(len, self.touches.values())) + sum(map(len, self.credits.values()))
+        """Memory this state holds, estimated from what it holds (within a few tens of percent)."""
+        size = STATE_OVERHEAD_BYTES + (len(self.touches) + len(self.credits)) * WRITTEN_BYTES
         for per_asset in self.events.values():
-            entries += len(per_asset)
-            size += sum(map(len, per_asset.values()))
-        return STATE_OVERHEAD_BYTES + size + entries * ENTRY_OVERHEAD_BYTES
+            size += sum(map(len, per_asset.values())) + len(per_asset) * EVENT_OVERHEAD_BYTES
+        return size
 
     def _touched(self, asset_id: str) -> None:
         if self.dirty is not None:
@@ -422,19 +435,25 @@ class JoinProcessor:
         return [h["_source"] for h in store.scan(self.es, self.names.usage, query, sort=[{"event_id": "asc"}],
                                                  size=5000)]
 
-    def _stored_outputs(self, opportunity_ids: list[str]) -> tuple[dict[str, dict[str, bytes]],
-                                                                   dict[str, dict[str, bytes]]]:
-        """The stored touches and credits (encoded) of opportunities this process holds no state
-        for, after a refresh: a previous owner may have written them just before it stopped."""
+    def _stored_outputs(self, opportunity_ids: list[str]) -> tuple[dict[str, dict[str, Written]],
+                                                                   dict[str, dict[str, Written]]]:
+        """The stored touches and credits of opportunities this process holds no state for, after
+        a refresh: a previous owner may have written them just before it stopped.
+
+        Digests are of the stored documents encoded as the join encodes them (`_source` keeps
+        the written key order), so an unchanged document compares equal and is not rewritten.
+        """
         if not opportunity_ids:
             return {}, {}
         self.es.indices.refresh(index=f"{self.names.touches},{self.names.credits}")
-        touches: dict[str, dict[str, bytes]] = {}
+        touches: dict[str, dict[str, Written]] = {}
         for i in range(0, len(opportunity_ids), 1000):
             for hit in store.scan(self.es, self.names.touches, {"terms": {"opportunity_id": opportunity_ids[i:i + 1000]}},
                                   sort=[{"opportunity_id": "asc"}, {"asset_id": "asc"}], size=5000):
-                touches.setdefault(hit["_source"]["opportunity_id"], {})[hit["_id"]] = held(hit["_source"])
-        stored_credits = {opp: {cid: held(doc) for cid, doc in docs.items()}
+                doc = hit["_source"]
+                touches.setdefault(doc["opportunity_id"], {})[hit["_id"]] = Written.of(orjson.dumps(doc),
+                                                                                      rollups.touch_key(doc))
+        stored_credits = {opp: {cid: Written.of(orjson.dumps(doc), rollups.credit_key(doc)) for cid, doc in docs.items()}
                           for opp, docs in credits.stored(self.es, self.names, opportunity_ids).items()}
         return touches, stored_credits
 
@@ -483,36 +502,40 @@ class JoinProcessor:
             assert state is not None  # loaded or used by this batch: never evicted before it ends
             old = state.touches
             recomputed, candidates = self._touches(opp, state)
-            encoded = {tid: held(doc) for tid, doc in recomputed.items()}
-            new = encoded if candidates is None else {
-                **{tid: body for tid, body in old.items() if tid not in candidates}, **encoded}
+            encoded = {tid: orjson.dumps(doc) for tid, doc in recomputed.items()}
+            written_now = {tid: Written.of(body, rollups.touch_key(recomputed[tid])) for tid, body in encoded.items()}
+            new = written_now if candidates is None else {
+                **{tid: w for tid, w in old.items() if tid not in candidates}, **written_now}
             changed = False
             if opp in fresh:
                 # Loaded from the stores: a previous attempt may have written them without
                 # sending their keys (crash, produce failure), so every key is sent again.
-                dirty.update(rollups.touch_key(orjson.loads(body)) for body in (*old.values(), *new.values()))
-                dirty.update(rollups.credit_key(orjson.loads(body)) for body in state.credits.values())
+                dirty.update(w.rollup for w in (*old.values(), *new.values(), *state.credits.values()))
             for tid, body in encoded.items():
                 previous = old.get(tid)
-                if previous != body:
+                if previous is None or previous.digest != written_now[tid].digest:
                     writes.index(self.names.touches, tid, body)
                     touches_written += 1
                     changed = True
-                    dirty.add(rollups.touch_key(recomputed[tid]))
+                    dirty.add(written_now[tid].rollup)
                     if previous is not None:
-                        dirty.add(rollups.touch_key(orjson.loads(previous)))
+                        dirty.add(previous.rollup)
             for tid in (old.keys() if candidates is None else candidates & old.keys()) - new.keys():
                 writes.delete(self.names.touches, tid)
                 touches_deleted += 1
                 changed = True
-                dirty.add(rollups.touch_key(orjson.loads(old[tid])))
+                dirty.add(old[tid].rollup)
             if opp in fresh or (changed and (state.deal or {}).get("stage") == "won"):
-                docs = {tid: recomputed[tid] if tid in recomputed else orjson.loads(body) for tid, body in new.items()}
-                new_credits = {cid: held(doc) for cid, doc in credits.credit_documents(state.deal, docs).items()}
-                written, deleted = credits.stage_writes(writes, self.names, new_credits, state.credits)
+                # Every touch of the deal: the ones not recomputed now equal their recomputation
+                # (their assets' events and the deal did not change since).
+                touches = recomputed if candidates is None else self.joiner.touches_of(state.deal, state.events_of())
+                credit_docs = credits.credit_documents(state.deal, touches)
+                bodies = {cid: orjson.dumps(doc) for cid, doc in credit_docs.items()}
+                new_credits = {cid: Written.of(body, rollups.credit_key(credit_docs[cid])) for cid, body in bodies.items()}
+                written, deleted = credits.stage_writes(writes, self.names, bodies,
+                                                        {cid: w.digest for cid, w in state.credits.items()})
                 credits_written, credits_deleted = credits_written + written, credits_deleted + deleted
-                dirty.update(rollups.credit_key(orjson.loads(body)) for cid, body in
-                             (*state.credits.items(), *new_credits.items())
+                dirty.update(w.rollup for cid, w in (*state.credits.items(), *new_credits.items())
                              if state.credits.get(cid) != new_credits.get(cid))
                 state.credits = new_credits
             state.touches = new

@@ -5,8 +5,9 @@ from __future__ import annotations
 from datetime import timedelta
 from types import SimpleNamespace
 
+import orjson
+
 from services.feedback import credits, model
-from services.feedback.join_stage import held
 from services.feedback.writes import Writes
 from tests.unit.feedback.test_sourcing_and_credits import T0, deal, ev
 
@@ -21,7 +22,8 @@ def _credits(events):
 def _staged(new, old):
     writes = Writes()
     counts = credits.stage_writes(writes, SimpleNamespace(credits="credits-index"),
-                                  {cid: held(doc) for cid, doc in new.items()}, {cid: held(doc) for cid, doc in old.items()})
+                                  {cid: orjson.dumps(doc) for cid, doc in new.items()},
+                                  {cid: hash(orjson.dumps(doc)) for cid, doc in old.items()})
     actions = [line.split(b"\n")[0].decode() for line in writes.lines]
     return counts, actions
 

@@ -9,7 +9,7 @@ from services.common.consumer import Message
 from services.feedback import model
 from services.feedback.join_stage import (BUNDLE, BUNDLE_MAX_BYTES, DEAL, EVENT, KIND_HEADER, Bundle, DealRecord,
                                           EventRecord, JoinProcessor, JoinState, OpportunityState, _newest_deals,
-                                          apply_event, bundle, held)
+                                          Written, apply_event, bundle)
 from services.usage.consumer import classified_event, classified_key
 
 
@@ -75,7 +75,7 @@ def test_the_estimated_size_of_a_state_is_close_to_what_it_really_holds():
 
     import orjson
 
-    from services.feedback import credits
+    from services.feedback import credits, rollups
 
     rng = random.Random(5)
     raw_deals = []
@@ -103,8 +103,9 @@ def test_the_estimated_size_of_a_state_is_close_to_what_it_really_holds():
                            "occurred_at": f"2026-02-{1 + j % 27:02d}T10:{j % 60:02d}:00.000Z",
                            "opportunity_id": deal["opportunity_id"], "is_bot": False})
             touches = model.compute_touches(deal, state.events_of(), timedelta(days=30), timedelta(days=90))
-            state.touches = {tid: held(doc) for tid, doc in touches.items()}
-            state.credits = {cid: held(doc) for cid, doc in credits.credit_documents(deal, touches).items()}
+            state.touches = {tid: Written.of(orjson.dumps(doc), rollups.touch_key(doc)) for tid, doc in touches.items()}
+            state.credits = {cid: Written.of(orjson.dumps(doc), rollups.credit_key(doc))
+                             for cid, doc in credits.credit_documents(deal, touches).items()}
             state.dirty = set()
             states.append(state)
         allocated = tracemalloc.get_traced_memory()[0] - before
