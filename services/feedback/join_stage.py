@@ -49,6 +49,7 @@ WRITE_CHUNK = 2000  # touch and credit writes per bulk request sent while the re
 # inputs): a batch's inputs and the states of every opportunity they touch are held at once, so a
 # backlog must not become one batch of all of it.
 MAX_BATCH_BYTES = 16 * 1024 * 1024
+EVENT_SCAN_OPPORTUNITIES = 250  # opportunities whose stored events one query reads when they are (re)loaded
 
 
 @dataclass
@@ -393,7 +394,7 @@ class JoinProcessor:
         named: dict[str, list[dict[str, Any]]] = {}
         by_account: dict[str, list[dict[str, Any]]] = {}
         occurred: dict[str, Any] = {}  # event id -> time, of the account-only events, parsed once
-        for ev in self._stored_events(ids, list(deals.values())):
+        for ev in self._stored_events(ids, deals):
             if ev.get("opportunity_id"):
                 named.setdefault(ev["opportunity_id"], []).append(ev)
             else:
@@ -422,18 +423,31 @@ class JoinProcessor:
             metrics.FEEDBACK_JOIN_RELOADS.labels(cause).inc(count)
         return ids
 
-    def _stored_events(self, opportunity_ids: list[str], deals: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    def _stored_events(self, opportunity_ids: list[str], deals: Mapping[str, dict[str, Any]]) -> list[dict[str, Any]]:
         """Stored events naming these opportunities, and account-only events of their deals' accounts
-        from the earliest window start on (the exact window is applied per deal)."""
-        should: list[dict[str, Any]] = [{"terms": {"opportunity_id": opportunity_ids}}]
-        if deals:
-            earliest = model.iso(min(self.joiner.window(d).start for d in deals))
-            should.append({"bool": {"filter": [{"terms": {"account_id": sorted({d["account_id"] for d in deals})}},
-                                               {"range": {"occurred_at": {"gte": earliest}}}],
-                                    "must_not": [{"exists": {"field": "opportunity_id"}}]}})
-        query = {"bool": {"filter": [{"term": {"is_bot": False}}], "should": should, "minimum_should_match": 1}}
-        return [h["_source"] for h in store.scan(self.es, self.names.usage, query, sort=[{"event_id": "asc"}],
-                                                 size=5000)]
+        from the earliest window start on (the exact window is applied per deal).
+
+        Read EVENT_SCAN_OPPORTUNITIES opportunities at a time: a page of search_after re-runs the
+        query and sorts every match, so one query for thousands of opportunities (hundreds of
+        thousands of events, a page of 5,000 at a time) cost quadratically more than small ones.
+        """
+        seen: set[str] = set()  # an account's events come once per chunk holding one of its deals
+        found: list[dict[str, Any]] = []
+        for i in range(0, len(opportunity_ids), EVENT_SCAN_OPPORTUNITIES):
+            chunk = opportunity_ids[i:i + EVENT_SCAN_OPPORTUNITIES]
+            chunk_deals = [deals[opp] for opp in chunk if opp in deals]
+            should: list[dict[str, Any]] = [{"terms": {"opportunity_id": chunk}}]
+            if chunk_deals:
+                earliest = model.iso(min(self.joiner.window(d).start for d in chunk_deals))
+                should.append({"bool": {"filter": [{"terms": {"account_id": sorted({d["account_id"] for d in chunk_deals})}},
+                                                   {"range": {"occurred_at": {"gte": earliest}}}],
+                                        "must_not": [{"exists": {"field": "opportunity_id"}}]}})
+            query = {"bool": {"filter": [{"term": {"is_bot": False}}], "should": should, "minimum_should_match": 1}}
+            for hit in store.scan(self.es, self.names.usage, query, sort=[{"event_id": "asc"}], size=5000):
+                if hit["_source"]["event_id"] not in seen:
+                    seen.add(hit["_source"]["event_id"])
+                    found.append(hit["_source"])
+        return found
 
     def _stored_outputs(self, opportunity_ids: list[str]) -> tuple[dict[str, dict[str, Written]],
                                                                    dict[str, dict[str, Written]]]:

@@ -66,6 +66,8 @@ def month_of(value: str | None) -> str:
     """"YYYY-MM" of a stored time in UTC, or NONE_MONTH when there is none."""
     if not value:
         return NONE_MONTH
+    if value.endswith("Z"):  # UTC already (canonical times): no parse (it was a fifth of a reload's time)
+        return value[:7]
     when = model.parse_iso(value).astimezone(timezone.utc)
     return f"{when.year:04d}-{when.month:02d}"
 

@@ -30,6 +30,7 @@ def test_months_are_utc_months_whatever_offset_the_time_carries():
     # 01:00 on August 1st in UTC+02:00 is still July 31st in UTC.
     assert rollups.month_of("2025-08-01T01:00:00+02:00") == "2025-07"
     assert rollups.month_of("2025-12-31T23:00:00-02:00") == "2026-01"
+    assert [rollups.month_of(v) for v in ("2025-12-31T23:59:59.999Z", "2026-01-01T00:00:00Z")] == ["2025-12", "2026-01"]
 
 
 def test_missing_dates_and_other_stages():
