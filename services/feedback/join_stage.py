@@ -50,6 +50,7 @@ WRITE_CHUNK = 2000  # touch and credit writes per bulk request sent while the re
 # backlog must not become one batch of all of it.
 MAX_BATCH_BYTES = 16 * 1024 * 1024
 EVENT_SCAN_OPPORTUNITIES = 250  # opportunities whose stored events one query reads when they are (re)loaded
+LOAD_CHUNK = 2000  # opportunities (re)loaded together: their deals, stored events, touches and credits
 
 
 @dataclass
@@ -383,9 +384,11 @@ class JoinProcessor:
         just before it stopped).
         """
         ids = sorted(opportunity_ids)
-        if not ids:
-            return []
-        stored_now = stored_now or {}
+        for i in range(0, len(ids), LOAD_CHUNK):  # what a load reads back is held one chunk at a time
+            self._load_chunk(ids[i:i + LOAD_CHUNK], cause_of, stored_now or {})
+        return ids
+
+    def _load_chunk(self, ids: list[str], cause_of: Any, stored_now: Mapping[str, dict[str, Any]]) -> None:
         deals = {opp: stored_now[opp] for opp in ids if opp in stored_now}
         unknown = [opp for opp in ids if opp not in stored_now]
         if unknown:
@@ -421,7 +424,6 @@ class JoinProcessor:
             causes[cause_of(opp)] = causes.get(cause_of(opp), 0) + 1
         for cause, count in causes.items():
             metrics.FEEDBACK_JOIN_RELOADS.labels(cause).inc(count)
-        return ids
 
     def _stored_events(self, opportunity_ids: list[str], deals: Mapping[str, dict[str, Any]]) -> list[dict[str, Any]]:
         """Stored events naming these opportunities, and account-only events of their deals' accounts

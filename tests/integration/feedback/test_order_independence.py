@@ -8,7 +8,7 @@ at a time with tiny consumer batches so the interleavings really differ. The sto
 touches and the reports must be identical across orders, and equal to the hand-derived
 expectation. One more order runs with a join-state budget of 0, so that every batch drops
 the opportunities it is not working on and reloads them from the stores on their next input:
-eviction changes how much is read, never the result.
+eviction changes how much is read, never the result (nor do the chunks reloads are read in).
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from prometheus_client import REGISTRY
 
 from collateral.v1 import feedback_pb2, feedback_pb2_grpc
 from services.common import es as es_util, grpc_server, topics
-from services.feedback import join, store
+from services.feedback import join, join_stage, store
 from services.feedback.server import build_spec
 from tests.conftest import wait_serving
 from tests.integration.feedback.conftest import RunningConsumer, produce
@@ -137,8 +137,11 @@ def run_order(base_settings, start_service, call_as, seed: int, cache_mb: int = 
     return touches, rates, attribution, gaps
 
 
-def test_same_result_in_every_order(stack, start_service, call_as):
+def test_same_result_in_every_order(stack, start_service, call_as, monkeypatch):
     results = [run_order(stack, start_service, call_as, seed) for seed in (1, 2, 3)]
+    # Reloads in chunks of one opportunity: the chunk boundaries change nothing either.
+    monkeypatch.setattr(join_stage, "LOAD_CHUNK", 1)
+    monkeypatch.setattr(join_stage, "EVENT_SCAN_OPPORTUNITIES", 1)
     results.append(run_order(stack, start_service, call_as, 4, cache_mb=0))
     touches, rates, attribution, gaps = results[0]
     got = {tid: (t["stage"], t["amount"], t["touch_count"], t["times"]) for tid, t in touches.items()}
