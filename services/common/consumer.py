@@ -35,10 +35,11 @@ Every batch takes the same path through the steps:
 One code path runs every consumer, pipelined: batch N+1 is polled and parsed while batch N is
 written on a writer thread (`pipelined = False` on a processor waits for each write before the
 next poll, on the same path); a processor may let the next batch gather up to `max_batch_polls`
-polls meanwhile (the batch step), and may cap it at `max_batch_bytes` of message values. Writes stay sequential and in order. When partitions are revoked,
-the write in flight finishes before the processor's `on_partitions_revoked` runs (no write overlaps
-the hand-over) and stays uncommitted, a batch polled before the rebalance is dropped unwritten,
-and a batch whose write is being retried after an outage is abandoned if a rebalance happens
+polls meanwhile (the batch step), and may cap it at `max_batch_bytes` of message values. Writes
+stay sequential and in order. When partitions are revoked, the write in flight finishes before
+the processor's `on_partitions_revoked` runs (no write overlaps the hand-over) and stays
+uncommitted, a batch polled before the rebalance is dropped unwritten, and a batch whose write
+is being retried after an outage is abandoned if a rebalance happens
 between two retries (the retries poll to stay in the group): whoever owns those partitions
 next reads them again, absorbed by the idempotent writes. That includes this consumer: a
 partition it keeps is rewound to its first uncommitted message (`Rewind`), because
