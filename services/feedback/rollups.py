@@ -40,7 +40,6 @@ from typing import Any, Iterable, Mapping, Sequence
 
 import orjson
 from elasticsearch import Elasticsearch, NotFoundError
-from kafka import KafkaConsumer
 from kafka.structs import TopicPartition
 
 from services.common import config, errors, es as es_util, kafka_io, metrics, topics
