@@ -69,3 +69,15 @@ class Window:
         busy, total = machine_busy()
         self.busy_share = (busy - self._machine[0]) / max(1e-9, total - self._machine[1])
         return self
+
+
+def elasticsearch_pid() -> int | None:
+    """The local Elasticsearch node's process (its Java main class on the command line), if any."""
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                if b"org.elasticsearch.bootstrap.Elasticsearch" in open(f"/proc/{entry}/cmdline", "rb").read():
+                    return int(entry)
+            except OSError:
+                pass
+    return None

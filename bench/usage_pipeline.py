@@ -9,7 +9,7 @@ Measures, in one run and on the same documents:
 1. bare Kafka: a plain kafka-python consumer reading (and JSON-decoding) N usage events;
 2. bare Elasticsearch: bulk-creating the same N documents with the Python client (500 per request);
 3. the pipeline: `python -m services.usage.consumer` as its own process, from the first
-   produce until all N events are queryable (validation, bot classification, catalog
+   produce until all N events are visible to a search (validation, bot classification, catalog
    lookup, raw writes, refresh, rollup recompute and write, offset commits included);
    printed as a ratio to the slower bare rate; then the drain of a backlog of N events by
    `--consumers` processes (parsing in `--parse-processes` workers each), with their CPU and
@@ -44,7 +44,7 @@ from kafka import KafkaConsumer, KafkaProducer  # noqa: E402
 
 from services.common import config, es as es_util, topics  # noqa: E402
 from services.usage import model, reports, store  # noqa: E402
-from machine import children, cpu_seconds, machine_busy  # noqa: E402
+from machine import children, cpu_seconds, elasticsearch_pid, machine_busy  # noqa: E402
 
 CHROME = "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131 Safari/537.36"
 TYPES = ("view", "download", "share", "customer_open", "page_view", "search_click")
@@ -101,7 +101,9 @@ def bare_es(settings: config.Settings, es, events: list[dict]) -> float:
 
 
 def count(es, names: store.Names, prefix: str) -> int:
-    es.indices.refresh(index=names.events)
+    """Events of this run a search sees now. No refresh is forced: the consumer refreshes after
+    each batch (its rollups read the batch back), and a probe that refreshed every 100 ms made
+    Elasticsearch refresh and merge some 200 extra segments during a 200,000-event drain."""
     return es.count(index=names.events, query={"prefix": {"event_id": prefix}})["count"]
 
 
@@ -141,8 +143,11 @@ def main() -> None:
         produce(producer, side, bare_events)
         kafka_rate = bare_kafka(settings, side, args.events)
         print(f"bare kafka-python consumer: {kafka_rate:8.0f} events/s")
+        es_pid = elasticsearch_pid()  # its CPU is printed beside the bare bulk's and the drain's
+        es_cpu = cpu_seconds(es_pid) if es_pid else 0.0
         es_rate = bare_es(settings, es, bare_events)
-        print(f"bare Elasticsearch bulk:    {es_rate:8.0f} events/s")
+        bare_es_cpu = f"; Elasticsearch CPU {cpu_seconds(es_pid) - es_cpu:.1f} s" if es_pid else ""
+        print(f"bare Elasticsearch bulk:    {es_rate:8.0f} events/s{bare_es_cpu}")
 
         proc = subprocess.Popen([sys.executable, "-m", "services.usage.consumer"], cwd=ROOT, env=env,
                                 stdout=log, stderr=subprocess.STDOUT)
@@ -184,11 +189,13 @@ def main() -> None:
             processes = [[p.pid, *children(p.pid)] for p in drainers]
             cpu_before = [[cpu_seconds(pid) for pid in group] for group in processes]
             machine_before = machine_busy()
+            es_cpu = cpu_seconds(es_pid) if es_pid else 0.0
             while count(es, names, "drain-") < len(backlog):
                 time.sleep(0.1)
             drain_s = time.perf_counter() - started
             drain_rate = (len(backlog) - first) / drain_s
             machine_after = machine_busy()
+            es_cpu = cpu_seconds(es_pid) - es_cpu if es_pid else 0.0
             cpu = [[cpu_seconds(pid) - before for pid, before in zip(group, befores)]
                    for group, befores in zip(processes, cpu_before)]
         finally:
@@ -198,9 +205,10 @@ def main() -> None:
         shares = ", ".join(f"{100 * c[0] / drain_s:.0f}%" + (f" + workers {100 * sum(c[1:]) / drain_s:.0f}%" if c[1:] else "")
                            for c in cpu)
         busy = (machine_after[0] - machine_before[0]) / (machine_after[1] - machine_before[1])
+        per_event_us = 1e6 * sum(sum(c) for c in cpu) / max(1, len(backlog) - first)
         print(f"pipeline backlog drain:       {drain_rate:8.0f} events/s; ratio to slower bare: {drain_rate / slower:.2f} "
-              f"({args.consumers} consumer process{'es' if args.consumers > 1 else ''}, CPU {shares} of one core; "
-              f"machine {100 * busy:.0f}% busy)")
+              f"({args.consumers} consumer process{'es' if args.consumers > 1 else ''}, CPU {shares} of one core, {per_event_us:.0f} µs per event; "
+              f"machine {100 * busy:.0f}% busy" + (f"; Elasticsearch CPU {es_cpu:.1f} s)" if es_pid else ")"))
 
         if args.probes <= 0:
             return  # freshness skipped (--probes 0): backlog figures only

@@ -33,6 +33,7 @@ from elasticsearch import Elasticsearch
 from kafka.structs import TopicPartition
 
 from services.common import config, errors, es as es_util, kafka_io, metrics, topics
+from services.common.contracts import jsonbytes
 from services.common.consumer import InvalidEvent, Message, Parsed, WriteResult
 from services.feedback import credits, join, model, rollups, store
 from services.feedback.writes import OverlappedWrites
@@ -147,12 +148,6 @@ class Written(NamedTuple):
         return cls(hash(encoded), sys.intern(rollup) if rollup is not None else None)
 
 
-def held(doc: Mapping[str, Any]) -> bytes:
-    """`doc` encoded to keep: orjson returns its bytes in the buffer it wrote them to (4 KiB at
-    least, some 20x an event's length), so what is held for long is copied to its exact size."""
-    return memoryview(orjson.dumps(doc)).tobytes()
-
-
 @dataclass
 class OpportunityState:
     """What the join knows about one opportunity: exactly the stored inputs it depends on.
@@ -162,7 +157,7 @@ class OpportunityState:
     test_join_stage.py checks it), so only the assets whose events changed are recomputed.
 
     Compact, because a backfill of 100,000 opportunities held as Python dicts took 8.3 GB:
-    events are held orjson-encoded (decoded only when their asset is recomputed), touches and
+    events are held JSON-encoded (decoded only when their asset is recomputed), touches and
     credits only as `Written` (a won deal's credits are computed from its touches recomputed
     from the events, which equal the ones written).
     """
@@ -176,7 +171,7 @@ class OpportunityState:
     batch: int = 0  # the JoinState batch that last used it
 
     def add(self, event: Mapping[str, Any]) -> None:
-        self.events.setdefault(event["asset_id"], {})[event["event_id"]] = held(event)
+        self.events.setdefault(event["asset_id"], {})[event["event_id"]] = jsonbytes.dumps(event)
         self._touched(event["asset_id"])
 
     def remove(self, event: Mapping[str, Any]) -> None:

@@ -169,3 +169,18 @@ _BUILT = st.recursive(st.none() | st.booleans() | st.integers(-2**63, 2**63 - 1)
 def test_fields_added_to_an_encoded_object_encode_as_the_merged_object(first: dict, later: dict) -> None:
     later = {k: v for k, v in later.items() if k not in first}
     assert jsonbytes.with_fields(jsonbytes.dumps(first), later) == jsonbytes.dumps({**first, **later})
+
+
+def test_kept_encodings_take_their_own_size_not_the_encoders_buffer() -> None:
+    """A consumer keeps thousands of encodings per batch; orjson's own results hold 4 KiB each."""
+    import tracemalloc
+
+    event = {"event_id": "e-1", "type": "download", "asset_id": "a-1"}
+    tracemalloc.start()
+    try:
+        kept = [jsonbytes.dumps(event) for _ in range(1000)]
+        used, _ = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert kept[0] == json.dumps(event, separators=(",", ":")).encode()
+    assert used / len(kept) < 4 * len(kept[0]), used / len(kept)
