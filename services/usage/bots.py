@@ -107,6 +107,14 @@ def classify(
     (None when unknown); opens faster than `fast_open_s` are scanners that click every
     link on delivery, whatever user agent they pretend to be.
     """
+    return timed(classify_request(user_agent, headers), seconds_since_share, fast_open_s)
+
+
+def classify_request(user_agent: str | None, headers: Mapping[str, str] | None = None) -> Verdict:
+    """The verdict on what the request itself shows (agent and headers), before its timing is known.
+
+    A function of the event alone, so the usage consumer decides it while parsing; the
+    timing needs the share link's creation time, looked up by the write (`timed`)."""
     by_agent = classify_user_agent((user_agent or "").strip()[:1024])
     if by_agent.is_bot and by_agent.reason != "non_browser":
         return by_agent
@@ -117,11 +125,15 @@ def classify(
             return Verdict(True, "prefetch")
     if _BOT_FROM.search(lowered.get("from", "")):
         return Verdict(True, "crawler")
-    if by_agent.is_bot:
-        return by_agent
-    if seconds_since_share is not None and 0 <= seconds_since_share < fast_open_s:
-        return Verdict(True, "fast_open")
-    return HUMAN
+    return by_agent
+
+
+def timed(request: Verdict, seconds_since_share: float | None, fast_open_s: float = DEFAULT_FAST_OPEN_S) -> Verdict:
+    """`request` (from `classify_request`) once the time since the link was shared is known:
+    a request that looks human but came faster than `fast_open_s` is a scanner."""
+    if request.is_bot or seconds_since_share is None or not 0 <= seconds_since_share < fast_open_s:
+        return request
+    return Verdict(True, "fast_open")
 
 
 def classify_event(event: Mapping[str, object], seconds_since_share: float | None,
@@ -129,13 +141,15 @@ def classify_event(event: Mapping[str, object], seconds_since_share: float | Non
     """Rep events are authenticated actions and never bots; customer events are classified."""
     if event.get("type") not in CUSTOMER_TYPES:
         return HUMAN
+    return timed(classify_event_request(event), seconds_since_share, fast_open_s)
+
+
+def classify_event_request(event: Mapping[str, object]) -> Verdict:
+    """`classify_request` of a usage event: HUMAN for rep events (authenticated actions)."""
+    if event.get("type") not in CUSTOMER_TYPES:
+        return HUMAN
     headers = event.get("headers")
-    return classify(
-        str(event.get("user_agent") or ""),
-        headers if isinstance(headers, Mapping) else None,
-        seconds_since_share,
-        fast_open_s,
-    )
+    return classify_request(str(event.get("user_agent") or ""), headers if isinstance(headers, Mapping) else None)
 
 
 # ---- share-link open caps ---------------------------------------------------------------

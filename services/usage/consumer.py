@@ -51,17 +51,25 @@ MAX_SEARCH_BYTES = search.MAX_BYTES
 
 
 class UsageItem(NamedTuple):
-    """A valid usage event and what the write sends for it, prepared while parsing (the write
-    thread only adds the verdict): its stored document without the verdict, that document's
-    JSON and the bulk action line. A tuple: parse workers send thousands per batch, and a tuple
-    crosses the process boundary at half a dataclass's cost."""
+    """A valid usage event as the write needs it, prepared while parsing (the write only adds
+    what Elasticsearch tells: the catalog, the share link's age, the open caps): the few fields
+    the write decides with, the stored document's JSON without the verdict, its bulk action line
+    and its verdict record's key and JSON without the verdict. Small on purpose: parse workers
+    send thousands per batch, and pickling the whole event and document cost 17 us a message
+    on the two sides together; a tuple also crosses at half a dataclass's cost."""
 
-    event: dict[str, Any]
-    doc: dict[str, Any]
+    facts: dict[str, Any]  # WRITE_FACTS of the stored document; the write adds the verdict
+    request_is_bot: bool  # the verdict on the request itself (bots.classify_event_request)
+    request_reason: str
     source: bytes
     action: bytes
     verdict_key: str  # its usage.classified.v1 record's key, and the record without the verdict
     verdict_base: bytes
+
+
+# What the write reads of a stored document: the catalog lookup, the share link's age, the open
+# caps (bots.open_cap_key, bots.opens_over_cap), the rollup pairs and a replay's stored version.
+WRITE_FACTS = ("event_id", "type", "asset_id", "occurred_at", "share_id", "room_id", "ip_hash")
 
 
 @dataclass
@@ -106,8 +114,9 @@ class UsageParser:
         # standard library on the write's path. Validated events hold no NaN or bytes.
         action = jsonbytes.dumps({"create": {"_index": self.names.events_index(doc["occurred_at"]), "_id": doc["event_id"]}})
         base = classified_base(doc)
-        return UsageItem(event, doc, jsonbytes.dumps(doc), action,  # type: ignore[arg-type]
-                         classified_key(base), jsonbytes.dumps(base))
+        request = bots.classify_event_request(event)
+        return UsageItem({k: doc[k] for k in WRITE_FACTS if k in doc}, request.is_bot, request.reason,
+                         jsonbytes.dumps(doc), action, classified_key(base), jsonbytes.dumps(base))
 
 
 class UsageProcessor:
@@ -235,7 +244,7 @@ class UsageProcessor:
             links = sorted({link for link, _ in chunk})
             response = self.es.search(
                 index=self.names.events, size=10_000, ignore_unavailable=True, allow_no_indices=True,
-                source=["event_id", "type", "asset_id", "share_id", "room_id", "occurred_at", "ip_hash"],
+                source=list(WRITE_FACTS),
                 query={"bool": {"filter": [
                     {"term": {"type": "customer_open"}}, {"term": {"is_bot": False}},
                     {"bool": {"minimum_should_match": 1, "should": _link_clauses(links)}},
@@ -260,19 +269,18 @@ class UsageProcessor:
         metrics.USAGE_BOT_EVENTS.labels(bots.FLOOD_REASON).inc(len(outcome.written))
 
     def _write_usage(self, items: list[Parsed[UsageItem]], result: WriteResult) -> None:
-        evs = [p.event.event for p in items]
-        known = self._known_assets({e["asset_id"] for e in evs})
-        shared_at = self._link_times(evs)
-        docs: list[dict[str, Any]] = []
-        for p in items:
-            e = p.event.event
-            since: float | None = None
-            link = e.get("share_id") or e.get("room_id")
-            if link in shared_at:
-                since = (times.parse_stored(e["occurred_at"]) - shared_at[link]).total_seconds()
-            verdict = bots.classify_event(e, since, self.settings.usage_bot_fast_open_s)
-            docs.append(model.with_verdict(p.event.doc, is_bot=verdict.is_bot, bot_reason=verdict.reason,
-                                           known_asset=e["asset_id"] in known))
+        docs = [p.event.facts for p in items]
+        known = self._known_assets({d["asset_id"] for d in docs})
+        shared_at = self._link_times(docs)
+        fast_open_s = self.settings.usage_bot_fast_open_s
+        for p, d in zip(items, docs):  # the verdict, set again from the request's on a retried write
+            is_bot, reason = p.event.request_is_bot, p.event.request_reason
+            link = d.get("share_id") or d.get("room_id")
+            if not is_bot and link in shared_at and d["type"] in bots.CUSTOMER_TYPES:
+                since = (times.parse_stored(d["occurred_at"]) - shared_at[link]).total_seconds()
+                verdict = bots.timed(bots.HUMAN, since, fast_open_s)
+                is_bot, reason = verdict.is_bot, verdict.reason
+            model.with_verdict(d, is_bot=is_bot, bot_reason=reason, known_asset=d["asset_id"] in known)
         pushed_out = self._apply_open_caps(docs)
         indices = sorted({self.names.events_index(d["occurred_at"]) for d in docs})
         store.ensure_event_indices(self.es, indices)
