@@ -144,9 +144,9 @@ def main() -> None:
         kafka_rate = bare_kafka(settings, side, args.events)
         print(f"bare kafka-python consumer: {kafka_rate:8.0f} events/s")
         es_pid = elasticsearch_pid()  # its CPU is printed beside the bare bulk's and the drain's
-        es_cpu = cpu_seconds(es_pid) if es_pid else 0.0
+        es_cpu_before = cpu_seconds(es_pid) if es_pid else 0.0
         es_rate = bare_es(settings, es, bare_events)
-        bare_es_cpu = f"; Elasticsearch CPU {cpu_seconds(es_pid) - es_cpu:.1f} s" if es_pid else ""
+        bare_es_cpu = f"; Elasticsearch CPU {cpu_seconds(es_pid) - es_cpu_before:.1f} s" if es_pid else ""
         print(f"bare Elasticsearch bulk:    {es_rate:8.0f} events/s{bare_es_cpu}")
 
         proc = subprocess.Popen([sys.executable, "-m", "services.usage.consumer"], cwd=ROOT, env=env,
@@ -189,13 +189,13 @@ def main() -> None:
             processes = [[p.pid, *children(p.pid)] for p in drainers]
             cpu_before = [[cpu_seconds(pid) for pid in group] for group in processes]
             machine_before = machine_busy()
-            es_cpu = cpu_seconds(es_pid) if es_pid else 0.0
+            es_cpu_before = cpu_seconds(es_pid) if es_pid else 0.0
             while count(es, names, "drain-") < len(backlog):
                 time.sleep(0.1)
             drain_s = time.perf_counter() - started
             drain_rate = (len(backlog) - first) / drain_s
             machine_after = machine_busy()
-            es_cpu = cpu_seconds(es_pid) - es_cpu if es_pid else 0.0
+            drain_es_cpu = cpu_seconds(es_pid) - es_cpu_before if es_pid else 0.0
             cpu = [[cpu_seconds(pid) - before for pid, before in zip(group, befores)]
                    for group, befores in zip(processes, cpu_before)]
         finally:
@@ -208,7 +208,7 @@ def main() -> None:
         per_event_us = 1e6 * sum(sum(c) for c in cpu) / max(1, len(backlog) - first)
         print(f"pipeline backlog drain:       {drain_rate:8.0f} events/s; ratio to slower bare: {drain_rate / slower:.2f} "
               f"({args.consumers} consumer process{'es' if args.consumers > 1 else ''}, CPU {shares} of one core, {per_event_us:.0f} µs per event; "
-              f"machine {100 * busy:.0f}% busy" + (f"; Elasticsearch CPU {es_cpu:.1f} s)" if es_pid else ")"))
+              f"machine {100 * busy:.0f}% busy" + (f"; Elasticsearch CPU {drain_es_cpu:.1f} s)" if es_pid else ")"))
 
         if args.probes <= 0:
             return  # freshness skipped (--probes 0): backlog figures only

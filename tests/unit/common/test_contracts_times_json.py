@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+import tracemalloc
 from datetime import datetime, timedelta, timezone
 
 import pytest
@@ -173,8 +174,6 @@ def test_fields_added_to_an_encoded_object_encode_as_the_merged_object(first: di
 
 def test_kept_encodings_take_their_own_size_not_the_encoders_buffer() -> None:
     """A consumer keeps thousands of encodings per batch; orjson's own results hold 4 KiB each."""
-    import tracemalloc
-
     event = {"event_id": "e-1", "type": "download", "asset_id": "a-1"}
     tracemalloc.start()
     try:

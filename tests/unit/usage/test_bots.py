@@ -93,4 +93,3 @@ def test_rep_events_are_never_bots():
 def test_rep_events_stay_human_however_fast_after_a_share() -> None:
     assert bots.classify_event({"type": "share", "user_agent": CHROME, "share_id": "s1"}, 0.5) == bots.HUMAN
     assert bots.classify_event({"type": "customer_open", "user_agent": CHROME}, 0.5) == bots.Verdict(True, "fast_open")
-
