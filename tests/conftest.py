@@ -168,11 +168,18 @@ def wait_serving(address: str, service: str = "", timeout_s: float = 30.0) -> No
     raise TimeoutError(f"{address} {service or '(server)'} not SERVING after {timeout_s}s")
 
 
+class GiveUp(AssertionError):
+    """Raised by a `wait_until` check when waiting longer cannot help (a consumer thread died):
+    the wait fails at once with it instead of polling to its deadline, and every later wait
+    on the same dead pipeline fails at once too instead of adding its own timeout."""
+
+
 def wait_until(check: Callable[[], Any], timeout_s: float = 90.0, interval_s: float = 0.3, what: str = "") -> Any:
     """Poll `check` until it returns something truthy; fail naming `what` and the last value.
 
     Consumers and index refreshes make results visible asynchronously; an exception from
-    `check` (a page not rendered yet, a 404 before a refresh) counts as "not yet".
+    `check` (a page not rendered yet, a 404 before a refresh) counts as "not yet", except
+    GiveUp, which fails the wait at once.
     """
     import time
 
@@ -183,6 +190,8 @@ def wait_until(check: Callable[[], Any], timeout_s: float = 90.0, interval_s: fl
             last = check()
             if last:
                 return last
+        except GiveUp:
+            raise
         except Exception as exc:  # noqa: BLE001 - retried until the deadline
             last = exc
         time.sleep(interval_s)

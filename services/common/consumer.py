@@ -731,6 +731,10 @@ class LoopGroup:
         for thread in self._threads:
             thread.join(timeout_s)
 
+    def stopped_loops(self) -> list[str]:
+        """Names of the started loops whose thread has ended (stopped, or failed: see `errors`)."""
+        return [thread.name for thread in self._threads if not thread.is_alive()]
+
     def liveness(self) -> health.Liveness:
         """Alive while every loop beats; reports each."""
         checks = {loop.processor.name: health.heartbeat_liveness(loop.heartbeat, self.settings.consumer_liveness_timeout_s)

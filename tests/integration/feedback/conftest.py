@@ -8,6 +8,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import threading
+import traceback
 from typing import Any, Callable, Iterable, Iterator
 
 import pytest
@@ -21,7 +22,7 @@ from services.feedback import store
 from services.feedback.consumer import Pipeline
 from services.feedback.server import build_spec
 from services.usage.consumer import UsageProcessor
-from tests.conftest import isolated, wait_serving, wait_until  # noqa: F401 - re-exported to the tests
+from tests.conftest import GiveUp, isolated, wait_serving, wait_until  # noqa: F401 - re-exported to the tests
 
 
 class RunningConsumer:
@@ -65,8 +66,11 @@ class RunningConsumer:
         self.processor.es.indices.refresh(index=",".join(dataclasses.astuple(self.processor.names)))
 
     def _check_alive(self) -> None:
-        if self.error is not None or self.pipeline.errors:
-            raise AssertionError(f"consumer died: {self.error or self.pipeline.errors[0]!r}")
+        if (error := self.error or next(iter(self.pipeline.errors), None)) is not None:
+            raise GiveUp("consumer died:\n" + "".join(traceback.format_exception(error)))
+        stopped = self.pipeline.stopped_loops() + ([self.thread.name] if self.thread and not self.thread.is_alive() else [])
+        if stopped:
+            raise GiveUp(f"consumer threads ended without an error: {stopped}")
 
     def stop(self) -> None:
         self.pipeline.stop()
@@ -86,16 +90,34 @@ def wait_caught_up(settings: config.Settings, group: str, names: Iterable[str], 
         parts = [TopicPartition(t, p) for t in names for p in (consumer.partitions_for_topic(t) or ())]
         ends = consumer.end_offsets(parts)
 
-        def done() -> bool:
+        def done() -> Behind:
             check_alive()
             committed = admin.list_group_offsets(group)
             committed = committed.get(group, committed)  # kafka-python 3: keyed by group
-            return all(ends[tp] == 0 or (tp in committed and committed[tp].offset >= ends[tp]) for tp in parts)
+            return Behind(group, {tp: (committed[tp].offset if tp in committed else None, ends[tp]) for tp in parts
+                                  if ends[tp] and (tp not in committed or committed[tp].offset < ends[tp])})
 
         wait_until(done, timeout_s, what=f"{group} to catch up")
     finally:
         consumer.close()
         admin.close()
+
+
+@dataclasses.dataclass
+class Behind:
+    """The partitions a group has not committed to their end offsets yet: true once there are none,
+    and a timed-out wait names them (which stage, which partitions, how far)."""
+
+    group: str
+    lagging: dict[TopicPartition, tuple[int | None, int]]  # partition: (committed offset or None, end offset)
+
+    def __bool__(self) -> bool:
+        return not self.lagging
+
+    def __repr__(self) -> str:
+        return f"{self.group} behind on " + ", ".join(
+            f"{tp.topic}-{tp.partition} (committed {'nothing' if done is None else done} of {end})"
+            for tp, (done, end) in sorted(self.lagging.items()))
 
 
 def produce(settings: config.Settings, topic: topics.Topic, items: Iterable[tuple[str, Any]], one_by_one: bool = False,
