@@ -41,10 +41,13 @@ the processor's `on_partitions_revoked` runs (no write overlaps the hand-over) a
 uncommitted, a batch polled before the rebalance is dropped unwritten, and a batch whose write
 is being retried after an outage is abandoned if a rebalance happens
 between two retries (the retries poll to stay in the group): whoever owns those partitions
-next reads them again, absorbed by the idempotent writes. That includes this consumer: a
-partition it keeps is rewound to its first uncommitted message (`Rewind`), because
-kafka-python keeps a kept partition's fetch position across a rebalance.
+next reads them again, absorbed by the idempotent writes. That includes this consumer: the
+assignors are eager, so a partition it keeps is assigned again from its committed offset.
 SIGTERM finishes the batch in flight, commits, and leaves the group cleanly.
+
+The group member is librdkafka's (confluent-kafka): it fetches and decodes records in its own
+threads, in C, where kafka-python spent 12-15 us of the loop's interpreter per record
+(bench/kafka_clients.py).
 """
 
 from __future__ import annotations
@@ -60,11 +63,9 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Callable, Generic, Iterable, NamedTuple, Protocol, Sequence, TypeVar
 
-from kafka import KafkaConsumer
-from kafka.consumer.subscription_state import ConsumerRebalanceListener
-from kafka.errors import (CommitFailedError, IllegalGenerationError, KafkaError, RebalanceInProgressError,
-                          UnknownMemberIdError)
-from kafka.structs import OffsetAndMetadata, TopicPartition
+from confluent_kafka import Consumer as RdConsumer, KafkaError as RdKafkaError, KafkaException
+from confluent_kafka import TopicPartition as RdTopicPartition
+from kafka.structs import TopicPartition
 
 from services.common import config, errors, es as es_util, health, kafka_io, logs, metrics, periodic
 from services.common.contracts import times
@@ -80,11 +81,8 @@ __all__ = ["INTERNAL_PARSE_ERROR", "MAX_JSON_DEPTH", "METADATA_MAX_AGE_MS", "WRI
 
 log = logging.getLogger(__name__)
 
-# How old the consumer's cluster metadata may get. In kafka-python a metadata response already in
-# flight when a consumer subscribes clears the refresh the new subscription asked for (the TODO in
-# ClusterMetadata.set_topics), so a group can be assigned without a just-created topic's partitions
-# until the next periodic refresh: 30 s instead of the client's 5 min default bounds that wait, and
-# how long a running consumer takes to see partitions added to its topics.
+# How old the consumer's cluster metadata may get: how long a running consumer takes to see
+# partitions added to its topics (30 s instead of the client's 5 min default).
 METADATA_MAX_AGE_MS = 30_000
 
 T = TypeVar("T")
@@ -305,7 +303,15 @@ class DeadLetterPolicy:
             raise TooManyDeadLetters(f"{self.consecutive} consecutive dead letters; stopping (check the last deploy)")
 
 
-_REFUSED_COMMIT = (CommitFailedError, RebalanceInProgressError, IllegalGenerationError, UnknownMemberIdError)
+# Commit errors meaning the group moved on: the batch is redelivered to its partitions' next owner.
+_REFUSED_COMMIT = frozenset({RdKafkaError.REBALANCE_IN_PROGRESS, RdKafkaError.ILLEGAL_GENERATION,
+                             RdKafkaError.UNKNOWN_MEMBER_ID, RdKafkaError._ASSIGNMENT_LOST, RdKafkaError._STATE,
+                             RdKafkaError.FENCED_INSTANCE_ID})
+
+
+def assigned_partitions(consumer: RdConsumer) -> set[TopicPartition]:
+    """The consumer's current assignment, as (topic, partition) pairs."""
+    return {TopicPartition(tp.topic, tp.partition) for tp in consumer.assignment()}
 
 
 class CommitStep:
@@ -315,28 +321,33 @@ class CommitStep:
         self.name = name
 
     @staticmethod
-    def offsets(messages: Sequence[Message], assigned: set[TopicPartition]) -> dict[TopicPartition, OffsetAndMetadata]:
+    def offsets(messages: Sequence[Message], assigned: set[TopicPartition]) -> dict[TopicPartition, int]:
+        """The offset to commit (the next to read) of each assigned partition of `messages`."""
         nexts: dict[TopicPartition, int] = {}
         for m in messages:
             tp = TopicPartition(m.topic, m.partition)
             if m.offset + 1 > nexts.get(tp, 0):
                 nexts[tp] = m.offset + 1
-        return {tp: OffsetAndMetadata(o, "", -1) for tp, o in nexts.items() if tp in assigned}
+        return {tp: o for tp, o in nexts.items() if tp in assigned}
 
-    def __call__(self, consumer: KafkaConsumer, messages: Sequence[Message], rewind: "Rewind | None" = None) -> bool:
-        offsets = self.offsets(messages, consumer.assignment())
+    def __call__(self, consumer: RdConsumer, messages: Sequence[Message]) -> bool:
+        offsets = self.offsets(messages, assigned_partitions(consumer))
         if not offsets:
             return False
         try:
-            consumer.commit(offsets)
-            if rewind is not None:
-                rewind.committed(offsets)
-        except _REFUSED_COMMIT as exc:
-            # The group rebalanced while this batch was written: the new owner re-reads it and
-            # the idempotent writes absorb the replay. Not a reason to crash the process.
-            log.warning("offset commit refused after a rebalance; the batch will be redelivered", extra={"error": str(exc)})
-            return False
-        except KafkaError as exc:
+            answered = consumer.commit(offsets=[RdTopicPartition(tp.topic, tp.partition, o) for tp, o in offsets.items()],
+                                       asynchronous=False)
+            failed = [tp.error for tp in answered or () if tp.error is not None]
+            if failed:
+                raise KafkaException(failed[0])
+        except KafkaException as exc:
+            error = exc.args[0] if exc.args and isinstance(exc.args[0], RdKafkaError) else None
+            if error is not None and error.code() in _REFUSED_COMMIT:
+                # The group rebalanced while this batch was written: the new owner re-reads it and
+                # the idempotent writes absorb the replay. Not a reason to crash the process.
+                log.warning("offset commit refused after a rebalance; the batch will be redelivered",
+                            extra={"error": str(exc)})
+                return False
             # Kafka unreachable past the commit's timeout. The batch is written; the next commit
             # (a later position of the same partitions) covers it, and if none comes the next
             # owner re-reads it. Crashing here would only trade the same replay for a restart.
@@ -350,52 +361,29 @@ class CommitStep:
 
 # ---- the loop ---------------------------------------------------------------------------------
 
-class _Rebalance(ConsumerRebalanceListener):
+class _Rebalance:
+    """The group's rebalance callbacks; librdkafka calls them inside `consume`, on the loop's thread."""
+
     def __init__(self, loop: "ConsumerLoop") -> None:
         self._loop = loop
 
-    def on_partitions_revoked(self, revoked: set[TopicPartition]) -> None:
+    def on_revoke(self, _consumer: RdConsumer, partitions: list[RdTopicPartition]) -> None:
+        revoked = {TopicPartition(tp.topic, tp.partition) for tp in partitions}
         log.info("partitions revoked", extra={"partitions": sorted(f"{tp.topic}/{tp.partition}" for tp in revoked)})
-        self._loop._on_revoked(revoked)
+        self._loop._on_revoked()
         # A processor holding per-partition state drops it here, before anyone else owns them.
         hand_over = getattr(self._loop.processor, "on_partitions_revoked", None)
         if hand_over is not None:
             hand_over(revoked)
 
-    def on_partitions_assigned(self, assigned: set[TopicPartition]) -> None:
-        log.info("partitions assigned", extra={"partitions": sorted(f"{tp.topic}/{tp.partition}" for tp in assigned)})
-        self._loop.rewind.reset()
-
-
-class Rewind:
-    """Where each partition's uncommitted messages start, to read them again after a rebalance.
-
-    kafka-python (3.x) keeps the fetch position of a partition that stays assigned across a
-    rebalance. A batch dropped or abandoned at a rebalance is uncommitted, but without a
-    rewind this consumer would go on after it, and its first later commit would skip it
-    for good. The target is the offset after this consumer's last commit of the partition in
-    the current assignment, else the first offset it polled there.
-    """
-
-    def __init__(self) -> None:
-        self._first_polled: dict[TopicPartition, int] = {}
-        self._committed: dict[TopicPartition, int] = {}
-
-    def polled(self, messages: Sequence["Message"]) -> None:
-        for m in messages:
-            self._first_polled.setdefault(TopicPartition(m.topic, m.partition), m.offset)
-
-    def committed(self, offsets: dict[TopicPartition, OffsetAndMetadata]) -> None:
-        for tp, meta in offsets.items():
-            self._committed[tp] = meta.offset
-
-    def target(self, tp: TopicPartition) -> int | None:
-        return self._committed.get(tp, self._first_polled.get(tp))
-
-    def reset(self) -> None:
-        """A new assignment: positions are now the group's committed offsets or the rewound ones."""
-        self._first_polled.clear()
-        self._committed.clear()
+    def on_assign(self, consumer: RdConsumer, partitions: list[RdTopicPartition]) -> None:
+        """Take the partitions, paused if the loop is waiting out an outage, else resumed: librdkafka
+        keeps a partition's pause across rebalances, so one paused earlier would otherwise never
+        be read again once assigned back."""
+        log.info("partitions assigned", extra={"partitions": sorted(f"{tp.topic}/{tp.partition}" for tp in partitions)})
+        consumer.assign(partitions)
+        if partitions:
+            (consumer.pause if self._loop._outage_paused else consumer.resume)(partitions)
 
 
 class _Abandoned(Exception):
@@ -426,9 +414,9 @@ class ConsumerLoop:
         self.dead_letters = DeadLetterPolicy(name, processor.dead_letter_topic,
                                              Producer(settings, client_id=f"{name}-dlq"), settings.dlq_max_consecutive)
         self.commit_step = CommitStep(name)
-        self.rewind = Rewind()
         self._stop = threading.Event()
-        self._consumer: KafkaConsumer | None = None
+        self._consumer: RdConsumer | None = None
+        self._outage_paused = False  # partitions paused while a store is down (and those assigned meanwhile)
         self._in_flight: _InFlight | None = None
         self._generation = 0
         self._last_lag_update = 0.0
@@ -448,27 +436,22 @@ class ConsumerLoop:
         """Poll and parse the next batch while the previous one is written (processors may opt out)."""
         return bool(getattr(self.processor, "pipelined", True))
 
-    def _connect(self) -> KafkaConsumer | None:
+    def _connect(self) -> RdConsumer | None:
         """The group's consumer, retried while Kafka cannot be reached (beating, so liveness holds); None if stopped."""
         return kafka_io.retry_until_available(self.settings, self._new_consumer, f"{self.processor.name} consumer",
                                               stop=self._stop, on_retry=self.heartbeat.beat)
 
-    def _new_consumer(self) -> KafkaConsumer:
-        consumer = kafka_io.new_consumer(
-            self.settings,
-            group_id=self.group_id,
-            client_id=f"{self.processor.name}",
-            enable_auto_commit=False,
-            auto_offset_reset="earliest",
-            max_poll_records=self.settings.consumer_batch_size,
-            max_poll_interval_ms=300_000,
-            session_timeout_ms=int(self.settings.consumer_session_timeout_s * 1000),
-            heartbeat_interval_ms=min(3_000, int(self.settings.consumer_session_timeout_s * 1000) // 3),
-            fetch_max_wait_ms=200,
-            metadata_max_age_ms=METADATA_MAX_AGE_MS,
-        )
-        consumer.subscribe(list(self.processor.topics), listener=_Rebalance(self))
+    def _new_consumer(self) -> RdConsumer:
+        consumer = RdConsumer(kafka_io.consumer_config(
+            self.settings, self.group_id, self.processor.name, self.settings.consumer_session_timeout_s,
+            METADATA_MAX_AGE_MS, on_error=self._on_client_error))
+        listener = _Rebalance(self)
+        consumer.subscribe(list(self.processor.topics), on_assign=listener.on_assign, on_revoke=listener.on_revoke)
         return consumer
+
+    def _on_client_error(self, error: RdKafkaError) -> None:
+        """librdkafka's client-level errors (brokers down, authentication): it retries by itself."""
+        log.warning("Kafka client error", extra={"consumer": self.processor.name, "error": error.str()})
 
     def run(self) -> None:
         """Consume until stopped; raises TooManyDeadLetters after a run of bad messages."""
@@ -522,10 +505,13 @@ class ConsumerLoop:
 
     def _poll(self, timeout_ms: int) -> list[Message]:
         assert self._consumer is not None
-        polled = self._consumer.poll(timeout_ms=timeout_ms, max_records=self.settings.consumer_batch_size)
-        messages = [Message(r.topic, r.partition, r.offset, r.key, r.value, r.timestamp, tuple(r.headers or ()))
-                    for records in polled.values() for r in records]
-        self.rewind.polled(messages)
+        polled = self._consumer.consume(self.settings.consumer_batch_size, timeout_ms / 1000)
+        messages = [Message(r.topic(), r.partition(), r.offset(), r.key(), r.value(), r.timestamp()[1],
+                            tuple(r.headers() or ())) for r in polled if r.error() is None]
+        if len(messages) < len(polled):
+            for r in polled:
+                if r.error() is not None:  # not a record: a fetch error librdkafka reports and retries
+                    log.warning("Kafka fetch error", extra={"consumer": self.processor.name, "error": r.error().str()})
         return messages
 
     def _finish_in_flight(self) -> bool:
@@ -557,13 +543,13 @@ class ConsumerLoop:
             raise _Abandoned()
         return self.write_step(batch.parsed)
 
-    def _on_revoked(self, revoked: set[TopicPartition] = frozenset()) -> None:  # type: ignore[assignment]
+    def _on_revoked(self) -> None:
         """Rebalance: let the write in flight finish before anyone else owns its partitions.
 
-        Runs inside kafka-python's rebalance (which fails the consumer if this raises, and
-        where committing is not possible), so the batch is only waited for, never committed
-        here: it stays uncommitted and whoever owns its partitions next reads it again
-        (idempotent writes absorb the replay). The processor's own hand-over runs after this.
+        Runs inside librdkafka's rebalance, so the batch is only waited for, never committed
+        here: it stays uncommitted and whoever owns its partitions next reads it again from the
+        committed offset (idempotent writes absorb the replay). The processor's own hand-over
+        runs after this.
         """
         self._generation += 1
         in_flight, self._in_flight = self._in_flight, None
@@ -574,20 +560,6 @@ class ConsumerLoop:
                 log.warning("waiting for the write in flight at a rebalance failed", exc_info=True)
             log.info("batch in flight at a rebalance left uncommitted; it will be read again",
                      extra={"messages": len(in_flight.batch.messages)})
-        self._rewind_positions(revoked)
-
-    def _rewind_positions(self, revoked: set[TopicPartition]) -> None:
-        """Move every revoked partition back to its first uncommitted message (kept if it stays ours)."""
-        if self._consumer is None:
-            return
-        assigned = self._consumer.assignment()
-        for tp in revoked:
-            target = self.rewind.target(tp)
-            if target is not None and tp in assigned:
-                try:
-                    self._consumer.seek(tp, target)
-                except Exception:  # noqa: BLE001 - a rebalance callback must never raise
-                    log.warning("rewinding a revoked partition failed", exc_info=True, extra={"partition": str(tp)})
 
     def _complete(self, batch: Batch, result: WriteResult) -> bool:
         """Dead-letter, commit and count a written batch; False if stopping before the commit."""
@@ -599,7 +571,7 @@ class ConsumerLoop:
 
     def _account(self, batch: Batch, result: WriteResult) -> None:
         assert self._consumer is not None
-        self.commit_step(self._consumer, batch.messages, self.rewind)
+        self.commit_step(self._consumer, batch.messages)
         name = self.processor.name
         metrics.CONSUMER_EVENTS.labels(name, "written").inc(result.written)
         metrics.CONSUMER_EVENTS.labels(name, "duplicate").inc(result.duplicates)
@@ -626,7 +598,7 @@ class ConsumerLoop:
                     metrics.CONSUMER_RETRIES.labels(self.processor.name).inc()
                     log.warning("downstream unavailable, retrying", extra={"retry_in_s": delay, "error": str(exc)})
                     if pause and not paused and self._consumer is not None:
-                        self._consumer.pause(*self._consumer.assignment())
+                        self._pause_all()
                         metrics.CONSUMER_PAUSED.labels(self.processor.name).set(1)
                         paused = True
                     if not self._idle(delay):
@@ -634,7 +606,7 @@ class ConsumerLoop:
                     delay = min(delay * 2, self.settings.consumer_max_backoff_s)
         finally:
             if paused and self._consumer is not None:
-                self._consumer.resume(*self._consumer.paused())
+                self._resume_all()
                 metrics.CONSUMER_PAUSED.labels(self.processor.name).set(0)
 
     def _idle(self, seconds: float) -> bool:
@@ -645,22 +617,41 @@ class ConsumerLoop:
                 return False
             if self._consumer is not None:
                 # Paused partitions return nothing; the poll keeps max_poll_interval happy.
-                leaked = self._consumer.poll(timeout_ms=min(200, int((deadline - time.monotonic()) * 1000) + 1))
+                leaked = [m for m in self._consumer.consume(self.settings.consumer_batch_size,
+                                                             min(0.2, max(0.001, deadline - time.monotonic())))
+                          if m.error() is None]
                 self.heartbeat.beat()  # paused for an outage, not stuck
-                if any(leaked.values()):  # a newly assigned partition is not paused yet
-                    self._consumer.pause(*self._consumer.assignment())
-                    for tp in leaked:
-                        self._consumer.seek(tp, leaked[tp][0].offset)
+                if leaked:  # a newly assigned partition is not paused yet: pause it, read it again later
+                    self._pause_all()
+                    first: dict[tuple[str, int], int] = {}
+                    for m in leaked:
+                        first.setdefault((m.topic(), m.partition()), m.offset())
+                    for (topic, partition), offset in first.items():
+                        self._consumer.seek(RdTopicPartition(topic, partition, offset))
             else:
                 time.sleep(0.1)
         return not self._stop.is_set()
+
+    def _pause_all(self) -> None:
+        """Pause every assigned partition, and those assigned later until `_resume_all` (fetching
+        stops; the group membership stays)."""
+        assert self._consumer is not None
+        self._outage_paused = True
+        if assigned := self._consumer.assignment():
+            self._consumer.pause(assigned)
+
+    def _resume_all(self) -> None:
+        assert self._consumer is not None
+        self._outage_paused = False
+        if assigned := self._consumer.assignment():
+            self._consumer.resume(assigned)
 
     # ---- upkeep ---------------------------------------------------------------------------
     def _close(self) -> None:
         if self._consumer is not None:
             try:
-                self._consumer.close(autocommit=False)  # leaves the group; offsets are already committed
-            except KafkaError:
+                self._consumer.close()  # leaves the group; offsets are already committed (never auto-committed)
+            except (KafkaException, RuntimeError):
                 log.exception("error closing consumer")
             self._consumer = None
         self.dead_letters.producer.close()
@@ -671,17 +662,16 @@ class ConsumerLoop:
         if self._consumer is None or now - self._last_lag_update < every_s:
             return
         self._last_lag_update = now
-        assigned = list(self._consumer.assignment())
+        assigned = self._consumer.assignment()
         if not assigned:
             return
         try:
-            ends = self._consumer.end_offsets(assigned)
-            for tp in assigned:
-                committed = self._consumer.committed(tp) or 0
+            for tp in self._consumer.committed(assigned, timeout=5):
+                _, end = self._consumer.get_watermark_offsets(tp, timeout=5, cached=False)
                 metrics.CONSUMER_LAG.labels(self.processor.name, tp.topic, str(tp.partition)).set(
-                    max(0, ends.get(tp, 0) - committed)
+                    max(0, end - max(0, tp.offset))  # a negative offset: nothing committed yet
                 )
-        except KafkaError:
+        except KafkaException:
             log.debug("lag update failed", exc_info=True)
 
 

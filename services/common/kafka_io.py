@@ -2,8 +2,9 @@
 
 The producer (librdkafka, see `Producer`) is idempotent with `acks=all`, set explicitly
 here so nobody weakens it by accident, and `send_and_wait` returns only once the broker
-has acknowledged every record: an ingest RPC that returns OK has been stored. Consumers
-and the admin client are kafka-python's.
+has acknowledged every record: an ingest RPC that returns OK has been stored. The consumer
+loops' group members are librdkafka's too (`consumer_config`); `new_consumer` (lag reads,
+tests) and the admin client are kafka-python's.
 
 Waiting for Kafka is bounded by `produce_budget`: `COLLATERAL_KAFKA_PRODUCE_TIMEOUT_S`
 (or what the caller asks for) and, inside a gRPC call, at most half of the call's
@@ -249,8 +250,8 @@ class Producer:
     Built on librdkafka (confluent-kafka), not kafka-python: the consumers publish a record
     per event they store (usage.classified.v1), and kafka-python spent 60-80 µs of Python per
     record on it, the largest single cost of the usage consumer; librdkafka queues a record in
-    about 3 µs and batches, compresses and retries in its own threads. Consumers and the
-    admin client stay on kafka-python. Partitioning is murmur2 like the Java client and
+    about 3 µs and batches, compresses and retries in its own threads. The admin client stays
+    on kafka-python. Partitioning is murmur2 like the Java client and
     `partition_of`, so keyed records land where the co-partitioned joins expect them.
     """
 
@@ -435,11 +436,52 @@ def producer_config(settings: config.Settings, client_id: str,
     }
     if on_error is not None:
         options["error_cb"] = on_error
+    options.update(librdkafka_security(settings))
+    return options
+
+
+def librdkafka_security(settings: config.Settings) -> dict[str, Any]:
+    """`security_options` under librdkafka's names (the producers' and the consumer loops' clients)."""
+    options: dict[str, Any] = {}
     for name, value in security_options(settings).items():
         if name == "ssl_check_hostname":
             options["ssl.endpoint.identification.algorithm"] = "https" if value else "none"
         else:
             options[_LIBRDKAFKA_NAMES[name]] = value
+    return options
+
+
+def consumer_config(settings: config.Settings, group_id: str, client_id: str, session_timeout_s: float,
+                    metadata_max_age_ms: int, on_error: Callable[[Any], None] | None = None) -> dict[str, Any]:
+    """librdkafka's configuration of a consumer loop's group member (offsets committed by the loop only).
+
+    The assignors are eager ("range,roundrobin", also kafka-python's, so members of both
+    clients can share a group during an upgrade): every rebalance revokes every partition and
+    assigns each from its committed offset, so a batch left uncommitted at a rebalance is read
+    again by whoever owns its partition next, this consumer included.
+    """
+    options: dict[str, Any] = {
+        "bootstrap.servers": settings.kafka_bootstrap,
+        "group.id": group_id,
+        "client.id": client_id,
+        "enable.auto.commit": False,
+        "enable.auto.offset.store": False,
+        "auto.offset.reset": "earliest",
+        "partition.assignment.strategy": "range,roundrobin",
+        "session.timeout.ms": int(session_timeout_s * 1000),
+        "heartbeat.interval.ms": min(3_000, int(session_timeout_s * 1000) // 3),
+        "max.poll.interval.ms": 300_000,
+        "fetch.wait.max.ms": 200,
+        # Bounds what librdkafka prefetches per partition ahead of the loop (default 64 MiB).
+        "queued.max.messages.kbytes": 16 * 1024,
+        "topic.metadata.refresh.interval.ms": metadata_max_age_ms,
+        "socket.connection.setup.timeout.ms": 10_000,
+        "logger": log,
+        "log_level": 3,  # errors only: connection failures are reported through on_error
+    }
+    if on_error is not None:
+        options["error_cb"] = on_error
+    options.update(librdkafka_security(settings))
     return options
 
 

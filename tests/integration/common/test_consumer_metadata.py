@@ -1,7 +1,7 @@
 """A running consumer sees partitions added to its topic within its metadata age, not the client's 5 minutes.
 
 The shared loop's consumers refresh their cluster metadata every METADATA_MAX_AGE_MS (30 s);
-kafka-python's default is 5 minutes. The same refresh is what ends the wait of a group that
+the clients' default is 5 minutes. The same refresh is what ends the wait of a group that
 was assigned before a just-created topic's metadata reached it. Against the real Kafka: a loop
 consumes a one-partition topic, the topic gets a second partition, and a message produced
 there must be consumed within the metadata age (plus a rebalance).

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import dataclasses
 import gc
+from types import SimpleNamespace
 from typing import Any, Sequence
 
 import pytest
-from kafka.errors import KafkaTimeoutError, KafkaConnectionError
+from confluent_kafka import KafkaError, KafkaException, TopicPartition as RdTopicPartition
 from kafka.structs import TopicPartition
 
 from services.common import config, consumer, errors, metrics
@@ -75,29 +76,54 @@ def test_commit_offsets_are_the_next_offset_per_owned_partition() -> None:
     messages = [msg(5, 0), msg(9, 0), msg(7, 0), msg(3, 1), msg(4, 2, topic="u")]
     owned = {TopicPartition("t", 0), TopicPartition("u", 2)}
     offsets = CommitStep.offsets(messages, owned)
-    assert {tp: o.offset for tp, o in offsets.items()} == {TopicPartition("t", 0): 10, TopicPartition("u", 2): 5}
+    assert offsets == {TopicPartition("t", 0): 10, TopicPartition("u", 2): 5}
 
 
-class UnreachableCommits:
-    """A consumer whose commits time out, as kafka-python's do when the broker stays down."""
+class FailingCommits:
+    """A consumer whose commits fail as librdkafka's do: raised, or reported per partition."""
 
-    def __init__(self, error: Exception) -> None:
-        self.error = error
+    def __init__(self, code: int, per_partition: bool = False) -> None:
+        self.code = code
+        self.per_partition = per_partition
+        self.committed: list[RdTopicPartition] = []
 
-    def assignment(self) -> set[TopicPartition]:
-        return {TopicPartition("t", 0)}
+    def assignment(self) -> list[RdTopicPartition]:
+        return [RdTopicPartition("t", 0)]
 
-    def commit(self, offsets: Any) -> None:
-        raise self.error
+    def commit(self, offsets: list[RdTopicPartition], asynchronous: bool) -> list[SimpleNamespace]:
+        assert asynchronous is False  # the batch counts as committed only once Kafka said so
+        self.committed = offsets
+        if not self.per_partition:
+            raise KafkaException(KafkaError(self.code))
+        return [SimpleNamespace(topic="t", partition=0, offset=offsets[0].offset, error=KafkaError(self.code))]
 
 
-@pytest.mark.parametrize("error", [KafkaTimeoutError("commit timed out"), KafkaConnectionError()])
-def test_a_commit_kafka_cannot_take_is_reported_not_raised(error: Exception) -> None:
+@pytest.mark.parametrize("per_partition", [False, True])
+@pytest.mark.parametrize("code", [KafkaError._TIMED_OUT, KafkaError._TRANSPORT, KafkaError.COORDINATOR_NOT_AVAILABLE])
+def test_a_commit_kafka_cannot_take_is_reported_not_raised(code: int, per_partition: bool) -> None:
     """The batch is written; raising would stop the consumer for a replay the next commit avoids."""
     failures = metrics.CONSUMER_COMMIT_FAILURES.labels("unit-commit")
     before = failures._value.get()
-    assert CommitStep("unit-commit")(UnreachableCommits(error), [msg(3)]) is False
+    consumer = FailingCommits(code, per_partition)
+    assert CommitStep("unit-commit")(consumer, [msg(3)]) is False
     assert failures._value.get() == before + 1
+    assert [(tp.topic, tp.partition, tp.offset) for tp in consumer.committed] == [("t", 0, 4)]
+
+
+@pytest.mark.parametrize("code", [KafkaError.REBALANCE_IN_PROGRESS, KafkaError.ILLEGAL_GENERATION,
+                                  KafkaError.UNKNOWN_MEMBER_ID])
+def test_a_commit_refused_after_a_rebalance_is_neither_raised_nor_a_failure(code: int) -> None:
+    """The partitions' next owner reads the batch again; the commit failure alert is for outages."""
+    failures = metrics.CONSUMER_COMMIT_FAILURES.labels("unit-refused")
+    before = failures._value.get()
+    assert CommitStep("unit-refused")(FailingCommits(code), [msg(3)]) is False
+    assert failures._value.get() == before
+
+
+def test_only_partitions_still_assigned_are_committed() -> None:
+    consumer = FailingCommits(KafkaError._TIMED_OUT)
+    assert CommitStep("unit-commit")(consumer, [msg(3, partition=1)]) is False
+    assert consumer.committed == []  # partition 1 is not assigned: nothing sent
 
 
 def test_halves_merge_into_one_result() -> None:
@@ -129,14 +155,13 @@ def test_a_batch_polled_before_a_rebalance_is_not_gathered() -> None:
 
 
 def test_a_rebalance_waits_for_the_write_in_flight_and_never_raises() -> None:
-    """kafka-python fails the consumer when a rebalance callback raises; a failed write must not."""
+    """A rebalance callback must not raise; a failed write must not make it."""
     from concurrent.futures import Future
 
     from services.common.consumer import Batch, ConsumerLoop, _InFlight
 
     loop = object.__new__(ConsumerLoop)
     loop._generation = 4
-    loop._consumer = None  # never connected: nothing to rewind
     failed: Future[WriteResult] = Future()
     failed.set_exception(errors.Unavailable("store down"))
     loop._in_flight = _InFlight(failed, Batch([msg(1)], started=0.0))
@@ -144,22 +169,6 @@ def test_a_rebalance_waits_for_the_write_in_flight_and_never_raises() -> None:
     assert (loop._in_flight, loop._generation) == (None, 5)
     loop._on_revoked()  # nothing in flight
     assert loop._generation == 6
-
-
-def test_rewind_targets_the_first_uncommitted_offset_of_the_assignment() -> None:
-    """After a commit, the offset after it; before any, the first offset polled; a new assignment forgets both."""
-    from kafka.structs import OffsetAndMetadata, TopicPartition
-
-    from services.common.consumer import Rewind
-
-    rewind, tp, other = Rewind(), TopicPartition("t", 0), TopicPartition("t", 1)
-    rewind.polled([msg(7), msg(8), msg(9)])
-    assert (rewind.target(tp), rewind.target(other)) == (7, None)
-    rewind.committed({tp: OffsetAndMetadata(9, "", -1)})
-    rewind.polled([msg(10)])
-    assert rewind.target(tp) == 9
-    rewind.reset()
-    assert rewind.target(tp) is None
 
 
 # ---- the process ------------------------------------------------------------------------------
