@@ -63,15 +63,13 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Callable, Generic, Iterable, NamedTuple, Protocol, Sequence, TypeVar
 
-from confluent_kafka import Consumer as RdConsumer, KafkaError as RdKafkaError, KafkaException
-from confluent_kafka import TopicPartition as RdTopicPartition
 from kafka.structs import TopicPartition
 
 from services.common import config, errors, es as es_util, health, kafka_io, logs, metrics, periodic
 from services.common.contracts import times
 from services.common.contracts.errors import InvalidEvent
 from services.common.contracts.jsonbytes import MAX_JSON_DEPTH, parse_json_object
-from services.common.kafka_io import Producer, Record
+from services.common.kafka_io import Producer, RdConsumer, RdKafkaError, RdKafkaException, RdTopicPartition, Record
 from services.common.parse_workers import WorkerParseStep
 
 __all__ = ["INTERNAL_PARSE_ERROR", "MAX_JSON_DEPTH", "METADATA_MAX_AGE_MS", "WRITE_FAILED", "CommitStep", "ConsumerLoop",
@@ -339,8 +337,8 @@ class CommitStep:
                                        asynchronous=False)
             failed = [tp.error for tp in answered or () if tp.error is not None]
             if failed:
-                raise KafkaException(failed[0])
-        except KafkaException as exc:
+                raise RdKafkaException(failed[0])
+        except RdKafkaException as exc:
             error = exc.args[0] if exc.args and isinstance(exc.args[0], RdKafkaError) else None
             if error is not None and error.code() in _REFUSED_COMMIT:
                 # The group rebalanced while this batch was written: the new owner re-reads it and
@@ -442,9 +440,9 @@ class ConsumerLoop:
                                               stop=self._stop, on_retry=self.heartbeat.beat)
 
     def _new_consumer(self) -> RdConsumer:
-        consumer = RdConsumer(kafka_io.consumer_config(
-            self.settings, self.group_id, self.processor.name, self.settings.consumer_session_timeout_s,
-            METADATA_MAX_AGE_MS, on_error=self._on_client_error))
+        consumer = kafka_io.loop_consumer(self.settings, self.group_id, self.processor.name,
+                                          self.settings.consumer_session_timeout_s, METADATA_MAX_AGE_MS,
+                                          on_error=self._on_client_error)
         listener = _Rebalance(self)
         consumer.subscribe(list(self.processor.topics), on_assign=listener.on_assign, on_revoke=listener.on_revoke)
         return consumer
@@ -651,7 +649,7 @@ class ConsumerLoop:
         if self._consumer is not None:
             try:
                 self._consumer.close()  # leaves the group; offsets are already committed (never auto-committed)
-            except (KafkaException, RuntimeError):
+            except (RdKafkaException, RuntimeError):
                 log.exception("error closing consumer")
             self._consumer = None
         self.dead_letters.producer.close()
@@ -671,7 +669,7 @@ class ConsumerLoop:
                 metrics.CONSUMER_LAG.labels(self.processor.name, tp.topic, str(tp.partition)).set(
                     max(0, end - max(0, tp.offset))  # a negative offset: nothing committed yet
                 )
-        except KafkaException:
+        except RdKafkaException:
             log.debug("lag update failed", exc_info=True)
 
 

@@ -25,7 +25,10 @@ from collections import Counter
 from dataclasses import dataclass
 from typing import Any, Callable, Iterable, Sequence, TypeVar
 
+# librdkafka's client types; the consumer loop (services.common.consumer) uses them from here.
+from confluent_kafka import Consumer as RdConsumer, KafkaError as RdKafkaError  # noqa: F401 - re-exported
 from confluent_kafka import KafkaException as RdKafkaException, Producer as RdProducer
+from confluent_kafka import TopicPartition as RdTopicPartition  # noqa: F401 - re-exported
 from kafka import KafkaAdminClient, KafkaConsumer
 from kafka.admin import NewTopic
 from kafka.errors import KafkaError, TopicAlreadyExistsError
@@ -449,6 +452,12 @@ def librdkafka_security(settings: config.Settings) -> dict[str, Any]:
         else:
             options[_LIBRDKAFKA_NAMES[name]] = value
     return options
+
+
+def loop_consumer(settings: config.Settings, group_id: str, client_id: str, session_timeout_s: float,
+                  metadata_max_age_ms: int, on_error: Callable[[Any], None] | None = None) -> RdConsumer:
+    """A consumer loop's group member (librdkafka): `consumer_config`, not subscribed yet."""
+    return RdConsumer(consumer_config(settings, group_id, client_id, session_timeout_s, metadata_max_age_ms, on_error))
 
 
 def consumer_config(settings: config.Settings, group_id: str, client_id: str, session_timeout_s: float,
