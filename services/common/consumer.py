@@ -503,7 +503,11 @@ class ConsumerLoop:
 
     def _poll(self, timeout_ms: int) -> list[Message]:
         assert self._consumer is not None
-        polled = self._consumer.consume(self.settings.consumer_batch_size, timeout_ms / 1000)
+        limit = self.settings.consumer_batch_size
+        # What has arrived, at once: `consume` with a timeout waits for `limit` messages, not the first.
+        polled = self._consumer.consume(limit, 0)
+        if not polled and timeout_ms > 0 and (first := self._consumer.poll(timeout_ms / 1000)) is not None:
+            polled = [first, *self._consumer.consume(limit - 1, 0)]
         messages = [Message(r.topic(), r.partition(), r.offset(), r.key(), r.value(), r.timestamp()[1],
                             tuple(r.headers() or ())) for r in polled if r.error() is None]
         if len(messages) < len(polled):
@@ -665,7 +669,11 @@ class ConsumerLoop:
             return
         try:
             for tp in self._consumer.committed(assigned, timeout=5):
-                _, end = self._consumer.get_watermark_offsets(tp, timeout=5, cached=False)
+                # The end offset of the partition's last fetch: asking the leader instead waits
+                # behind the fetch in flight (half a second per partition, on the loop's thread).
+                _, end = self._consumer.get_watermark_offsets(tp, cached=True)
+                if end < 0:
+                    continue  # not fetched yet
                 metrics.CONSUMER_LAG.labels(self.processor.name, tp.topic, str(tp.partition)).set(
                     max(0, end - max(0, tp.offset))  # a negative offset: nothing committed yet
                 )
