@@ -422,9 +422,8 @@ _LIBRDKAFKA_NAMES = {"security_protocol": "security.protocol", "sasl_mechanism":
 def producer_config(settings: config.Settings, client_id: str,
                     on_error: Callable[[Any], None] | None = None) -> dict[str, Any]:
     """librdkafka's configuration of the producer; its security part is `security_options`, renamed."""
-    options: dict[str, Any] = {
-        "bootstrap.servers": settings.kafka_bootstrap,
-        "client.id": client_id,
+    options = _librdkafka_client(settings, client_id, on_error)
+    options.update({
         "enable.idempotence": True,  # acks=all, ordered retries without duplicates
         "partitioner": "murmur2_random",  # the Java client's (and partition_of's) partitions for keys
         "linger.ms": 5,
@@ -433,19 +432,23 @@ def producer_config(settings: config.Settings, client_id: str,
         "queue.buffering.max.messages": 1_000_000,
         # A record still unacknowledged after this fails; callers have given up long before.
         "message.timeout.ms": int(max(60.0, 4 * settings.kafka_produce_timeout_s) * 1000),
+    })
+    return options
+
+
+def _librdkafka_client(settings: config.Settings, client_id: str,
+                       on_error: Callable[[Any], None] | None) -> dict[str, Any]:
+    """What every librdkafka client of the services is configured with: where, who, logging, and
+    `security_options` under librdkafka's names."""
+    options: dict[str, Any] = {
+        "bootstrap.servers": settings.kafka_bootstrap,
+        "client.id": client_id,
         "socket.connection.setup.timeout.ms": 10_000,
         "logger": log,
         "log_level": 3,  # errors only: connection failures are reported through on_error
     }
     if on_error is not None:
         options["error_cb"] = on_error
-    options.update(librdkafka_security(settings))
-    return options
-
-
-def librdkafka_security(settings: config.Settings) -> dict[str, Any]:
-    """`security_options` under librdkafka's names (the producers' and the consumer loops' clients)."""
-    options: dict[str, Any] = {}
     for name, value in security_options(settings).items():
         if name == "ssl_check_hostname":
             options["ssl.endpoint.identification.algorithm"] = "https" if value else "none"
@@ -469,10 +472,9 @@ def consumer_config(settings: config.Settings, group_id: str, client_id: str, se
     assigns each from its committed offset, so a batch left uncommitted at a rebalance is read
     again by whoever owns its partition next, this consumer included.
     """
-    options: dict[str, Any] = {
-        "bootstrap.servers": settings.kafka_bootstrap,
+    options = _librdkafka_client(settings, client_id, on_error)
+    options.update({
         "group.id": group_id,
-        "client.id": client_id,
         "enable.auto.commit": False,
         "enable.auto.offset.store": False,
         "auto.offset.reset": "earliest",
@@ -481,16 +483,10 @@ def consumer_config(settings: config.Settings, group_id: str, client_id: str, se
         "heartbeat.interval.ms": min(3_000, int(session_timeout_s * 1000) // 3),
         "max.poll.interval.ms": 300_000,
         "fetch.wait.max.ms": 200,
-        # Bounds what librdkafka prefetches per partition ahead of the loop (default 64 MiB).
+        # Bounds what librdkafka prefetches ahead of the loop (its one consumer queue; default 64 MiB).
         "queued.max.messages.kbytes": 16 * 1024,
         "topic.metadata.refresh.interval.ms": metadata_max_age_ms,
-        "socket.connection.setup.timeout.ms": 10_000,
-        "logger": log,
-        "log_level": 3,  # errors only: connection failures are reported through on_error
-    }
-    if on_error is not None:
-        options["error_cb"] = on_error
-    options.update(librdkafka_security(settings))
+    })
     return options
 
 

@@ -90,20 +90,38 @@ def security_part(options: dict) -> dict:
     return {k: v for k, v in options.items() if k.startswith(("security.", "sasl.", "ssl."))}
 
 
-def test_the_producer_gets_the_same_security_settings_in_librdkafka_names(pem):
+def loop_consumer_config(settings: config.Settings) -> dict:
+    return kafka_io.consumer_config(settings, "g", "c", session_timeout_s=10.0, metadata_max_age_ms=30_000)
+
+
+@pytest.mark.parametrize("librdkafka_config", [lambda s: kafka_io.producer_config(s, "c"), loop_consumer_config],
+                         ids=["producer", "consumer loop"])
+def test_librdkafka_clients_get_the_same_security_settings_in_its_names(pem, librdkafka_config):
     sasl = config.load(environ={}, kafka_sasl_mechanism="SCRAM-SHA-256", kafka_ssl_cafile=pem,
                        kafka_ssl_check_hostname=False, **SASL)
-    assert security_part(kafka_io.producer_config(sasl, "c")) == {
+    assert security_part(librdkafka_config(sasl)) == {
         "security.protocol": "SASL_SSL", "sasl.mechanisms": "SCRAM-SHA-256", "sasl.username": "u",
         "sasl.password": "p", "ssl.endpoint.identification.algorithm": "none", "ssl.ca.location": pem}
     mutual = config.load(environ={}, kafka_security_protocol="SSL", kafka_ssl_cafile=pem, kafka_ssl_certfile=pem,
                          kafka_ssl_keyfile=pem)
-    assert security_part(kafka_io.producer_config(mutual, "c")) == {
+    assert security_part(librdkafka_config(mutual)) == {
         "security.protocol": "SSL", "ssl.endpoint.identification.algorithm": "https", "ssl.ca.location": pem,
         "ssl.certificate.location": pem, "ssl.key.location": pem}
+    assert security_part(librdkafka_config(config.load(environ={}))) == {"security.protocol": "PLAINTEXT"}
+
+
+def test_producers_are_idempotent_and_key_like_the_java_client():
     plain = kafka_io.producer_config(config.load(environ={}), "c")
-    assert security_part(plain) == {"security.protocol": "PLAINTEXT"}
     assert plain["enable.idempotence"] is True and plain["partitioner"] == "murmur2_random"
+
+
+def test_consumer_loops_commit_by_hand_with_eager_assignors():
+    """Offsets are committed only after the writes (never automatically), and every rebalance
+    assigns every partition again from its committed offset (what the loop's replays rely on)."""
+    options = loop_consumer_config(config.load(environ={}))
+    assert (options["enable.auto.commit"], options["enable.auto.offset.store"]) == (False, False)
+    assert options["partition.assignment.strategy"] == "range,roundrobin"
+    assert options["group.id"] == "g" and options["topic.metadata.refresh.interval.ms"] == 30_000
 
 
 def test_sasl_without_tls_is_not_reported_encrypted():
