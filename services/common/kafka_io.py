@@ -458,8 +458,15 @@ def _librdkafka_client(settings: config.Settings, client_id: str,
 
 
 def loop_consumer(settings: config.Settings, group_id: str, client_id: str, session_timeout_s: float,
-                  metadata_max_age_ms: int, on_error: Callable[[Any], None] | None = None) -> RdConsumer:
-    """A consumer loop's group member (librdkafka): `consumer_config`, not subscribed yet."""
+                  metadata_max_age_ms: int) -> RdConsumer:
+    """A consumer loop's group member (librdkafka): `consumer_config`, not subscribed yet.
+
+    librdkafka reconnects by itself; its client-level errors (all brokers down, a refused
+    handshake) are logged like a failed connection: at once when new, then once a minute.
+    """
+    def on_error(error: Any) -> None:
+        _log_connect_failure(settings, f"{client_id}: {error.str()}")
+
     return RdConsumer(consumer_config(settings, group_id, client_id, session_timeout_s, metadata_max_age_ms, on_error))
 
 
