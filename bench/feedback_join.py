@@ -20,10 +20,11 @@ meanwhile.
 
 Store ceiling, per namespace: every document the join left in Elasticsearch (raw events, deal
 snapshots, touches, credits, rollups) bulk-indexed again, bare, the way the join writes them
-(orjson-encoded NDJSON through `es.bulk`, 5,000 documents per request, same mappings, no
-reads, one refresh), printed as `store ceiling: ratio to bare consumer at most X.XXX`. No join
-that stores these documents can beat that ratio on the same machine; it tells a slow join from
-a slow store.
+(orjson-encoded NDJSON through `es.bulk`, 5,000 documents per request, same mappings and index
+sorting, no reads, one index after the other), printed as `store ceiling: ratio to bare consumer
+at most X.XXX`, and per index (`store ceiling by index`: what storing only that output would
+allow). No join that stores these documents can beat that ratio on the same machine; it tells a
+slow join from a slow store.
 
 `--backfill` instead loads the inputs once and runs one in-process pipeline with a progress
 bar over committed offsets vs end offsets of every stage, printing the consumer lag gauges
@@ -248,32 +249,40 @@ def touches(settings: config.Settings) -> int:
     return es.count(index=names.touches)["count"]
 
 
-def store_ceiling(settings: config.Settings) -> tuple[int, float]:
-    """(documents, seconds) to bulk-index again every document the join stored, bare, into copies
-    of its indices with the same mappings.
+def store_ceiling(settings: config.Settings) -> tuple[int, float, dict[str, tuple[int, float]]]:
+    """(documents, seconds, {index kind: (documents, seconds)}) to bulk-index again every document
+    the join stored, bare, into copies of its indices with the same mappings and index sorting.
 
     Encoded and sent as the join's own writes are (services/feedback/writes.py): with the
     client's default encoder (`helpers.bulk`) the Python side, not Elasticsearch, was the bound,
-    and the ceiling read half of what Elasticsearch absorbs.
+    and the ceiling read half of what Elasticsearch absorbs. Each index is written on its own,
+    so the breakdown tells which outputs the machine's Elasticsearch spends its time on.
     """
     es = es_util.client(settings)
     prefix = f"{settings.namespace}-feedback-"
     es.indices.refresh(index=f"{prefix}*")
     indices = sorted(i for i in es.indices.get(index=f"{prefix}*") if not i.startswith(f"{prefix}ceiling-"))
-    actions: list[dict] = []  # read first, so only the writes are timed
+    copies: dict[str, list[dict]] = {}  # read first, so only the writes are timed
     for index in indices:
         copy = f"{prefix}ceiling-{index[len(prefix):]}"
         mapping = es.indices.get_mapping(index=index)[index]["mappings"]
+        sort = es.indices.get_settings(index=index)[index]["settings"]["index"].get("sort")
         es.options(ignore_status=404).indices.delete(index=copy)
-        es.indices.create(index=copy, **es_util.index_body(settings, mapping))
-        actions += [{"_op_type": "create", "_index": copy, "_id": hit["_id"], "_source": hit["_source"]}
-                    for hit in helpers.scan(es, index=index, query={"query": {"match_all": {}}}, size=5000)]
-    started = time.perf_counter()
-    for i in range(0, len(actions), CEILING_BULK_DOCS):
-        es_util.bulk(es, [{"action": orjson.dumps({"create": {"_index": a["_index"], "_id": a["_id"]}}),
-                           "source": orjson.dumps(a["_source"])} for a in actions[i:i + CEILING_BULK_DOCS]])
-    es.indices.refresh(index=f"{prefix}ceiling-*")
-    return len(actions), time.perf_counter() - started
+        es.indices.create(index=copy, **es_util.index_body(settings, mapping, {"sort": sort} if sort else None))
+        docs = [{"_id": hit["_id"], "_source": hit["_source"]}
+                for hit in helpers.scan(es, index=index, query={"query": {"match_all": {}}}, size=5000)]
+        if docs:
+            copies[copy] = docs
+    per_index: dict[str, tuple[int, float]] = {}
+    for copy, docs in copies.items():
+        started = time.perf_counter()
+        for i in range(0, len(docs), CEILING_BULK_DOCS):
+            es_util.bulk(es, [{"action": orjson.dumps({"create": {"_index": copy, "_id": d["_id"]}}),
+                               "source": orjson.dumps(d["_source"])} for d in docs[i:i + CEILING_BULK_DOCS]])
+        es.indices.refresh(index=copy)
+        kind = copy[len(f"{prefix}ceiling-"):].rsplit("-", 1)[0]
+        per_index[kind] = (len(docs), time.perf_counter() - started)
+    return (sum(n for n, _ in per_index.values()), sum(s for _, s in per_index.values()), per_index)
 
 
 def measure(settings: config.Settings, args: argparse.Namespace, label: str,
@@ -291,9 +300,12 @@ def measure(settings: config.Settings, args: argparse.Namespace, label: str,
           f"ratio to bare consumer {base / elapsed:.3f} (consumer CPU {100 * cpu.process_s / elapsed:.0f}% of one "
           f"core, {1e6 * cpu.process_s / total:.0f} µs per message; machine {100 * cpu.busy_share:.0f}% busy)",
           flush=True)
-    documents, ceiling = store_ceiling(settings)
+    documents, ceiling, per_index = store_ceiling(settings)
     print(f"[{label}] store ceiling: {documents:,} documents bulk-indexed bare in {ceiling:.1f}s "
           f"({documents / ceiling:,.0f} docs/s); ratio to bare consumer at most {base / ceiling:.3f}", flush=True)
+    print(f"[{label}] store ceiling by index: " + ", ".join(
+        f"{kind} {n:,} in {s:.2f}s (alone: ratio at most {base / s:.3f})" for kind, (n, s) in per_index.items()),
+        flush=True)
     if not args.keep:
         cleanup(settings)
 
