@@ -11,6 +11,8 @@ from __future__ import annotations
 import dataclasses
 import os
 import socket
+import subprocess
+from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator
 from urllib.parse import urlparse
 
@@ -100,6 +102,13 @@ def stack(settings: config.Settings) -> config.Settings:
     if missing:
         pytest.fail(f"{', '.join(missing)} not reachable: start the stack with `deploy/local/stack up` (or run `./dev test`)")
     return settings
+
+
+def stop_or_start(command: str, server: str) -> None:
+    """`deploy/local/stack stop|start SERVER` on the stack the suite runs against (its environment):
+    the fault tests' real outages."""
+    subprocess.run([str(Path(__file__).resolve().parents[1] / "deploy/local/stack"), command, server], check=True,
+                   timeout=300, stdout=subprocess.DEVNULL)
 
 
 @pytest.fixture(scope="session")

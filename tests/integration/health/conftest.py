@@ -5,9 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 import socket
-import subprocess
 import threading
-from pathlib import Path
 from typing import Callable, Iterator
 
 import pytest
@@ -16,7 +14,6 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 from services.common import config, grpc_server
 from tests.conftest import isolated, wait_serving, wait_until  # noqa: F401 - re-exported to the tests
 
-ROOT = Path(__file__).resolve().parents[3]
 SERVING = health_pb2.HealthCheckResponse.SERVING
 NOT_SERVING = health_pb2.HealthCheckResponse.NOT_SERVING
 
@@ -51,12 +48,6 @@ def status(address: str, name: str = "") -> int:
     with grpc_server.channel(address) as channel:
         request = health_pb2.HealthCheckRequest(service=name)
         return health_pb2_grpc.HealthStub(channel).Check(request, timeout=3).status
-
-
-def stack(command: str, name: str) -> None:
-    """`deploy/local/stack stop|start NAME` on the stack the suite runs against (its environment)."""
-    subprocess.run([str(ROOT / "deploy/local/stack"), command, name], check=True, timeout=300,
-                   stdout=subprocess.DEVNULL)
 
 
 class HangingProxy:

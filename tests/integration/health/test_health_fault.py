@@ -18,7 +18,8 @@ from collateral.v1 import content_pb2, content_pb2_grpc, usage_pb2, usage_pb2_gr
 from services.common import auth, config, grpc_server
 from services.content import server as content_server
 from services.usage import server as usage_server
-from tests.integration.health.conftest import (NOT_SERVING, SERVING, fresh, stack, status, wait_serving,
+from tests.conftest import stop_or_start
+from tests.integration.health.conftest import (NOT_SERVING, SERVING, fresh, status, wait_serving,
                                                wait_until)
 
 pytestmark = pytest.mark.fault
@@ -65,7 +66,7 @@ def code_of(call) -> grpc.StatusCode | None:
 def test_elasticsearch_down_keeps_usage_ingest_serving(health_env, serve):
     running = serve(usage_server.build_spec(health_env), health_env)
     wait_serving(running.address, REPORTS)
-    stack("stop", "elasticsearch")
+    stop_or_start("stop", "elasticsearch")
     try:
         wait_until(lambda: status(running.address, REPORTS) == NOT_SERVING, timeout_s=FEW_ROUNDS_S,
                    what="reports NOT_SERVING with Elasticsearch stopped")
@@ -74,14 +75,14 @@ def test_elasticsearch_down_keeps_usage_ingest_serving(health_env, serve):
         assert len(record_event(running.address, health_env).event_ids) == 1
         assert code_of(lambda: top_assets(running.address, health_env)) == grpc.StatusCode.UNAVAILABLE
     finally:
-        stack("start", "elasticsearch")
+        stop_or_start("start", "elasticsearch")
     wait_serving(running.address, REPORTS, timeout_s=BACK_UP_S)
     top_assets(running.address, health_env)
 
 
 def test_servers_started_while_elasticsearch_is_down_wait_for_it(health_env, serve):
     settings = fresh(health_env, "esboot")  # no index exists yet: set-up has to happen after the outage
-    stack("stop", "elasticsearch")
+    stop_or_start("stop", "elasticsearch")
     try:
         content = serve(content_server.build_spec(settings), settings)
         usage = serve(usage_server.build_spec(settings), settings)
@@ -91,7 +92,7 @@ def test_servers_started_while_elasticsearch_is_down_wait_for_it(health_env, ser
         assert status(usage.address, REPORTS) == NOT_SERVING
         assert code_of(lambda: top_assets(usage.address, settings)) == grpc.StatusCode.UNAVAILABLE
     finally:
-        stack("start", "elasticsearch")
+        stop_or_start("start", "elasticsearch")
     wait_serving(content.address, timeout_s=BACK_UP_S)
     wait_serving(usage.address, REPORTS, timeout_s=BACK_UP_S)
     assert search(content.address, settings).total_size == 0  # the index was created, and is empty
@@ -100,12 +101,12 @@ def test_servers_started_while_elasticsearch_is_down_wait_for_it(health_env, ser
 
 def test_a_server_started_while_kafka_is_down_waits_for_it(health_env, serve):
     settings = fresh(health_env, "kboot")  # no topic exists yet: set-up has to happen after the outage
-    stack("stop", "kafka")
+    stop_or_start("stop", "kafka")
     try:
         usage = serve(usage_server.build_spec(settings), settings)
         assert status(usage.address) == NOT_SERVING
         assert code_of(lambda: record_event(usage.address, settings)) == grpc.StatusCode.UNAVAILABLE
     finally:
-        stack("start", "kafka")
+        stop_or_start("start", "kafka")
     wait_serving(usage.address, timeout_s=BACK_UP_S)
     assert len(record_event(usage.address, settings).event_ids) == 1

@@ -7,7 +7,7 @@ rollups agree with it.
 
 from __future__ import annotations
 
-import subprocess
+import time
 import uuid
 from collections import Counter
 from datetime import datetime, timedelta, timezone
@@ -16,8 +16,8 @@ import pytest
 
 from services.common import topics
 from services.usage import model
-from tests.conftest import metric_value, wait_consumed
-from tests.integration.usage.conftest import ROOT, count_events, produce_json, rollup_docs, wait_until
+from tests.conftest import metric_value, stop_or_start, wait_consumed
+from tests.integration.usage.conftest import count_events, produce_json, rollup_docs, wait_until
 
 pytestmark = pytest.mark.integration
 
@@ -83,11 +83,6 @@ def test_consumer_killed_mid_batch_loses_nothing_and_counts_nothing_twice(usage_
     assert_exact(es, names, uid, events)
 
 
-def stack(command: str) -> None:
-    subprocess.run([str(ROOT / "deploy/local/stack"), command, "elasticsearch"], check=True, timeout=240,
-                   stdout=subprocess.DEVNULL)
-
-
 @pytest.mark.fault
 def test_elasticsearch_outage_pauses_and_loses_nothing(usage_env, consumer, raw_producer, es, names):
     uid = uuid.uuid4().hex[:8]
@@ -95,7 +90,7 @@ def test_elasticsearch_outage_pauses_and_loses_nothing(usage_env, consumer, raw_
     topic = topics.USAGE.name(usage_env)
     retries_before = metric_value(consumer.metrics_port, "collateral_consumer_downstream_retries_total",
                                   consumer="usage-consumer") or 0
-    stack("stop")
+    stop_or_start("stop", "elasticsearch")
     try:
         for e in events:
             produce_json(raw_producer, topic, e["asset_id"], e)
@@ -106,8 +101,39 @@ def test_elasticsearch_outage_pauses_and_loses_nothing(usage_env, consumer, raw_
                    timeout_s=120, what="the consumer retrying while Elasticsearch is down")
         assert consumer.alive()
     finally:
-        stack("start")
+        stop_or_start("start", "elasticsearch")
     prefix = {"prefix": {"asset_id": f"k{uid}-"}}
     wait_until(lambda: es.cluster.health(wait_for_status="yellow", timeout="30s") and True, timeout_s=120)
     wait_until(lambda: count_events(es, names, prefix) >= len(events), timeout_s=120, what="all events after the outage")
     assert_exact(es, names, uid, events)  # none dead-lettered or dropped, none twice
+
+
+@pytest.mark.fault
+def test_kafka_restart_mid_stream_loses_nothing_and_counts_nothing_twice(usage_env, consumer, raw_producer, es, names):
+    """The broker stopped while the consumer is reading a backlog (a batch in flight, its verdicts
+    unacknowledged, its commit refused) and started again: the consumer stays up, rejoins its group
+    and resumes from the committed offsets; what was written but not committed is read again and
+    absorbed by the idempotent writes."""
+    uid = uuid.uuid4().hex[:8]
+    events = numbered_events(uid, 9000)  # the ids check reads them in one page (at most 10,000)
+    topic = topics.USAGE.name(usage_env)
+    for e in events[:8000]:  # a backlog: the broker stops while the consumer works through it
+        produce_json(raw_producer, topic, e["asset_id"], e)
+    raw_producer.flush()
+    prefix = {"prefix": {"asset_id": f"k{uid}-"}}
+    wait_until(lambda: count_events(es, names, prefix) > 0, interval_s=0.05, what="the first events")
+    stop_or_start("stop", "kafka")
+    try:
+        time.sleep(5)  # the outage: the consumer's fetches, produces and commits all fail meanwhile
+        assert consumer.alive(), "the consumer exited while Kafka was down"
+    finally:
+        stop_or_start("start", "kafka")
+    for e in events[8000:]:
+        produce_json(raw_producer, topic, e["asset_id"], e)
+    for e in events[500:600]:  # a producer's retries after the outage
+        produce_json(raw_producer, topic, e["asset_id"], e)
+    raw_producer.flush()
+    wait_until(lambda: count_events(es, names, prefix) >= len(events), timeout_s=180, what="all events after the restart")
+    wait_consumed(usage_env, usage_env.group("usage-consumer"), [topic], timeout_s=180)
+    assert_exact(es, names, uid, events)
+    assert consumer.alive()
