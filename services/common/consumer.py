@@ -587,10 +587,11 @@ class ConsumerLoop:
         """`action()` retried while it raises errors.Unavailable; None if stopping first.
 
         With `pause`, the partitions are paused meanwhile (polling goes on, so the consumer
-        stays in its group and live, but nothing new arrives).
+        stays in its group and live, but nothing new arrives). Without it they are paused all
+        the same as soon as a wait's poll hands over a prefetched message (`_idle` puts it back):
+        either way every partition is resumed once the action went through.
         """
         delay = 0.5
-        paused = False
         try:
             while True:
                 try:
@@ -598,17 +599,14 @@ class ConsumerLoop:
                 except errors.Unavailable as exc:
                     metrics.CONSUMER_RETRIES.labels(self.processor.name).inc()
                     log.warning("downstream unavailable, retrying", extra={"retry_in_s": delay, "error": str(exc)})
-                    if pause and not paused and self._consumer is not None:
+                    if pause and not self._outage_paused and self._consumer is not None:
                         self._pause_all()
-                        metrics.CONSUMER_PAUSED.labels(self.processor.name).set(1)
-                        paused = True
                     if not self._idle(delay):
                         return None
                     delay = min(delay * 2, self.settings.consumer_max_backoff_s)
         finally:
-            if paused and self._consumer is not None:
+            if self._outage_paused and self._consumer is not None:
                 self._resume_all()
-                metrics.CONSUMER_PAUSED.labels(self.processor.name).set(0)
 
     def _idle(self, seconds: float) -> bool:
         """Wait while polling paused partitions (keeps group membership); False if stopping."""
@@ -638,12 +636,14 @@ class ConsumerLoop:
         stops; the group membership stays)."""
         assert self._consumer is not None
         self._outage_paused = True
+        metrics.CONSUMER_PAUSED.labels(self.processor.name).set(1)
         if assigned := self._consumer.assignment():
             self._consumer.pause(assigned)
 
     def _resume_all(self) -> None:
         assert self._consumer is not None
         self._outage_paused = False
+        metrics.CONSUMER_PAUSED.labels(self.processor.name).set(0)
         if assigned := self._consumer.assignment():
             self._consumer.resume(assigned)
 

@@ -436,6 +436,19 @@ def producer_config(settings: config.Settings, client_id: str,
     return options
 
 
+class _WithoutConnectFailures(logging.Filter):
+    """librdkafka logs every failed connection attempt (facility FAIL) at error level, several a
+    second through an outage; `error_cb` reports the same failures, logged once per reason a minute
+    (`_log_connect_failure`). Its other error-level lines pass."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not (isinstance(record.args, tuple) and record.args[:1] == ("FAIL",))
+
+
+_librdkafka_log = logging.getLogger(f"{__name__}.librdkafka")
+_librdkafka_log.addFilter(_WithoutConnectFailures())
+
+
 def _librdkafka_client(settings: config.Settings, client_id: str,
                        on_error: Callable[[Any], None] | None) -> dict[str, Any]:
     """What every librdkafka client of the services is configured with: where, who, logging, and
@@ -444,8 +457,8 @@ def _librdkafka_client(settings: config.Settings, client_id: str,
         "bootstrap.servers": settings.kafka_bootstrap,
         "client.id": client_id,
         "socket.connection.setup.timeout.ms": 10_000,
-        "logger": log,
-        "log_level": 3,  # errors only: connection failures are reported through on_error
+        "logger": _librdkafka_log,
+        "log_level": 3,  # errors only; connection failures are reported through on_error
     }
     if on_error is not None:
         options["error_cb"] = on_error

@@ -9,7 +9,8 @@ started after the second third. Once every stage has caught up, every stored tou
 equal a brute-force recomputation from the inputs (model.compute_touches over the final
 deal snapshots and every distinct human event), without running rejoin, and the reports
 served from the rollups (written by every process, each key by the owner of its partition)
-must equal the exact path over the touches and credits.
+must equal the exact path over the touches and credits. A second test instead stops and
+starts the Kafka broker after the first third, with the same comparison.
 """
 
 from __future__ import annotations
@@ -20,9 +21,11 @@ import signal
 import subprocess
 import sys
 import threading
+import time
+import uuid
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any, Callable, Iterator
 
 import pytest
 
@@ -32,7 +35,7 @@ from services.common.consumer import ConsumerLoop
 from services.feedback import join, model, reports, store
 from services.usage import bots
 from services.usage.consumer import UsageProcessor
-from tests.conftest import process_env
+from tests.conftest import process_env, stop_or_start
 from tests.integration.feedback.conftest import produce, wait_caught_up
 from tests.integration.feedback.test_rollups import assert_rollups_equal_exact, exact_reports
 
@@ -122,6 +125,7 @@ class FeedbackProcess:
     """`python -m services.feedback.consumer` in the test namespace."""
 
     def __init__(self, settings: config.Settings, log_path: Path) -> None:
+        self.log_path = log_path
         env = process_env(settings, COLLATERAL_METRICS_PORT=str(free_port()), PYTHONUNBUFFERED="1")
         with open(log_path, "ab") as log:
             self.proc = subprocess.Popen([sys.executable, "-m", "services.feedback.consumer"], cwd=ROOT, env=env,
@@ -143,8 +147,9 @@ class FeedbackProcess:
 
 @pytest.fixture
 def scale_settings(feedback_settings: config.Settings) -> Iterator[config.Settings]:
+    # A namespace per test: topics, groups and indices of its own (a process caches which indices it created).
     settings = dataclasses.replace(
-        feedback_settings, namespace=f"{feedback_settings.namespace}so", kafka_topic_partitions=3,
+        feedback_settings, namespace=f"{feedback_settings.namespace}so{uuid.uuid4().hex[:6]}", kafka_topic_partitions=3,
         feedback_join_partitions=6, consumer_batch_size=40, feedback_consumer_batch_size=40,
         consumer_session_timeout_s=6.0, feedback_signals_interval_s=0.0, feedback_markov_interval_s=0.0,
         usage_signals_interval_s=0.0)
@@ -155,7 +160,37 @@ def scale_settings(feedback_settings: config.Settings) -> Iterator[config.Settin
 
 
 def test_three_processes_one_killed_one_added_match_brute_force(scale_settings, tmp_path):
-    settings = scale_settings
+    def between_thirds(step: int, processes: list[FeedbackProcess], usage_group: str) -> None:
+        if step == 0:
+            wait_caught_up(scale_settings, usage_group, (topics.USAGE.name(scale_settings),), 120)
+            processes[0].kill()  # mid-stream: its partitions move to the others after the session timeout
+        elif step == 1:
+            processes.append(FeedbackProcess(scale_settings, tmp_path / "feedback-3.log"))
+
+    run_join_and_compare(scale_settings, tmp_path, between_thirds)
+
+
+@pytest.mark.fault
+def test_kafka_restarted_mid_stream_join_matches_brute_force(scale_settings, tmp_path):
+    """The broker stopped and started again while three processes join (router bundles, join
+    stage writes, rollup keys and commits in flight): every stage rejoins its group, and what was
+    produced or written but not committed is redone and absorbed by the idempotent writes."""
+    def between_thirds(step: int, processes: list[FeedbackProcess], usage_group: str) -> None:
+        if step == 0:
+            stop_or_start("stop", "kafka")
+            try:
+                time.sleep(5)  # longer than nothing, shorter than the session timeout plus the restart
+            finally:
+                stop_or_start("start", "kafka")
+
+    run_join_and_compare(scale_settings, tmp_path, between_thirds)
+
+
+def run_join_and_compare(settings: config.Settings, tmp_path: Path,
+                         between_thirds: Callable[[int, list["FeedbackProcess"], str], None]) -> None:
+    """Three consumer processes join the shuffled inputs, produced in thirds with `between_thirds`
+    (the fault) after each; once every stage has caught up, the touches must equal the brute force
+    and the rollup reports the exact path."""
     rng = random.Random(7)
     snapshots, events = _snapshots(rng), _events(rng)
     items = [(topics.DEALS, s["opportunity_id"], s) for s in snapshots]
@@ -174,11 +209,7 @@ def test_three_processes_one_killed_one_added_match_brute_force(scale_settings, 
         for step, part in enumerate(thirds):
             for topic in (topics.DEALS, topics.USAGE):
                 produce(settings, topic, [(k, v) for t, k, v in part if t is topic], producer=producer)
-            if step == 0:
-                wait_caught_up(settings, usage_loop.group_id, (topics.USAGE.name(settings),), 120)
-                processes[0].kill()  # mid-stream: its partitions move to the others after the session timeout
-            elif step == 1:
-                processes.append(FeedbackProcess(settings, tmp_path / "feedback-3.log"))
+            between_thirds(step, processes, usage_loop.group_id)
         stages = [
             (usage_loop.group_id, (topics.USAGE.name(settings),)),
             (settings.group("feedback-router"), (topics.DEALS.name(settings), topics.USAGE_CLASSIFIED.name(settings))),
@@ -187,8 +218,9 @@ def test_three_processes_one_killed_one_added_match_brute_force(scale_settings, 
         ]
         for group, names in stages:
             wait_caught_up(settings, group, names, 240)
-        for p in processes[1:]:
-            assert p.proc.poll() is None, (tmp_path / "feedback-1.log").read_text()[-3000:]
+        for p in processes:
+            if p.proc.returncode != -signal.SIGKILL:
+                assert p.proc.poll() is None, p.log_path.read_text()[-3000:]
     finally:
         producer.close()
         for p in processes:

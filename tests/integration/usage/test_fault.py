@@ -137,3 +137,4 @@ def test_kafka_restart_mid_stream_loses_nothing_and_counts_nothing_twice(usage_e
     wait_consumed(usage_env, usage_env.group("usage-consumer"), [topic], timeout_s=180)
     assert_exact(es, names, uid, events)
     assert consumer.alive()
+
