@@ -24,7 +24,9 @@ Every batch takes the same path through the steps:
   pauses the partitions - the loop keeps polling so the consumer stays in its group and live -
   and the batch is retried with exponential backoff: good events are never dropped for it.
 - DeadLetterPolicy: dead letters go to the processor's dead-letter topic with the reason, the
-  detail, the source offset and the original bytes, retried with the same backoff; after
+  detail, the source offset and the original bytes, retried with the same backoff (a record
+  already fetched that a wait's poll hands over is put back and the partitions paused, until
+  the dead letters went out); after
   `dlq_max_consecutive` dead letters in a row the loop stops (TooManyDeadLetters), because
   that is a bad deploy, not bad data.
 - CommitStep: offsets are committed only after the write succeeded and the dead letters were
