@@ -179,7 +179,7 @@ def test_kafka_restarted_mid_stream_join_matches_brute_force(scale_settings, tmp
         if step == 0:
             stop_or_start("stop", "kafka")
             try:
-                time.sleep(5)  # longer than nothing, shorter than the session timeout plus the restart
+                time.sleep(5)  # the outage, as long as a broker restart takes; the groups rebalance after it
             finally:
                 stop_or_start("start", "kafka")
 
